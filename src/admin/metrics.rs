@@ -1,0 +1,192 @@
+//! The one metrics vocabulary of the service. Stages update counters once per batch, never per
+//! span in a tight loop. Names follow the OpenTelemetry Collector's where one exists
+//! (`otelcol_receiver_accepted_spans` → `spanward_receiver_accepted_spans_total`).
+
+use crate::pipeline::{DropReason, RefuseReason};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+/// The receivers' transports, as they appear in the `transport` label.
+pub const TRANSPORTS: [&str; 2] = ["grpc", "http"];
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TransportLabel {
+    pub transport: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RefusedLabels {
+    pub transport: &'static str,
+    pub reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabel {
+    pub reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ExporterLabel {
+    pub exporter: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TypeLabel {
+    pub r#type: String,
+}
+
+/// All counters and gauges. Cheap to clone (every field is an `Arc` inside).
+#[derive(Clone)]
+pub struct Metrics {
+    /// Spans admitted (answered OK, or awaiting a durable ack) per transport.
+    pub receiver_accepted_spans: Family<TransportLabel, Counter>,
+    /// Spans refused, by transport and reason (`queue_full`, `too_large`, `malformed`, …).
+    pub receiver_refused_spans: Family<RefusedLabels, Counter>,
+    /// Requests refused, by transport and reason (malformed bodies have no span count).
+    pub receiver_refused_requests: Family<RefusedLabels, Counter>,
+    /// Spans that went through every stage and reached every sink.
+    pub pipeline_delivered_spans: Counter,
+    /// Spans accepted but not delivered, by reason (`sampled`, `scrub_error`, `export_failed`, `shutdown`).
+    pub pipeline_dropped_spans: Family<ReasonLabel, Counter>,
+    /// Spans a sink confirmed, per exporter.
+    pub exporter_sent_spans: Family<ExporterLabel, Counter>,
+    /// Spans a sink failed on, per exporter.
+    pub exporter_send_failed_spans: Family<ExporterLabel, Counter>,
+    /// Spans waiting in the queue.
+    pub exporter_queue_size: Gauge,
+    /// Queue capacity in spans.
+    pub exporter_queue_capacity: Gauge,
+    /// Bytes waiting in the queue, and the byte capacity.
+    pub queue_bytes: Gauge,
+    pub queue_capacity_bytes: Gauge,
+    /// Spans taken off the queue and not yet delivered or dropped.
+    pub pipeline_in_process_spans: Gauge,
+    /// Time from taking a batch off the queue to the last sink's answer.
+    pub batch_duration: Histogram,
+    /// Redactions applied, by type.
+    pub redactions: Family<TypeLabel, Counter>,
+    /// 1 while ready (listeners bound, workers running, sinks healthy).
+    pub ready: Gauge,
+}
+
+impl Metrics {
+    pub fn new() -> (Metrics, Registry) {
+        let m = Metrics {
+            receiver_accepted_spans: Family::default(),
+            receiver_refused_spans: Family::default(),
+            receiver_refused_requests: Family::default(),
+            pipeline_delivered_spans: Counter::default(),
+            pipeline_dropped_spans: Family::default(),
+            exporter_sent_spans: Family::default(),
+            exporter_send_failed_spans: Family::default(),
+            exporter_queue_size: Gauge::default(),
+            exporter_queue_capacity: Gauge::default(),
+            queue_bytes: Gauge::default(),
+            queue_capacity_bytes: Gauge::default(),
+            pipeline_in_process_spans: Gauge::default(),
+            batch_duration: Histogram::new(exponential_buckets(0.0001, 2.0, 16)),
+            redactions: Family::default(),
+            ready: Gauge::default(),
+        };
+        let mut r = Registry::with_prefix("spanward");
+        r.register(
+            "receiver_accepted_spans",
+            "Spans accepted by the receivers",
+            m.receiver_accepted_spans.clone(),
+        );
+        r.register(
+            "receiver_refused_spans",
+            "Spans refused by the receivers, by reason",
+            m.receiver_refused_spans.clone(),
+        );
+        r.register(
+            "receiver_refused_requests",
+            "Requests refused by the receivers, by reason",
+            m.receiver_refused_requests.clone(),
+        );
+        r.register(
+            "pipeline_delivered_spans",
+            "Spans that reached every sink",
+            m.pipeline_delivered_spans.clone(),
+        );
+        r.register(
+            "pipeline_dropped_spans",
+            "Accepted spans not delivered, by reason",
+            m.pipeline_dropped_spans.clone(),
+        );
+        r.register(
+            "exporter_sent_spans",
+            "Spans confirmed by each exporter",
+            m.exporter_sent_spans.clone(),
+        );
+        r.register(
+            "exporter_send_failed_spans",
+            "Spans an exporter failed to send",
+            m.exporter_send_failed_spans.clone(),
+        );
+        r.register(
+            "exporter_queue_size",
+            "Spans waiting in the queue",
+            m.exporter_queue_size.clone(),
+        );
+        r.register(
+            "exporter_queue_capacity",
+            "Queue capacity in spans",
+            m.exporter_queue_capacity.clone(),
+        );
+        r.register(
+            "queue_bytes",
+            "Bytes waiting in the queue",
+            m.queue_bytes.clone(),
+        );
+        r.register(
+            "queue_capacity_bytes",
+            "Queue capacity in bytes",
+            m.queue_capacity_bytes.clone(),
+        );
+        r.register(
+            "pipeline_in_process_spans",
+            "Spans taken off the queue and not yet delivered or dropped",
+            m.pipeline_in_process_spans.clone(),
+        );
+        r.register(
+            "pipeline_batch_duration_seconds",
+            "Time to process one batch through stages and sinks",
+            m.batch_duration.clone(),
+        );
+        r.register(
+            "redactions",
+            "Values redacted, by type",
+            m.redactions.clone(),
+        );
+        r.register("ready", "1 when ready to accept spans", m.ready.clone());
+        (m, r)
+    }
+
+    pub fn refused(&self, transport: &'static str, reason: RefuseReason, spans: usize) {
+        let l = RefusedLabels {
+            transport,
+            reason: reason.as_str(),
+        };
+        self.receiver_refused_requests.get_or_create(&l).inc();
+        if spans > 0 {
+            self.receiver_refused_spans
+                .get_or_create(&l)
+                .inc_by(spans as u64);
+        }
+    }
+
+    pub fn dropped(&self, reason: DropReason, spans: usize) {
+        if spans > 0 {
+            self.pipeline_dropped_spans
+                .get_or_create(&ReasonLabel {
+                    reason: reason.as_str(),
+                })
+                .inc_by(spans as u64);
+        }
+    }
+}

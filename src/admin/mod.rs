@@ -1,0 +1,119 @@
+//! Admin endpoint: Prometheus text at `/metrics`, liveness at `/healthz`, readiness at
+//! `/readyz`, and the periodic refusal/drop summary line.
+
+pub mod metrics;
+pub mod summary;
+
+use crate::sink::Sink;
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use prometheus_client::registry::Registry;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+/// What `/readyz` looks at.
+pub struct Health {
+    pub listeners_bound: AtomicBool,
+    pub workers_running: AtomicUsize,
+    pub workers_expected: usize,
+    pub shutting_down: AtomicBool,
+    pub sinks: Vec<Arc<dyn Sink>>,
+}
+
+impl Health {
+    pub fn new(workers_expected: usize, sinks: Vec<Arc<dyn Sink>>) -> Self {
+        Health {
+            listeners_bound: AtomicBool::new(false),
+            workers_running: AtomicUsize::new(0),
+            workers_expected,
+            shutting_down: AtomicBool::new(false),
+            sinks,
+        }
+    }
+
+    /// Why the service is not ready, or `None` when it is.
+    pub fn not_ready_reason(&self) -> Option<String> {
+        if self.shutting_down.load(Ordering::Acquire) {
+            return Some("shutting down".into());
+        }
+        if !self.listeners_bound.load(Ordering::Acquire) {
+            return Some("listeners not bound".into());
+        }
+        let running = self.workers_running.load(Ordering::Acquire);
+        if running < self.workers_expected {
+            return Some(format!(
+                "{running}/{} workers running",
+                self.workers_expected
+            ));
+        }
+        for s in &self.sinks {
+            if !s.ready() {
+                return Some(format!("sink {} failed", s.name()));
+            }
+        }
+        None
+    }
+
+    /// Whether sinks can take data (used by receivers to refuse early).
+    pub fn sinks_ready(&self) -> bool {
+        self.sinks.iter().all(|s| s.ready())
+    }
+}
+
+#[derive(Clone)]
+struct AdminState {
+    registry: Arc<Registry>,
+    health: Arc<Health>,
+    metrics: metrics::Metrics,
+}
+
+async fn metrics_handler(State(st): State<AdminState>) -> impl IntoResponse {
+    let ready = i64::from(st.health.not_ready_reason().is_none());
+    st.metrics.ready.set(ready);
+    let mut body = String::new();
+    match prometheus_client::encoding::text::encode(&mut body, &st.registry) {
+        Ok(()) => (
+            StatusCode::OK,
+            [(
+                header::CONTENT_TYPE,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            )],
+            body,
+        ),
+        Err(_) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            [(header::CONTENT_TYPE, "text/plain")],
+            "metrics encoding failed\n".to_string(),
+        ),
+    }
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+async fn readyz(State(st): State<AdminState>) -> (StatusCode, String) {
+    match st.health.not_ready_reason() {
+        None => (StatusCode::OK, "ready\n".into()),
+        Some(why) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: {why}\n"),
+        ),
+    }
+}
+
+/// The admin router.
+pub fn router(registry: Arc<Registry>, health: Arc<Health>, metrics: metrics::Metrics) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics_handler))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .with_state(AdminState {
+            registry,
+            health,
+            metrics,
+        })
+}

@@ -1,0 +1,148 @@
+//! Subcommands. The binary's `main` calls [`main`]; errors are boxed only here, at the edge.
+
+use crate::config::{Config, Resolved};
+use clap::{Parser, Subcommand};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "spanward",
+    version,
+    about = "OTLP trace gateway for AI agents: sample, fingerprint, scrub, store"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the service (embedded defaults when no --config is given).
+    Run {
+        /// YAML config file.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Check a config file: exit 0 when valid, else print what is wrong and where.
+    Validate {
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Send synthetic AI-agent spans to a receiver and report throughput and latency.
+    Load(crate::load::LoadArgs),
+}
+
+fn init_logging(level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(level))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+}
+
+fn load_config(path: Option<&Path>) -> anyhow::Result<(Config, Resolved)> {
+    let (cfg, origin) = match path {
+        Some(p) => (Config::load(p)?, p.display().to_string()),
+        None => (Config::default(), "<embedded defaults>".to_string()),
+    };
+    let resolved = cfg.resolve(&origin)?;
+    Ok((cfg, resolved))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+fn cmd_run(config: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let (cfg, resolved) = load_config(config.as_deref())?;
+    init_logging(&cfg.logging.level);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("spanward-io")
+        .build()?;
+    rt.block_on(async move {
+        let listeners = crate::service::Listeners::bind(&resolved)?;
+        tracing::info!(
+            version = env!("CARGO_PKG_VERSION"),
+            workers = resolved.workers,
+            "spanward starting"
+        );
+        crate::service::run(resolved, listeners, shutdown_signal()).await?;
+        Ok::<_, anyhow::Error>(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_validate(config: PathBuf) -> anyhow::Result<ExitCode> {
+    let (_, r) = load_config(Some(&config))?;
+    println!(
+        "{}: valid (grpc: {}, http: {}, admin: {}, exporters: {})",
+        config.display(),
+        r.grpc
+            .map(|a| a.to_string())
+            .unwrap_or_else(|| "off".into()),
+        r.http
+            .map(|a| a.to_string())
+            .unwrap_or_else(|| "off".into()),
+        r.admin,
+        [
+            r.otlp_exporter.as_ref().map(|_| "otlp"),
+            r.file_sink.as_ref().map(|_| "file")
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join("+")
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_load(args: crate::load::LoadArgs) -> anyhow::Result<ExitCode> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let report = rt.block_on(crate::load::run(&args))?;
+    println!("{report}");
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Parses flags and runs the subcommand; prints errors with their causes.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let res = match cli.command {
+        Command::Run { config } => cmd_run(config),
+        Command::Validate { config } => cmd_validate(config),
+        Command::Load(args) => cmd_load(args),
+    };
+    match res {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("spanward: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,506 @@
+//! Typed configuration: the YAML file (collector-like sections) plus defaults, validated once at
+//! start. Every struct rejects unknown keys so a typo never silently falls back to a default.
+//!
+//! The keys of the backbone (`receivers.otlp.{grpc,http}.endpoint`, `exporters.{otlp,file}`,
+//! `admin.endpoint`) are a public contract: later versions keep accepting them.
+
+use serde::{Deserialize, Deserializer};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("reading {path}: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// `at` is the dotted key path (`receivers.otlp.grpc.endpoint`); `location` the line/column.
+    #[error("{origin}: invalid config at `{at}`{location}: {message}")]
+    Parse {
+        origin: String,
+        at: String,
+        location: String,
+        message: String,
+    },
+    #[error("{origin}: invalid value for `{at}`: {message}")]
+    Invalid {
+        origin: String,
+        at: String,
+        message: String,
+    },
+}
+
+/// Deserializes a present key as `Some`, even when its value is empty (`file:` or `file: {}`), so
+/// naming a component in a section turns it on with its defaults, as in the collector.
+fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    let v: Option<T> = Option::deserialize(d)?;
+    Ok(Some(v.unwrap_or_default()))
+}
+
+/// The whole file. Every section is optional.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Where spans come in. Absent: both OTLP protocols on their default loopback ports.
+    pub receivers: ReceiversConfig,
+    /// Where processed spans go. Absent: only the file sink under `./spanward-data`. Present: exactly
+    /// the exporters it lists.
+    #[serde(deserialize_with = "present")]
+    pub exporters: Option<ExportersConfig>,
+    /// `/metrics`, `/healthz`, `/readyz`.
+    pub admin: AdminConfig,
+    /// Queue, workers, acknowledgement and shutdown.
+    pub pipeline: PipelineConfig,
+    /// Service log output.
+    pub logging: LoggingConfig,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReceiversConfig {
+    /// The OTLP receiver. Absent: gRPC and HTTP both on. Present: exactly the protocols it lists.
+    #[serde(deserialize_with = "present")]
+    pub otlp: Option<OtlpReceiverConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct OtlpReceiverConfig {
+    /// OTLP/gRPC (`TraceService/Export`). Default endpoint `127.0.0.1:4317`.
+    #[serde(deserialize_with = "present")]
+    pub grpc: Option<GrpcConfig>,
+    /// OTLP/HTTP (`POST /v1/traces`). Default endpoint `127.0.0.1:4318`.
+    #[serde(deserialize_with = "present")]
+    pub http: Option<HttpConfig>,
+    /// Request limits shared by both protocols.
+    pub limits: LimitsConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GrpcConfig {
+    /// Listen address. Default `127.0.0.1:4317` (loopback: nothing outside the host can send).
+    pub endpoint: String,
+}
+
+impl Default for GrpcConfig {
+    fn default() -> Self {
+        GrpcConfig {
+            endpoint: "127.0.0.1:4317".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Listen address. Default `127.0.0.1:4318`.
+    pub endpoint: String,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            endpoint: "127.0.0.1:4318".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Largest request body after decompression, in bytes. Default 20 MiB. Over it: HTTP 413,
+    /// gRPC `RESOURCE_EXHAUSTED` without `RetryInfo` (not retryable); counted as
+    /// `reason="too_large"`. Also the gRPC maximum decoded message size.
+    pub max_body_bytes: usize,
+    /// Largest accepted ratio of decompressed to compressed size. Default 100. A body that
+    /// inflates further is a compression bomb: refused like an oversized body, and decoding stops
+    /// at the limit so memory never grows past `max_body_bytes`.
+    pub max_decompression_ratio: u32,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            max_body_bytes: 20 * 1024 * 1024,
+            max_decompression_ratio: 100,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExportersConfig {
+    /// Forward to the next collector stage over OTLP/gRPC.
+    #[serde(deserialize_with = "present")]
+    pub otlp: Option<OtlpExporterConfig>,
+    /// The local append-only log.
+    #[serde(deserialize_with = "present")]
+    pub file: Option<FileSinkConfig>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Compression {
+    /// No compression (default): loopback and in-cluster hops rarely gain from gzip.
+    #[default]
+    None,
+    Gzip,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OtlpExporterConfig {
+    /// Next stage, `http://host:port`. Default `http://127.0.0.1:4327`.
+    pub endpoint: String,
+    /// `none` (default) or `gzip`.
+    pub compression: Compression,
+    /// Deadline of one export attempt. Default `10s`; an attempt that exceeds it is retried.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+    /// Requests in flight to the next stage at once. Default 4. When all are busy, workers wait,
+    /// the queue fills and receivers refuse: a slow next stage becomes back-pressure.
+    pub max_in_flight: usize,
+    /// Retry policy for retryable failures (UNAVAILABLE, RESOURCE_EXHAUSTED, …).
+    pub retry: RetryConfig,
+}
+
+impl Default for OtlpExporterConfig {
+    fn default() -> Self {
+        OtlpExporterConfig {
+            endpoint: "http://127.0.0.1:4327".into(),
+            compression: Compression::None,
+            timeout: Duration::from_secs(10),
+            max_in_flight: 4,
+            retry: RetryConfig::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetryConfig {
+    /// First backoff. Default `100ms`.
+    #[serde(with = "humantime_serde")]
+    pub initial_interval: Duration,
+    /// Backoff cap (doubling up to it, with jitter). Default `5s`. A `RetryInfo` delay from the
+    /// next stage is honoured even when longer, but never past `max_elapsed_time`.
+    #[serde(with = "humantime_serde")]
+    pub max_interval: Duration,
+    /// Give up after this long; the batch's spans are then counted as dropped
+    /// (`reason="export_failed"`) with one WARN line. Default `60s`.
+    #[serde(with = "humantime_serde")]
+    pub max_elapsed_time: Duration,
+}
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        RetryConfig {
+            initial_interval: Duration::from_millis(100),
+            max_interval: Duration::from_secs(5),
+            max_elapsed_time: Duration::from_secs(60),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FileSinkConfig {
+    /// Directory of the log; created if missing. Default `./spanward-data`.
+    pub path: PathBuf,
+    /// A segment file is closed and a new one started past this size. Default 128 MiB.
+    pub segment_bytes: u64,
+}
+
+impl Default for FileSinkConfig {
+    fn default() -> Self {
+        FileSinkConfig {
+            path: PathBuf::from("./spanward-data"),
+            segment_bytes: 128 * 1024 * 1024,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminConfig {
+    /// Listen address of `/metrics`, `/healthz`, `/readyz`. Default `127.0.0.1:8888`.
+    pub endpoint: String,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        AdminConfig {
+            endpoint: "127.0.0.1:8888".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum WhenFull {
+    /// Wait up to `max_wait` for room, then refuse (default).
+    #[default]
+    Wait,
+    /// Refuse at once.
+    Refuse,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum AckMode {
+    /// OK once the batch is in the bounded queue (default; the collector's semantics).
+    #[default]
+    Accepted,
+    /// OK only after every sink confirmed the batch (fsynced, or acknowledged downstream).
+    Durable,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct QueueConfig {
+    /// Capacity in spans. Default 65,536. Together with `max_bytes` it bounds memory held by
+    /// accepted but unprocessed data; when either is reached, `when_full` applies.
+    pub max_spans: usize,
+    /// Capacity in encoded request bytes. Default 64 MiB. A single request larger than this is
+    /// still admitted when the queue is empty, so no valid request can be refused forever.
+    pub max_bytes: usize,
+    /// `wait` (default) or `refuse`.
+    pub when_full: WhenFull,
+    /// With `wait`: how long a request may wait for room before being refused. Default `1s`.
+    #[serde(with = "humantime_serde")]
+    pub max_wait: Duration,
+}
+
+impl Default for QueueConfig {
+    fn default() -> Self {
+        QueueConfig {
+            max_spans: 65_536,
+            max_bytes: 64 * 1024 * 1024,
+            when_full: WhenFull::Wait,
+            max_wait: Duration::from_secs(1),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PipelineConfig {
+    /// Worker threads. Default 0: one per available core.
+    pub workers: usize,
+    pub queue: QueueConfig,
+    /// `accepted` (default) or `durable`; see the README's acknowledgement section.
+    pub ack: AckMode,
+    /// On SIGTERM/SIGINT: how long to drain the queue and flush sinks. Default `30s`; whatever is
+    /// still queued past it is counted as dropped (`reason="shutdown"`).
+    #[serde(with = "humantime_serde")]
+    pub shutdown_timeout: Duration,
+    /// Retry hint sent with refusals (`Retry-After`, `RetryInfo`). Default `1s`.
+    #[serde(with = "humantime_serde")]
+    pub retry_after: Duration,
+    /// Period of the INFO line summarising refused and dropped spans. Default `10s`.
+    #[serde(with = "humantime_serde")]
+    pub summary_interval: Duration,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        PipelineConfig {
+            workers: 0,
+            queue: QueueConfig::default(),
+            ack: AckMode::Accepted,
+            shutdown_timeout: Duration::from_secs(30),
+            retry_after: Duration::from_secs(1),
+            summary_interval: Duration::from_secs(10),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoggingConfig {
+    /// `tracing` filter, e.g. `info` (default) or `spanward=debug`. `RUST_LOG` overrides it.
+    pub level: String,
+}
+
+impl Default for LoggingConfig {
+    fn default() -> Self {
+        LoggingConfig {
+            level: "info".into(),
+        }
+    }
+}
+
+/// What is switched on, with defaults applied: the shape the rest of the code consumes.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    pub grpc: Option<SocketAddr>,
+    pub http: Option<SocketAddr>,
+    pub admin: SocketAddr,
+    pub limits: LimitsConfig,
+    pub otlp_exporter: Option<OtlpExporterConfig>,
+    pub file_sink: Option<FileSinkConfig>,
+    pub pipeline: PipelineConfig,
+    pub workers: usize,
+}
+
+impl Config {
+    /// Parses YAML text. `origin` names the source in messages (a path, or `<embedded>`).
+    pub fn from_yaml(text: &str, origin: &str) -> Result<Config, ConfigError> {
+        if text.trim().is_empty() {
+            return Ok(Config::default());
+        }
+        let de = serde_norway::Deserializer::from_str(text);
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            let at = e.path().to_string();
+            let inner = e.into_inner();
+            let location = inner
+                .location()
+                .map(|l| format!(" (line {}, column {})", l.line(), l.column()))
+                .unwrap_or_default();
+            ConfigError::Parse {
+                origin: origin.to_string(),
+                at,
+                location,
+                message: strip_location(&inner.to_string()),
+            }
+        })
+    }
+
+    /// Reads and parses a file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Config::from_yaml(&text, &path.display().to_string())
+    }
+
+    /// Applies defaults and checks values; the only place that knows which sections switch what on.
+    pub fn resolve(&self, origin: &str) -> Result<Resolved, ConfigError> {
+        let invalid = |at: &str, message: String| ConfigError::Invalid {
+            origin: origin.to_string(),
+            at: at.to_string(),
+            message,
+        };
+        let addr = |at: &str, s: &str| -> Result<SocketAddr, ConfigError> {
+            s.parse::<SocketAddr>()
+                .map_err(|e| invalid(at, format!("`{s}` is not an ip:port address ({e})")))
+        };
+        let otlp = self
+            .receivers
+            .otlp
+            .clone()
+            .unwrap_or_else(|| OtlpReceiverConfig {
+                grpc: Some(GrpcConfig::default()),
+                http: Some(HttpConfig::default()),
+                limits: LimitsConfig::default(),
+            });
+        let grpc = match &otlp.grpc {
+            Some(g) => Some(addr("receivers.otlp.grpc.endpoint", &g.endpoint)?),
+            None => None,
+        };
+        let http = match &otlp.http {
+            Some(h) => Some(addr("receivers.otlp.http.endpoint", &h.endpoint)?),
+            None => None,
+        };
+        if grpc.is_none() && http.is_none() {
+            return Err(invalid(
+                "receivers.otlp",
+                "lists neither grpc nor http: nothing could send spans".into(),
+            ));
+        }
+        let admin = addr("admin.endpoint", &self.admin.endpoint)?;
+        let limits = otlp.limits.clone();
+        if limits.max_body_bytes < 1024 {
+            return Err(invalid(
+                "receivers.otlp.limits.max_body_bytes",
+                "must be at least 1024".into(),
+            ));
+        }
+        if limits.max_decompression_ratio < 2 {
+            return Err(invalid(
+                "receivers.otlp.limits.max_decompression_ratio",
+                "must be at least 2".into(),
+            ));
+        }
+        let (otlp_exporter, file_sink) = match &self.exporters {
+            None => (None, Some(FileSinkConfig::default())),
+            Some(e) => (e.otlp.clone(), e.file.clone()),
+        };
+        if let Some(o) = &otlp_exporter {
+            let ep = o.endpoint.as_str();
+            if !(ep.starts_with("http://") || ep.starts_with("https://")) {
+                return Err(invalid(
+                    "exporters.otlp.endpoint",
+                    format!("`{ep}` must start with http:// or https://"),
+                ));
+            }
+            if o.max_in_flight == 0 {
+                return Err(invalid(
+                    "exporters.otlp.max_in_flight",
+                    "must be at least 1".into(),
+                ));
+            }
+        }
+        if let Some(f) = &file_sink {
+            if f.path.as_os_str().is_empty() {
+                return Err(invalid("exporters.file.path", "must not be empty".into()));
+            }
+            if f.segment_bytes < 4096 {
+                return Err(invalid(
+                    "exporters.file.segment_bytes",
+                    "must be at least 4096".into(),
+                ));
+            }
+        }
+        if otlp_exporter.is_none() && file_sink.is_none() {
+            return Err(invalid(
+                "exporters",
+                "lists no exporter: spans would have nowhere to go".into(),
+            ));
+        }
+        let q = &self.pipeline.queue;
+        if q.max_spans == 0 || q.max_bytes == 0 {
+            return Err(invalid(
+                "pipeline.queue",
+                "max_spans and max_bytes must be at least 1".into(),
+            ));
+        }
+        let workers = if self.pipeline.workers == 0 {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
+        } else {
+            self.pipeline.workers
+        };
+        Ok(Resolved {
+            grpc,
+            http,
+            admin,
+            limits,
+            otlp_exporter,
+            file_sink,
+            pipeline: self.pipeline.clone(),
+            workers,
+        })
+    }
+}
+
+/// serde_norway appends " at line L column C" to messages; we report the location separately.
+fn strip_location(msg: &str) -> String {
+    match msg.find(" at line ") {
+        Some(i) => msg[..i].to_string(),
+        None => msg.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

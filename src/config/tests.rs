@@ -1,0 +1,102 @@
+use super::*;
+
+const CONTRACT: &str = r#"
+receivers:
+  otlp:
+    grpc: { endpoint: "127.0.0.1:4317" }
+    http: { endpoint: "127.0.0.1:4318" }
+exporters:
+  otlp: { endpoint: "http://127.0.0.1:4327" }
+  file: { path: "./spanward-data" }
+admin: { endpoint: "127.0.0.1:8888" }
+"#;
+
+#[test]
+fn contract_keys_parse() {
+    let c = Config::from_yaml(CONTRACT, "t").unwrap();
+    let r = c.resolve("t").unwrap();
+    assert_eq!(r.grpc.unwrap().port(), 4317);
+    assert_eq!(r.http.unwrap().port(), 4318);
+    assert_eq!(r.admin.port(), 8888);
+    assert_eq!(r.otlp_exporter.unwrap().endpoint, "http://127.0.0.1:4327");
+    assert_eq!(r.file_sink.unwrap().path, PathBuf::from("./spanward-data"));
+}
+
+#[test]
+fn empty_file_is_defaults() {
+    let r = Config::from_yaml("", "t").unwrap().resolve("t").unwrap();
+    assert!(r.grpc.is_some() && r.http.is_some());
+    assert!(r.otlp_exporter.is_none());
+    assert!(r.file_sink.is_some());
+}
+
+#[test]
+fn exporters_section_selects_exactly_what_it_lists() {
+    let r = Config::from_yaml("exporters:\n  file:\n", "t")
+        .unwrap()
+        .resolve("t")
+        .unwrap();
+    assert!(r.otlp_exporter.is_none());
+    assert!(r.file_sink.is_some());
+    let r = Config::from_yaml("exporters:\n  otlp: {}\n", "t")
+        .unwrap()
+        .resolve("t")
+        .unwrap();
+    assert!(r.otlp_exporter.is_some());
+    assert!(r.file_sink.is_none());
+}
+
+#[test]
+fn receivers_section_selects_protocols() {
+    let r = Config::from_yaml("receivers:\n  otlp:\n    http: {}\n", "t")
+        .unwrap()
+        .resolve("t")
+        .unwrap();
+    assert!(r.grpc.is_none());
+    assert_eq!(r.http.unwrap().port(), 4318);
+}
+
+#[test]
+fn unknown_key_names_path_and_line() {
+    let e = Config::from_yaml(
+        "receivers:\n  otlp:\n    grpc:\n      endpont: \"127.0.0.1:1\"\n",
+        "x.yaml",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("receivers.otlp.grpc"), "{e}");
+    assert!(e.contains("endpont"), "{e}");
+    assert!(e.contains("line 4"), "{e}");
+}
+
+#[test]
+fn bad_address_is_named() {
+    let e = Config::from_yaml("admin: { endpoint: \"nowhere\" }", "t")
+        .unwrap()
+        .resolve("t")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("admin.endpoint"), "{e}");
+}
+
+#[test]
+fn empty_exporters_rejected() {
+    let e = Config::from_yaml("exporters: {}\n", "t")
+        .unwrap()
+        .resolve("t")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("exporters"), "{e}");
+}
+
+#[test]
+fn durations_and_enums() {
+    let c = Config::from_yaml(
+        "pipeline:\n  queue: { when_full: refuse, max_wait: 250ms, max_spans: 10 }\n  ack: durable\n",
+        "t",
+    )
+    .unwrap();
+    assert_eq!(c.pipeline.queue.when_full, WhenFull::Refuse);
+    assert_eq!(c.pipeline.queue.max_wait, Duration::from_millis(250));
+    assert_eq!(c.pipeline.ack, AckMode::Durable);
+}

@@ -1,0 +1,258 @@
+//! The HMAC key shared by redaction pseudonyms (`token` action) and input/output fingerprints.
+//!
+//! The key never comes from the YAML file: it is read from the environment (`SPANWARD_HMAC_KEY`)
+//! or from a key file whose path the config names. Replicas that must agree on pseudonyms and
+//! fingerprints share the key and its `key_id`.
+
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
+use std::path::Path;
+
+/// Environment variable holding the HMAC key (hex, or any string of at least 16 bytes).
+pub const HMAC_KEY_ENV: &str = "SPANWARD_HMAC_KEY";
+/// Environment variable holding the key id (defaults to a digest-derived id).
+pub const HMAC_KEY_ID_ENV: &str = "SPANWARD_HMAC_KEY_ID";
+
+/// Minimum key length: shorter keys make pseudonyms guessable.
+pub const MIN_KEY_BYTES: usize = 16;
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("reading key file {path}: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("key from {origin} is {len} bytes; at least {MIN_KEY_BYTES} are required")]
+    TooShort { origin: &'static str, len: usize },
+}
+
+/// Where the key came from; logged (never the key itself).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeySource {
+    Env,
+    File,
+    /// No key was configured: a random per-process key. Pseudonyms and fingerprints then
+    /// differ across restarts and replicas; a WARN line says so once at start.
+    Ephemeral,
+}
+
+/// A keyed-hash key plus its public identifier.
+#[derive(Clone)]
+pub struct HmacKey {
+    key: Vec<u8>,
+    key_id: String,
+    source: KeySource,
+}
+
+impl std::fmt::Debug for HmacKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print key material.
+        f.debug_struct("HmacKey")
+            .field("key_id", &self.key_id)
+            .field("source", &self.source)
+            .finish()
+    }
+}
+
+/// A seam over the process environment so tests never mutate it.
+pub trait Env {
+    fn var(&self, name: &str) -> Option<String>;
+}
+
+/// The real process environment.
+pub struct ProcessEnv;
+
+impl Env for ProcessEnv {
+    fn var(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok()
+    }
+}
+
+impl Env for std::collections::HashMap<String, String> {
+    fn var(&self, name: &str) -> Option<String> {
+        self.get(name).cloned()
+    }
+}
+
+fn parse_key_text(text: &str) -> Vec<u8> {
+    let t = text.trim();
+    // Hex keys (as `spanward keygen` writes) decode to bytes; anything else is used verbatim.
+    if t.len() >= 2 * MIN_KEY_BYTES && t.len().is_multiple_of(2) {
+        if let Ok(b) = hex::decode(t) {
+            return b;
+        }
+    }
+    t.as_bytes().to_vec()
+}
+
+fn derived_key_id(key: &[u8]) -> String {
+    // A public id derived from the key: lets auditors tell keys apart without revealing them.
+    let d = Sha256::digest([b"spanward-key-id\0".as_slice(), key].concat());
+    hex::encode(&d[..4])
+}
+
+impl HmacKey {
+    /// Builds a key from raw bytes (tests, and the loaders below).
+    pub fn from_bytes(key: Vec<u8>, key_id: Option<String>, source: KeySource) -> Self {
+        let key_id = key_id.unwrap_or_else(|| derived_key_id(&key));
+        HmacKey {
+            key,
+            key_id,
+            source,
+        }
+    }
+
+    /// Loads the key: `SPANWARD_HMAC_KEY` wins, then `key_file`, else an ephemeral random key.
+    pub fn load(env: &dyn Env, key_file: Option<&Path>) -> Result<Self, KeyError> {
+        let id = env.var(HMAC_KEY_ID_ENV).filter(|s| !s.trim().is_empty());
+        if let Some(v) = env.var(HMAC_KEY_ENV).filter(|s| !s.trim().is_empty()) {
+            let key = parse_key_text(&v);
+            if key.len() < MIN_KEY_BYTES {
+                return Err(KeyError::TooShort {
+                    origin: HMAC_KEY_ENV,
+                    len: key.len(),
+                });
+            }
+            return Ok(Self::from_bytes(key, id, KeySource::Env));
+        }
+        if let Some(p) = key_file {
+            let text = std::fs::read_to_string(p).map_err(|source| KeyError::Read {
+                path: p.display().to_string(),
+                source,
+            })?;
+            let key = parse_key_text(&text);
+            if key.len() < MIN_KEY_BYTES {
+                return Err(KeyError::TooShort {
+                    origin: "key file",
+                    len: key.len(),
+                });
+            }
+            return Ok(Self::from_bytes(key, id, KeySource::File));
+        }
+        Ok(Self::ephemeral())
+    }
+
+    /// A random per-process key.
+    pub fn ephemeral() -> Self {
+        use rand::RngCore;
+        let mut k = vec![0u8; 32];
+        rand::thread_rng().fill_bytes(&mut k);
+        Self::from_bytes(k, None, KeySource::Ephemeral)
+    }
+
+    pub fn key_id(&self) -> &str {
+        &self.key_id
+    }
+
+    pub fn source(&self) -> KeySource {
+        self.source
+    }
+
+    /// A fresh HMAC-SHA-256 instance keyed with this key.
+    pub fn mac(&self) -> Hmac<Sha256> {
+        // HMAC accepts keys of any length, so this cannot fail.
+        <Hmac<Sha256> as Mac>::new_from_slice(&self.key).unwrap_or_else(|_| unreachable!())
+    }
+
+    /// HMAC-SHA-256 of `parts`, concatenated.
+    pub fn digest(&self, parts: &[&[u8]]) -> [u8; 32] {
+        let mut m = self.mac();
+        for p in parts {
+            m.update(p);
+        }
+        m.finalize().into_bytes().into()
+    }
+}
+
+/// Canonical form of a value before pseudonymisation, so `spanward token` and the redaction
+/// engine agree however the value was written (case of an email, separators in a card number).
+pub fn normalize_for_token(typ: &str, value: &str) -> String {
+    match typ {
+        "email" => value.trim().to_lowercase(),
+        "phone" | "credit_card" | "iban" | "us_ssn" | "mac_address" => value
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '+')
+            .map(|c| c.to_ascii_uppercase())
+            .collect(),
+        _ => value.trim().to_string(),
+    }
+}
+
+impl HmacKey {
+    /// The pseudonym the `token` redaction action writes for `value` of `typ`, e.g.
+    /// `<email:9f2c41d07a>`: stable for a key, unreadable without it.
+    pub fn pseudonym(&self, typ: &str, value: &str) -> String {
+        let norm = normalize_for_token(typ, value);
+        let d = self.digest(&[b"spanward-token\0", typ.as_bytes(), b"\0", norm.as_bytes()]);
+        format!("<{typ}:{}>", hex::encode(&d[..5]))
+    }
+}
+
+/// A new random key as hex, for `spanward keygen`.
+pub fn generate_hex_key() -> String {
+    use rand::RngCore;
+    let mut k = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut k);
+    hex::encode(k)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn env_key_wins_and_id_is_stable() {
+        let mut env = HashMap::new();
+        env.insert(
+            HMAC_KEY_ENV.to_string(),
+            "00112233445566778899aabbccddeeff".to_string(),
+        );
+        let a = HmacKey::load(&env, None).unwrap();
+        let b = HmacKey::load(&env, None).unwrap();
+        assert_eq!(a.source(), KeySource::Env);
+        assert_eq!(a.key_id(), b.key_id());
+        assert_eq!(a.digest(&[b"x"]), b.digest(&[b"x"]));
+    }
+
+    #[test]
+    fn short_key_rejected() {
+        let mut env = HashMap::new();
+        env.insert(HMAC_KEY_ENV.to_string(), "short".to_string());
+        assert!(matches!(
+            HmacKey::load(&env, None),
+            Err(KeyError::TooShort { .. })
+        ));
+    }
+
+    #[test]
+    fn ephemeral_keys_differ() {
+        let env: HashMap<String, String> = HashMap::new();
+        let a = HmacKey::load(&env, None).unwrap();
+        let b = HmacKey::load(&env, None).unwrap();
+        assert_eq!(a.source(), KeySource::Ephemeral);
+        assert_ne!(a.digest(&[b"x"]), b.digest(&[b"x"]));
+    }
+
+    #[test]
+    fn pseudonym_is_normalised_and_keyed() {
+        let k = HmacKey::from_bytes(vec![7u8; 32], None, KeySource::File);
+        let a = k.pseudonym("email", "Alice@Example.com");
+        assert_eq!(a, k.pseudonym("email", "alice@example.com"));
+        assert!(a.starts_with("<email:") && a.len() == "<email:>".len() + 10);
+        let other = HmacKey::from_bytes(vec![8u8; 32], None, KeySource::File);
+        assert_ne!(a, other.pseudonym("email", "alice@example.com"));
+        assert_eq!(
+            k.pseudonym("credit_card", "4111 1111-1111 1111"),
+            k.pseudonym("credit_card", "4111111111111111")
+        );
+    }
+
+    #[test]
+    fn debug_never_prints_key() {
+        let k = HmacKey::from_bytes(b"supersecretkeymaterial!!".to_vec(), None, KeySource::File);
+        assert!(!format!("{k:?}").contains("supersecret"));
+    }
+}

@@ -1,0 +1,31 @@
+//! spanward: an OTLP trace gateway for AI agents.
+//!
+//! Agents export OTLP spans to spanward; it samples them early, fingerprints tool and LLM inputs
+//! and outputs with a keyed hash, scrubs PII and secrets, and hands them to an append-only local
+//! log and/or the next collector stage.
+//!
+//! # Layout
+//! - [`config`]: the typed YAML configuration, defaults and validation.
+//! - [`receiver`]: OTLP/gRPC and OTLP/HTTP servers, body limits, decoding, refusals.
+//! - [`pipeline`]: the [`pipeline::Batch`] type, the bounded [`pipeline::queue`], the worker pool
+//!   and its stages.
+//! - [`sink`]: the [`sink::Sink`] trait and its implementations (local log, OTLP forward).
+//! - [`admin`]: metrics vocabulary, `/metrics`, `/healthz`, `/readyz`, the summary log line.
+//! - [`keys`]: the HMAC key shared by pseudonyms and fingerprints.
+//! - [`load`]: the load generator (`spanward load`).
+//! - [`cli`]: subcommands; `main.rs` only calls [`cli::main`].
+//! - [`service`]: [`service::run`], the one entry point that wires everything.
+#![forbid(unsafe_code)]
+
+pub mod admin;
+pub mod cli;
+pub mod config;
+pub mod keys;
+pub mod load;
+pub mod pipeline;
+pub mod receiver;
+pub mod rpc_status;
+pub mod service;
+pub mod sink;
+
+pub use service::{run, Listeners, RunError};

@@ -1,0 +1,109 @@
+//! Worker threads: take a batch off the queue, run the stages, encode once, hand the bytes to
+//! every sink, then resolve the batch's acknowledgement. CPU-bound work lives here, never on the
+//! async runtime.
+
+use super::queue::{QueueReceiver, Recv};
+use super::stages::Stages;
+use super::{count_spans, AckResult, Batch, DropReason};
+use crate::admin::metrics::{ExporterLabel, Metrics};
+use crate::admin::Health;
+use crate::sink::Sink;
+use prost::Message;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Everything a worker needs, shared by all workers.
+pub struct WorkerContext {
+    pub queue: QueueReceiver,
+    pub stages: Arc<Stages>,
+    pub sinks: Vec<Arc<dyn Sink>>,
+    pub metrics: Metrics,
+    pub health: Arc<Health>,
+    /// Set when the shutdown deadline passed: remaining batches are dropped and counted.
+    pub abandon: Arc<AtomicBool>,
+}
+
+/// Starts `n` worker threads.
+pub fn spawn(
+    n: usize,
+    ctx: Arc<WorkerContext>,
+) -> std::io::Result<Vec<std::thread::JoinHandle<()>>> {
+    (0..n)
+        .map(|i| {
+            let ctx = ctx.clone();
+            std::thread::Builder::new()
+                .name(format!("spanward-worker-{i}"))
+                .spawn(move || run(&ctx))
+        })
+        .collect()
+}
+
+fn run(ctx: &WorkerContext) {
+    ctx.health.workers_running.fetch_add(1, Ordering::AcqRel);
+    let mut buf = Vec::with_capacity(1 << 20);
+    loop {
+        match ctx.queue.recv(Duration::from_millis(200)) {
+            Recv::Batch(b) => handle(ctx, b, &mut buf),
+            Recv::Idle => continue,
+            Recv::Done => break,
+        }
+    }
+    ctx.health.workers_running.fetch_sub(1, Ordering::AcqRel);
+}
+
+fn handle(ctx: &WorkerContext, mut batch: Batch, buf: &mut Vec<u8>) {
+    let m = &ctx.metrics;
+    let spans_in = batch.spans;
+    if ctx.abandon.load(Ordering::Acquire) {
+        m.dropped(DropReason::Shutdown, spans_in);
+        // The Ack's drop reports failure to a waiting client.
+        return;
+    }
+    m.pipeline_in_process_spans.inc_by(spans_in as i64);
+    let started = Instant::now();
+    let report = ctx.stages.process(&mut batch.request, m);
+    for (reason, n) in &report.dropped {
+        m.dropped(*reason, *n);
+    }
+    let spans = count_spans(&batch.request);
+    let mut all_ok = true;
+    if spans > 0 {
+        buf.clear();
+        // Encoding into a Vec cannot fail: it grows as needed.
+        let _ = batch.request.encode(buf);
+        for sink in &ctx.sinks {
+            let label = ExporterLabel {
+                exporter: sink.name(),
+            };
+            match sink.write(&batch.request, buf, spans) {
+                Ok(_) => {
+                    m.exporter_sent_spans
+                        .get_or_create(&label)
+                        .inc_by(spans as u64);
+                }
+                Err(e) => {
+                    all_ok = false;
+                    m.exporter_send_failed_spans
+                        .get_or_create(&label)
+                        .inc_by(spans as u64);
+                    tracing::warn!(sink = e.sink, kind = ?e.kind, spans, error = %e.message, "export failed");
+                }
+            }
+        }
+        if all_ok {
+            m.pipeline_delivered_spans.inc_by(spans as u64);
+        } else {
+            m.dropped(DropReason::ExportFailed, spans);
+        }
+    }
+    m.pipeline_in_process_spans.dec_by(spans_in as i64);
+    m.batch_duration.observe(started.elapsed().as_secs_f64());
+    if let Some(ack) = batch.ack.take() {
+        ack.resolve(if all_ok {
+            AckResult::Delivered
+        } else {
+            AckResult::Failed
+        });
+    }
+}

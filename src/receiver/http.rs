@@ -1,0 +1,169 @@
+//! OTLP/HTTP receiver: `POST /v1/traces` with `application/x-protobuf` or `application/json`,
+//! optionally `Content-Encoding: gzip`. Responses use the request's encoding; failures carry a
+//! `google.rpc.Status` body as the OTLP spec asks, and `Retry-After` when retryable.
+
+use super::{body, Ingest, Refusal};
+use crate::pipeline::RefuseReason;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use http_body_util::BodyExt;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
+use prost::Message;
+use std::sync::Arc;
+
+const TRANSPORT: &str = "http";
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Encoding {
+    Protobuf,
+    Json,
+}
+
+impl Encoding {
+    fn content_type(self) -> &'static str {
+        match self {
+            Encoding::Protobuf => "application/x-protobuf",
+            Encoding::Json => "application/json",
+        }
+    }
+}
+
+fn encoding_of(headers: &HeaderMap) -> Option<Encoding> {
+    let ct = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+    let mime = ct.split(';').next()?.trim().to_ascii_lowercase();
+    match mime.as_str() {
+        "application/x-protobuf" | "application/protobuf" => Some(Encoding::Protobuf),
+        "application/json" => Some(Encoding::Json),
+        _ => None,
+    }
+}
+
+fn http_status(reason: RefuseReason) -> StatusCode {
+    match reason {
+        RefuseReason::QueueFull => StatusCode::TOO_MANY_REQUESTS,
+        RefuseReason::ShuttingDown | RefuseReason::Unready | RefuseReason::NotDurable => {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
+        RefuseReason::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        RefuseReason::Malformed => StatusCode::BAD_REQUEST,
+    }
+}
+
+fn error_response(status: StatusCode, r: &Refusal, enc: Encoding) -> Response {
+    let grpc_code = match r.reason {
+        RefuseReason::QueueFull | RefuseReason::TooLarge => tonic::Code::ResourceExhausted,
+        RefuseReason::Malformed => tonic::Code::InvalidArgument,
+        _ => tonic::Code::Unavailable,
+    };
+    let st = crate::rpc_status::status(grpc_code as i32, &r.message, None);
+    let body = match enc {
+        Encoding::Protobuf => st.encode_to_vec(),
+        Encoding::Json => serde_json::json!({"code": st.code, "message": st.message})
+            .to_string()
+            .into_bytes(),
+    };
+    let mut resp = (status, body).into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(enc.content_type()),
+    );
+    if let Some(d) = r.retry_after {
+        // Retry-After takes whole seconds; round up so clients never come back early.
+        let secs = d.as_secs() + u64::from(d.subsec_nanos() > 0);
+        if let Ok(v) = HeaderValue::from_str(&secs.max(1).to_string()) {
+            h.insert(header::RETRY_AFTER, v);
+        }
+    }
+    resp
+}
+
+async fn export(State(ingest): State<Arc<Ingest>>, headers: HeaderMap, body: Body) -> Response {
+    let Some(enc) = encoding_of(&headers) else {
+        let r = ingest.reject(
+            TRANSPORT,
+            RefuseReason::Malformed,
+            "content-type must be application/x-protobuf or application/json",
+        );
+        return error_response(StatusCode::UNSUPPORTED_MEDIA_TYPE, &r, Encoding::Protobuf);
+    };
+    let fail = |reason: RefuseReason, msg: &str| {
+        let r = ingest.reject(TRANSPORT, reason, msg);
+        error_response(http_status(reason), &r, enc)
+    };
+    let max = ingest.limits.max_body_bytes;
+    let raw = match http_body_util::Limited::new(body, max).collect().await {
+        Ok(c) => c.to_bytes(),
+        Err(e) => {
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some()
+            {
+                return fail(
+                    RefuseReason::TooLarge,
+                    &format!("request body over {max} bytes"),
+                );
+            }
+            return fail(RefuseReason::Malformed, "could not read request body");
+        }
+    };
+    let content_encoding = headers
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.trim().to_ascii_lowercase());
+    let plain: bytes::Bytes = match content_encoding.as_deref() {
+        None | Some("") | Some("identity") => raw,
+        Some("gzip") => match body::gunzip(&raw, &ingest.limits) {
+            Ok(v) => v.into(),
+            Err(e @ (body::BodyError::TooLarge { .. } | body::BodyError::Bomb { .. })) => {
+                return fail(RefuseReason::TooLarge, &e.to_string())
+            }
+            Err(e) => return fail(RefuseReason::Malformed, &e.to_string()),
+        },
+        Some(_) => {
+            let r = ingest.reject(
+                TRANSPORT,
+                RefuseReason::Malformed,
+                "unsupported content-encoding",
+            );
+            return error_response(StatusCode::UNSUPPORTED_MEDIA_TYPE, &r, enc);
+        }
+    };
+    let bytes = plain.len();
+    let decoded = match enc {
+        Encoding::Protobuf => body::decode_protobuf(&plain),
+        Encoding::Json => body::decode_json(&plain),
+    };
+    drop(plain);
+    let req = match decoded {
+        Ok(r) => r,
+        Err(e) => return fail(RefuseReason::Malformed, &e.to_string()),
+    };
+    match ingest.submit(TRANSPORT, req, bytes).await {
+        Ok(()) => {
+            let body = match enc {
+                Encoding::Protobuf => ExportTraceServiceResponse::default().encode_to_vec(),
+                Encoding::Json => b"{}".to_vec(),
+            };
+            (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, enc.content_type())],
+                body,
+            )
+                .into_response()
+        }
+        Err(r) => error_response(http_status(r.reason), &r, enc),
+    }
+}
+
+/// The OTLP/HTTP router.
+pub fn router(ingest: Arc<Ingest>) -> Router {
+    // Axum's default body limit is replaced by our own, applied after decompression.
+    Router::new()
+        .route("/v1/traces", post(export))
+        .layer(axum::extract::DefaultBodyLimit::disable())
+        .with_state(ingest)
+}

@@ -1,0 +1,126 @@
+//! OTLP receivers (gRPC and HTTP). Both decode a request, apply limits, and hand it to
+//! [`Ingest::submit`], which turns the queue's answer into an OTLP-spec outcome.
+
+pub mod body;
+pub mod grpc;
+pub mod http;
+
+use crate::admin::metrics::{Metrics, TransportLabel};
+use crate::admin::Health;
+use crate::config::{AckMode, LimitsConfig, PipelineConfig, WhenFull};
+use crate::pipeline::queue::{QueueError, QueueSender};
+use crate::pipeline::{count_spans, Ack, AckResult, Batch, RefuseReason};
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A refusal as the receivers report it: reason plus the retry hint for retryable ones.
+#[derive(Debug, Clone)]
+pub struct Refusal {
+    pub reason: RefuseReason,
+    /// Short, fixed text: never echoes payload content.
+    pub message: String,
+    pub retry_after: Option<Duration>,
+}
+
+/// Shared by both receivers: the queue, policies and counters.
+pub struct Ingest {
+    pub queue: QueueSender,
+    pub pipeline: PipelineConfig,
+    pub limits: LimitsConfig,
+    pub metrics: Metrics,
+    pub health: Arc<Health>,
+}
+
+impl Ingest {
+    pub fn refusal(&self, reason: RefuseReason, message: &str) -> Refusal {
+        Refusal {
+            reason,
+            message: message.to_string(),
+            retry_after: reason.retryable().then_some(self.pipeline.retry_after),
+        }
+    }
+
+    /// Records and builds a refusal of a request that could not be decoded or was too large.
+    pub fn reject(&self, transport: &'static str, reason: RefuseReason, message: &str) -> Refusal {
+        self.metrics.refused(transport, reason, 0);
+        self.refusal(reason, message)
+    }
+
+    /// Admits a decoded request. `bytes` is its decompressed encoded size.
+    pub async fn submit(
+        &self,
+        transport: &'static str,
+        request: ExportTraceServiceRequest,
+        bytes: usize,
+    ) -> Result<(), Refusal> {
+        let spans = count_spans(&request);
+        if spans == 0 {
+            return Ok(());
+        }
+        let refuse = |reason: RefuseReason, msg: &str| {
+            self.metrics.refused(transport, reason, spans);
+            Err(self.refusal(reason, msg))
+        };
+        if self.health.shutting_down.load(Ordering::Acquire) {
+            return refuse(RefuseReason::ShuttingDown, "shutting down");
+        }
+        if !self.health.sinks_ready() {
+            return refuse(RefuseReason::Unready, "a sink is unavailable");
+        }
+        let (ack, waiter) = match self.pipeline.ack {
+            AckMode::Durable => {
+                let (a, w) = Ack::new();
+                (Some(a), Some(w))
+            }
+            AckMode::Accepted => (None, None),
+        };
+        let batch = Batch {
+            request,
+            spans,
+            bytes,
+            received: Instant::now(),
+            ack,
+        };
+        let sent = match self.pipeline.queue.when_full {
+            WhenFull::Refuse => self.queue.try_send(batch),
+            WhenFull::Wait => {
+                self.queue
+                    .send_wait(batch, self.pipeline.queue.max_wait)
+                    .await
+            }
+        };
+        match sent {
+            Ok(()) => {}
+            Err(QueueError::Full(b)) => {
+                // Not accepted: the client is told to retry; the batch (and its Ack) goes away.
+                drop(b);
+                return refuse(RefuseReason::QueueFull, "queue full, retry later");
+            }
+            Err(QueueError::Closed(b)) => {
+                drop(b);
+                return refuse(RefuseReason::ShuttingDown, "shutting down");
+            }
+        }
+        self.metrics
+            .receiver_accepted_spans
+            .get_or_create(&TransportLabel { transport })
+            .inc_by(spans as u64);
+        self.metrics
+            .exporter_queue_size
+            .set(self.queue.depth_spans() as i64);
+        if let Some(w) = waiter {
+            match w.await {
+                Ok(AckResult::Delivered) => {}
+                _ => {
+                    // Accepted and then lost by a sink: counted under pipeline drops already; the
+                    // request counter records that this client was told to retry.
+                    self.metrics.refused(transport, RefuseReason::NotDurable, 0);
+                    return Err(self.refusal(RefuseReason::NotDurable, "not stored, retry later"));
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,272 @@
+//! Assembles the pipeline and runs it until shutdown: the one entry point, [`run`], takes its
+//! listeners and shutdown signal from outside so tests drive the real service on ephemeral ports.
+
+use crate::admin::{self, metrics::Metrics, summary::Summariser, Health};
+use crate::config::Resolved;
+use crate::pipeline::{queue, stages::Stages, worker, DropReason};
+use crate::receiver::{self, Ingest};
+use crate::sink::{file::FileSink, otlp::OtlpSink, Sink};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("binding {what} on {addr}: {source}")]
+    Bind {
+        what: &'static str,
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    FileSink(#[from] crate::sink::file::FileSinkError),
+    #[error(transparent)]
+    OtlpSink(#[from] crate::sink::otlp::OtlpSinkError),
+    #[error("starting worker threads: {0}")]
+    Workers(std::io::Error),
+}
+
+/// Pre-bound sockets. Binding happens before `run` so tests can use port 0 and learn the port.
+pub struct Listeners {
+    pub grpc: Option<std::net::TcpListener>,
+    pub http: Option<std::net::TcpListener>,
+    pub admin: std::net::TcpListener,
+}
+
+fn bind(what: &'static str, addr: SocketAddr) -> Result<std::net::TcpListener, RunError> {
+    let l = std::net::TcpListener::bind(addr).map_err(|source| RunError::Bind {
+        what,
+        addr,
+        source,
+    })?;
+    l.set_nonblocking(true)
+        .map_err(|source| RunError::Bind { what, addr, source })?;
+    Ok(l)
+}
+
+impl Listeners {
+    /// Binds every configured endpoint.
+    pub fn bind(cfg: &Resolved) -> Result<Listeners, RunError> {
+        Ok(Listeners {
+            grpc: cfg
+                .grpc
+                .map(|a| bind("OTLP/gRPC receiver", a))
+                .transpose()?,
+            http: cfg
+                .http
+                .map(|a| bind("OTLP/HTTP receiver", a))
+                .transpose()?,
+            admin: bind("admin endpoint", cfg.admin)?,
+        })
+    }
+
+    pub fn grpc_addr(&self) -> Option<SocketAddr> {
+        self.grpc.as_ref().and_then(|l| l.local_addr().ok())
+    }
+
+    pub fn http_addr(&self) -> Option<SocketAddr> {
+        self.http.as_ref().and_then(|l| l.local_addr().ok())
+    }
+
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin.local_addr().ok()
+    }
+}
+
+fn tokio_listener(
+    what: &'static str,
+    l: std::net::TcpListener,
+) -> Result<tokio::net::TcpListener, RunError> {
+    let addr = l
+        .local_addr()
+        .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
+    tokio::net::TcpListener::from_std(l).map_err(|source| RunError::Bind { what, addr, source })
+}
+
+/// Builds the configured sinks, in fan-out order: the local log first (cheap, local), then the
+/// next stage.
+fn build_sinks(cfg: &Resolved) -> Result<Vec<Arc<dyn Sink>>, RunError> {
+    let mut sinks: Vec<Arc<dyn Sink>> = Vec::new();
+    if let Some(f) = &cfg.file_sink {
+        sinks.push(Arc::new(FileSink::open(f)?));
+    }
+    if let Some(o) = &cfg.otlp_exporter {
+        sinks.push(Arc::new(OtlpSink::new(
+            o,
+            tokio::runtime::Handle::current(),
+        )?));
+    }
+    Ok(sinks)
+}
+
+/// Runs the service until `shutdown` resolves, then drains: stops accepting, lets in-flight
+/// requests finish, processes everything queued, flushes sinks. Must be called inside a
+/// multi-threaded tokio runtime.
+pub async fn run(
+    cfg: Resolved,
+    listeners: Listeners,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), RunError> {
+    let (metrics, registry) = Metrics::new();
+    let sinks = build_sinks(&cfg)?;
+    let health = Arc::new(Health::new(cfg.workers, sinks.clone()));
+    let qc = &cfg.pipeline.queue;
+    let (qtx, qrx) = queue::bounded(qc.max_spans, qc.max_bytes);
+    metrics.exporter_queue_capacity.set(qc.max_spans as i64);
+    metrics.queue_capacity_bytes.set(qc.max_bytes as i64);
+    let abandon = Arc::new(AtomicBool::new(false));
+    let wctx = Arc::new(worker::WorkerContext {
+        queue: qrx,
+        stages: Arc::new(Stages::pass_through()),
+        sinks: sinks.clone(),
+        metrics: metrics.clone(),
+        health: health.clone(),
+        abandon: abandon.clone(),
+    });
+    let workers = worker::spawn(cfg.workers, wctx).map_err(RunError::Workers)?;
+    let ingest = Arc::new(Ingest {
+        queue: qtx.clone(),
+        pipeline: cfg.pipeline.clone(),
+        limits: cfg.limits.clone(),
+        metrics: metrics.clone(),
+        health: health.clone(),
+    });
+
+    // One watch channel tells every server to stop accepting.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|v| *v).await;
+    };
+
+    let mut servers = Vec::new();
+    if let Some(l) = listeners.grpc {
+        let l = tokio_listener("OTLP/gRPC receiver", l)?;
+        tracing::info!(addr = %l.local_addr().map(|a| a.to_string()).unwrap_or_default(), "OTLP/gRPC receiver listening");
+        let svc = receiver::grpc::OtlpGrpc::new(ingest.clone());
+        let incoming = tokio_stream::wrappers::TcpListenerStream::new(l);
+        let stop = stopped(stop_rx.clone());
+        servers.push(tokio::spawn(async move {
+            if let Err(e) = tonic::transport::Server::builder()
+                .add_service(svc)
+                .serve_with_incoming_shutdown(incoming, stop)
+                .await
+            {
+                tracing::error!(error = %e, "OTLP/gRPC receiver stopped");
+            }
+        }));
+    }
+    if let Some(l) = listeners.http {
+        let l = tokio_listener("OTLP/HTTP receiver", l)?;
+        tracing::info!(addr = %l.local_addr().map(|a| a.to_string()).unwrap_or_default(), "OTLP/HTTP receiver listening");
+        let app = receiver::http::router(ingest.clone());
+        let stop = stopped(stop_rx.clone());
+        servers.push(tokio::spawn(async move {
+            if let Err(e) = axum::serve(l, app).with_graceful_shutdown(stop).await {
+                tracing::error!(error = %e, "OTLP/HTTP receiver stopped");
+            }
+        }));
+    }
+    let admin_l = tokio_listener("admin endpoint", listeners.admin)?;
+    tracing::info!(addr = %admin_l.local_addr().map(|a| a.to_string()).unwrap_or_default(), "admin endpoint listening");
+    let (admin_stop_tx, admin_stop_rx) = tokio::sync::watch::channel(false);
+    let admin_app = admin::router(Arc::new(registry), health.clone(), metrics.clone());
+    let admin_task = tokio::spawn(async move {
+        if let Err(e) = axum::serve(admin_l, admin_app)
+            .with_graceful_shutdown(stopped(admin_stop_rx))
+            .await
+        {
+            tracing::error!(error = %e, "admin endpoint stopped");
+        }
+    });
+    health.listeners_bound.store(true, Ordering::Release);
+
+    let (summary_stop_tx, summary_stop_rx) = tokio::sync::watch::channel(false);
+    let summary_task = {
+        let metrics = metrics.clone();
+        let q = qtx.clone();
+        let every = cfg.pipeline.summary_interval;
+        tokio::spawn(async move {
+            let mut s = Summariser::default();
+            let mut tick = tokio::time::interval(every);
+            tick.tick().await;
+            let stop = stopped(summary_stop_rx);
+            tokio::pin!(stop);
+            loop {
+                let last = tokio::select! {
+                    _ = tick.tick() => false,
+                    _ = &mut stop => true,
+                };
+                let depth = q.depth_spans();
+                metrics.exporter_queue_size.set(depth as i64);
+                metrics.queue_bytes.set(q.depth_bytes() as i64);
+                if let Some(line) = s.tick(&metrics, depth, q.capacity_spans()) {
+                    tracing::info!(target: "spanward::summary", "{line}");
+                }
+                if last {
+                    break;
+                }
+            }
+        })
+    };
+
+    shutdown.await;
+    tracing::info!("shutting down: no longer accepting spans, draining the queue");
+    health.shutting_down.store(true, Ordering::Release);
+    let _ = stop_tx.send(true);
+    let timeout = cfg.pipeline.shutdown_timeout;
+    let deadline = tokio::time::Instant::now() + timeout;
+    for s in servers {
+        if tokio::time::timeout_at(deadline, s).await.is_err() {
+            tracing::warn!("a receiver did not finish its in-flight requests in time");
+        }
+    }
+    qtx.close();
+
+    let joined = tokio::task::spawn_blocking(move || {
+        for w in workers {
+            let _ = w.join();
+        }
+    });
+    tokio::pin!(joined);
+    if tokio::time::timeout_at(deadline, &mut joined)
+        .await
+        .is_err()
+    {
+        let left = qtx.depth_spans();
+        tracing::warn!(
+            queued_spans = left,
+            "shutdown_timeout passed: abandoning queued spans (counted as dropped, reason=shutdown)"
+        );
+        abandon.store(true, Ordering::Release);
+        for s in &sinks {
+            s.abort();
+        }
+        // Workers now drop what is left without processing; this returns promptly.
+        let _ = joined.await;
+    }
+    for s in &sinks {
+        if let Err(e) = s.shutdown() {
+            tracing::error!(sink = s.name(), error = %e, "sink did not shut down cleanly");
+        }
+    }
+    // A last summary line, so refusals and drops of the final seconds are reported too.
+    let _ = summary_stop_tx.send(true);
+    let _ = summary_task.await;
+    let dropped_on_shutdown = metrics
+        .pipeline_dropped_spans
+        .get_or_create(&crate::admin::metrics::ReasonLabel {
+            reason: DropReason::Shutdown.as_str(),
+        })
+        .get();
+    tracing::info!(
+        delivered = metrics.pipeline_delivered_spans.get(),
+        dropped_on_shutdown,
+        "shutdown complete"
+    );
+    let _ = admin_stop_tx.send(true);
+    let _ = tokio::time::timeout(Duration::from_secs(2), admin_task).await;
+    Ok(())
+}

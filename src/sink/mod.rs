@@ -1,0 +1,77 @@
+//! Sinks: where processed batches go. Worker threads call [`Sink::write`] for every sink of the
+//! fan-out; each call blocks that worker until the sink's guarantee holds, which is how a slow
+//! sink becomes back-pressure on the queue and then on the receivers.
+
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+
+pub mod file;
+pub mod otlp;
+
+/// What a sink promises once `write` returned `Ok`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// Handed to the next stage (OTLP downstream answered OK) or written without fsync.
+    Accepted,
+    /// On stable storage (fsynced) or confirmed by a replicated broker.
+    Durable,
+}
+
+/// How a failed write should be treated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// Transient (downstream unavailable, disk full): the batch is refused or dropped as
+    /// `export_failed`, and the service keeps trying later batches.
+    Retryable,
+    /// The sink cannot continue (fsync failed, corrupted state): it reports unready and
+    /// every later write fails.
+    Fatal,
+    /// The data itself was rejected (downstream said INVALID_ARGUMENT): retrying is useless.
+    Permanent,
+}
+
+/// A sink failure: a kind for policy plus a short message that never contains payload text.
+#[derive(Debug, thiserror::Error)]
+#[error("{sink}: {message}")]
+pub struct SinkError {
+    pub sink: &'static str,
+    pub kind: FailureKind,
+    pub message: String,
+}
+
+impl SinkError {
+    pub fn new(sink: &'static str, kind: FailureKind, message: impl Into<String>) -> Self {
+        SinkError {
+            sink,
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+/// One destination of processed spans.
+pub trait Sink: Send + Sync {
+    /// Stable short name, used as the `exporter` metrics label.
+    fn name(&self) -> &'static str;
+
+    /// Writes one processed batch. `encoded` is `batch` already encoded as OTLP protobuf (so
+    /// several sinks share one encoding); `spans` is its span count. Blocking.
+    fn write(
+        &self,
+        batch: &ExportTraceServiceRequest,
+        encoded: &[u8],
+        spans: usize,
+    ) -> Result<Delivery, SinkError>;
+
+    /// False once the sink can no longer accept data (e.g. after a fatal fsync error).
+    fn ready(&self) -> bool {
+        true
+    }
+
+    /// The shutdown deadline passed: stop waiting and retrying, fail what is in flight.
+    fn abort(&self) {}
+
+    /// Flushes and closes: called once at shutdown after the queue drained.
+    fn shutdown(&self) -> Result<(), SinkError> {
+        Ok(())
+    }
+}

@@ -1,0 +1,219 @@
+//! Forwards processed batches to the next collector stage over OTLP/gRPC. The batch is sent as the
+//! bytes the worker already encoded (a pass-through codec), so two sinks share one encoding.
+//! Retries follow the OTLP spec: retryable codes back off exponentially, honouring `RetryInfo`;
+//! everything else is permanent. A worker stays blocked while its batch is retried, which is what
+//! turns a slow or dead next stage into back-pressure instead of memory growth.
+
+use super::{Delivery, FailureKind, Sink, SinkError};
+use crate::config::{Compression, OtlpExporterConfig};
+use bytes::{BufMut, Bytes};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use prost::Message;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
+use tonic::transport::{Channel, Endpoint};
+
+const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+
+/// Sends pre-encoded request bytes; decodes the response with prost.
+#[derive(Clone, Default)]
+pub struct RawCodec;
+
+pub struct RawEncoder;
+pub struct RespDecoder;
+
+impl Encoder for RawEncoder {
+    type Item = Bytes;
+    type Error = tonic::Status;
+    fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), Self::Error> {
+        dst.put(item);
+        Ok(())
+    }
+}
+
+impl Decoder for RespDecoder {
+    type Item = ExportTraceServiceResponse;
+    type Error = tonic::Status;
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Self::Item>, Self::Error> {
+        ExportTraceServiceResponse::decode(src)
+            .map(Some)
+            .map_err(|e| tonic::Status::internal(format!("undecodable export response: {e}")))
+    }
+}
+
+impl Codec for RawCodec {
+    type Encode = Bytes;
+    type Decode = ExportTraceServiceResponse;
+    type Encoder = RawEncoder;
+    type Decoder = RespDecoder;
+    fn encoder(&mut self) -> RawEncoder {
+        RawEncoder
+    }
+    fn decoder(&mut self) -> RespDecoder {
+        RespDecoder
+    }
+}
+
+/// One OTLP/gRPC export call with pre-encoded bytes. Shared with the load generator.
+pub async fn export_raw(
+    channel: Channel,
+    body: Bytes,
+    gzip: bool,
+    timeout: Duration,
+) -> Result<ExportTraceServiceResponse, tonic::Status> {
+    let mut grpc = tonic::client::Grpc::new(channel);
+    if gzip {
+        grpc = grpc.send_compressed(tonic::codec::CompressionEncoding::Gzip);
+    }
+    grpc.ready()
+        .await
+        .map_err(|e| tonic::Status::unavailable(format!("next stage not reachable: {e}")))?;
+    let mut req = tonic::Request::new(body);
+    req.set_timeout(timeout);
+    let path = tonic::codegen::http::uri::PathAndQuery::from_static(EXPORT_PATH);
+    grpc.unary(req, path, RawCodec)
+        .await
+        .map(|r| r.into_inner())
+}
+
+/// OTLP codes after which the same request may succeed later.
+fn retryable(status: &tonic::Status) -> bool {
+    use tonic::Code::*;
+    match status.code() {
+        Cancelled | DeadlineExceeded | Aborted | OutOfRange | Unavailable | DataLoss => true,
+        // The OTLP spec makes RESOURCE_EXHAUSTED retryable only when the server says when.
+        ResourceExhausted => crate::rpc_status::retry_delay(status).is_some(),
+        _ => false,
+    }
+}
+
+pub struct OtlpSink {
+    channel: Channel,
+    cfg: OtlpExporterConfig,
+    rt: tokio::runtime::Handle,
+    in_flight: Arc<tokio::sync::Semaphore>,
+    aborted: AtomicBool,
+    abort_notify: tokio::sync::Notify,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OtlpSinkError {
+    #[error("exporters.otlp.endpoint: {0}")]
+    Endpoint(String),
+}
+
+impl OtlpSink {
+    /// Connects lazily: a next stage that is down at start is retried per batch.
+    pub fn new(
+        cfg: &OtlpExporterConfig,
+        rt: tokio::runtime::Handle,
+    ) -> Result<Self, OtlpSinkError> {
+        let ep = Endpoint::from_shared(cfg.endpoint.clone())
+            .map_err(|e| OtlpSinkError::Endpoint(e.to_string()))?
+            .connect_timeout(Duration::from_secs(5))
+            .tcp_nodelay(true);
+        let channel = {
+            // connect_lazy needs a runtime context for its background task.
+            let _g = rt.enter();
+            ep.connect_lazy()
+        };
+        Ok(OtlpSink {
+            channel,
+            cfg: cfg.clone(),
+            rt,
+            in_flight: Arc::new(tokio::sync::Semaphore::new(cfg.max_in_flight)),
+            aborted: AtomicBool::new(false),
+            abort_notify: tokio::sync::Notify::new(),
+        })
+    }
+
+    async fn send(&self, body: Bytes, spans: usize) -> Result<Delivery, SinkError> {
+        let _permit = self
+            .in_flight
+            .acquire()
+            .await
+            .map_err(|_| SinkError::new("otlp", FailureKind::Fatal, "exporter closed"))?;
+        let started = Instant::now();
+        let retry = &self.cfg.retry;
+        let mut backoff = retry.initial_interval;
+        let gzip = self.cfg.compression == Compression::Gzip;
+        loop {
+            let res = export_raw(self.channel.clone(), body.clone(), gzip, self.cfg.timeout).await;
+            let status = match res {
+                Ok(resp) => {
+                    if let Some(ps) = resp.partial_success {
+                        if ps.rejected_spans > 0 {
+                            tracing::warn!(
+                                rejected = ps.rejected_spans,
+                                of = spans,
+                                "next stage rejected part of a batch"
+                            );
+                            return Err(SinkError::new(
+                                "otlp",
+                                FailureKind::Permanent,
+                                format!("next stage rejected {} spans", ps.rejected_spans),
+                            ));
+                        }
+                    }
+                    return Ok(Delivery::Accepted);
+                }
+                Err(s) => s,
+            };
+            if !retryable(&status) {
+                return Err(SinkError::new(
+                    "otlp",
+                    FailureKind::Permanent,
+                    format!("next stage refused: {:?}", status.code()),
+                ));
+            }
+            let mut wait = crate::rpc_status::retry_delay(&status).unwrap_or(backoff);
+            // Jitter spreads retries of several workers so they do not hit the next stage together.
+            let jitter = 0.8 + rand::random::<f64>() * 0.4;
+            wait = wait.mul_f64(jitter);
+            if started.elapsed() + wait > retry.max_elapsed_time
+                || self.aborted.load(Ordering::Acquire)
+            {
+                return Err(SinkError::new(
+                    "otlp",
+                    FailureKind::Retryable,
+                    format!(
+                        "gave up after {:.1}s: {:?}",
+                        started.elapsed().as_secs_f64(),
+                        status.code()
+                    ),
+                ));
+            }
+            tracing::debug!(code = ?status.code(), wait_ms = wait.as_millis() as u64, "retrying export");
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = self.abort_notify.notified() => {}
+            }
+            backoff = (backoff * 2).min(retry.max_interval);
+        }
+    }
+}
+
+impl Sink for OtlpSink {
+    fn name(&self) -> &'static str {
+        "otlp"
+    }
+
+    fn write(
+        &self,
+        _batch: &ExportTraceServiceRequest,
+        encoded: &[u8],
+        spans: usize,
+    ) -> Result<Delivery, SinkError> {
+        let body = Bytes::copy_from_slice(encoded);
+        self.rt.block_on(self.send(body, spans))
+    }
+
+    fn abort(&self) {
+        self.aborted.store(true, Ordering::Release);
+        self.abort_notify.notify_waiters();
+    }
+}
