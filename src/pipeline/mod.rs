@@ -141,3 +141,8 @@ pub fn count_spans(req: &ExportTraceServiceRequest) -> usize {
         .map(|s| s.spans.len())
         .sum()
 }
+
+/// Number of spans in several requests.
+pub fn count_spans_all(reqs: &[ExportTraceServiceRequest]) -> usize {
+    reqs.iter().map(count_spans).sum()
+}

@@ -58,7 +58,10 @@ pub fn decode_protobuf(body: &[u8]) -> Result<ExportTraceServiceRequest, BodyErr
 /// Decodes an OTLP/JSON request (hex ids, lowerCamelCase names, enums as integers, unknown
 /// fields ignored), the mapping of the OTLP specification.
 pub fn decode_json(body: &[u8]) -> Result<ExportTraceServiceRequest, BodyError> {
-    serde_json::from_slice(body).map_err(|e| {
+    // JSON text is UTF-8; serde_json does not check bytes inside values it skips.
+    let text = std::str::from_utf8(body)
+        .map_err(|e| BodyError::Json(format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
+    serde_json::from_str(text).map_err(|e| {
         // serde_json messages name positions and types, never the offending value.
         BodyError::Json(short(&e.to_string()))
     })

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone: installs what the tests need (a Python venv with the
+# OpenTelemetry SDK for the real-client tests), checks formatting and lints, runs every test, and
+# runs the black-box redaction check through the release binary.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+venv=$root/target/test-venv
+req=$root/tests/python/requirements.txt
+
+if ! "$venv/bin/python" -c 'import opentelemetry.sdk, opentelemetry.exporter.otlp.proto.grpc, opentelemetry.exporter.otlp.proto.http, grpc, opentelemetry.proto' 2>/dev/null \
+   || ! cmp -s "$req" "$venv/.requirements"; then
+  echo "== creating Python venv for real-client tests"
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$req"
+  cp "$req" "$venv/.requirements"
+fi
+export SPANWARD_TEST_PYTHON=$venv/bin/python
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy"
+cargo clippy --all-targets --locked -- -D warnings
+echo "== cargo test"
+cargo test --all-targets --locked

@@ -1,0 +1,348 @@
+//! Test harness: a downstream OTLP receiver that records what it gets, and the real spanward
+//! service started in-process on ephemeral loopback ports.
+#![allow(dead_code)]
+
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+use spanward::config::Config;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Records every request; can be stalled (blocks until released) or slowed.
+#[derive(Clone, Default)]
+pub struct Downstream {
+    pub received: Arc<Mutex<Vec<ExportTraceServiceRequest>>>,
+    pub stall: Arc<std::sync::atomic::AtomicBool>,
+    pub delay_ms: Arc<std::sync::atomic::AtomicU64>,
+    pub fail_unavailable: Arc<std::sync::atomic::AtomicBool>,
+}
+
+#[tonic::async_trait]
+impl TraceService for Downstream {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportTraceServiceRequest>,
+    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        use std::sync::atomic::Ordering;
+        while self.stall.load(Ordering::Acquire) {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let d = self.delay_ms.load(Ordering::Acquire);
+        if d > 0 {
+            tokio::time::sleep(Duration::from_millis(d)).await;
+        }
+        if self.fail_unavailable.load(Ordering::Acquire) {
+            return Err(tonic::Status::unavailable("test downstream down"));
+        }
+        self.received.lock().unwrap().push(request.into_inner());
+        Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
+    }
+}
+
+impl Downstream {
+    /// Starts on 127.0.0.1:0; returns the recorder and its address.
+    pub async fn start() -> (Downstream, SocketAddr) {
+        let d = Downstream::default();
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        let svc = TraceServiceServer::new(d.clone())
+            .accept_compressed(tonic::codec::CompressionEncoding::Gzip)
+            .max_decoding_message_size(256 << 20);
+        tokio::spawn(async move {
+            tonic::transport::Server::builder()
+                .add_service(svc)
+                .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(l))
+                .await
+                .unwrap();
+        });
+        (d, addr)
+    }
+
+    pub fn spans(&self) -> Vec<Span> {
+        self.received
+            .lock()
+            .unwrap()
+            .iter()
+            .flat_map(|r| r.resource_spans.iter())
+            .flat_map(|r| r.scope_spans.iter())
+            .flat_map(|s| s.spans.iter().cloned())
+            .collect()
+    }
+
+    pub fn span_count(&self) -> usize {
+        spanward::pipeline::count_spans_all(&self.received.lock().unwrap())
+    }
+
+    /// Waits until at least `n` spans arrived, or panics after `secs`.
+    pub async fn wait_spans(&self, n: usize, secs: u64) {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        while self.span_count() < n {
+            assert!(
+                Instant::now() < deadline,
+                "downstream got {} spans, expected {n}",
+                self.span_count()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// A running in-process service.
+pub struct Service {
+    pub grpc: SocketAddr,
+    pub http: SocketAddr,
+    pub admin: SocketAddr,
+    pub data_dir: tempfile::TempDir,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<Result<(), spanward::RunError>>>,
+}
+
+impl Service {
+    /// Starts the service with `extra` YAML appended to a config that puts every listener on an
+    /// ephemeral loopback port, forwards to `downstream` (when given) and writes the file sink to
+    /// a temporary directory.
+    pub async fn start(downstream: Option<SocketAddr>, extra: &str) -> Service {
+        Self::start_limits(downstream, "{}", extra).await
+    }
+
+    /// Like [`Service::start`], with `receivers.otlp.limits` set to the `limits` YAML mapping.
+    pub async fn start_limits(
+        downstream: Option<SocketAddr>,
+        limits: &str,
+        extra: &str,
+    ) -> Service {
+        let data_dir = tempfile::tempdir().unwrap();
+        let mut yaml = format!(
+            "receivers:\n  otlp:\n    grpc: {{ endpoint: \"127.0.0.1:0\" }}\n    http: {{ endpoint: \"127.0.0.1:0\" }}\n    limits: {limits}\n",
+        );
+        yaml.push_str("exporters:\n");
+        if let Some(d) = downstream {
+            yaml.push_str(&format!("  otlp: {{ endpoint: \"http://{d}\" }}\n"));
+        }
+        yaml.push_str(&format!(
+            "  file: {{ path: \"{}\" }}\n",
+            data_dir.path().display()
+        ));
+        yaml.push_str("admin: { endpoint: \"127.0.0.1:0\" }\n");
+        yaml.push_str(extra);
+        Self::start_yaml(&yaml, data_dir).await
+    }
+
+    pub async fn start_yaml(yaml: &str, data_dir: tempfile::TempDir) -> Service {
+        let cfg = Config::from_yaml(yaml, "test").unwrap();
+        let resolved = cfg.resolve("test").unwrap();
+        let listeners = spanward::Listeners::bind(&resolved).unwrap();
+        let grpc = listeners.grpc_addr().unwrap();
+        let http = listeners.http_addr().unwrap();
+        let admin = listeners.admin_addr().unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(spanward::run(resolved, listeners, async move {
+            let _ = rx.await;
+        }));
+        let s = Service {
+            grpc,
+            http,
+            admin,
+            data_dir,
+            stop: Some(tx),
+            task: Some(task),
+        };
+        s.wait_ready().await;
+        s
+    }
+
+    async fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Ok((200, _)) = http_get(self.admin, "/readyz").await {
+                return;
+            }
+            assert!(Instant::now() < deadline, "service not ready in 10s");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Triggers shutdown, waits for `run` to return, and hands back the data directory (kept
+    /// alive so the test can read the file sink).
+    pub async fn stop(mut self) -> tempfile::TempDir {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.task.take() {
+            t.await.unwrap().unwrap();
+        }
+        self.data_dir
+    }
+
+    pub async fn metrics(&self) -> String {
+        http_get(self.admin, "/metrics").await.unwrap().1
+    }
+
+    /// Sum of a metric's samples whose label text contains every string in `labels`.
+    pub async fn metric(&self, name: &str, labels: &[&str]) -> f64 {
+        metric_value(&self.metrics().await, name, labels)
+    }
+
+    pub fn grpc_url(&self) -> String {
+        format!("http://{}", self.grpc)
+    }
+}
+
+pub fn metric_value(text: &str, name: &str, labels: &[&str]) -> f64 {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter(|l| {
+            let n = l.split(['{', ' ']).next().unwrap_or("");
+            n == name
+        })
+        .filter(|l| labels.iter().all(|x| l.contains(x)))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+/// A minimal HTTP/1.1 GET over a raw socket (keeps test dependencies small).
+pub async fn http_get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
+    http_request(addr, "GET", path, &[], &[])
+        .await
+        .map(|(s, _, b)| (s, String::from_utf8_lossy(&b).into_owned()))
+}
+
+/// A minimal HTTP/1.1 request; returns status, headers (lower-cased names) and body.
+pub async fn http_request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<(u16, Vec<(String, String)>, Vec<u8>)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await?;
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\ncontent-length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).await?;
+    s.write_all(body).await?;
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).await?;
+    let split = buf
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| std::io::Error::other("no header end"))?;
+    let head = String::from_utf8_lossy(&buf[..split]).into_owned();
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let hdrs: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let mut body = buf[split + 4..].to_vec();
+    if hdrs
+        .iter()
+        .any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"))
+    {
+        body = dechunk(&body);
+    }
+    Ok((status, hdrs, body))
+}
+
+fn dechunk(mut b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let Some(p) = b.windows(2).position(|w| w == b"\r\n") else {
+            return out;
+        };
+        let n = usize::from_str_radix(std::str::from_utf8(&b[..p]).unwrap_or("0").trim(), 16)
+            .unwrap_or(0);
+        if n == 0 {
+            return out;
+        }
+        out.extend_from_slice(&b[p + 2..p + 2 + n]);
+        b = &b[p + 2 + n + 2..];
+    }
+}
+
+pub fn kv(k: &str, v: &str) -> KeyValue {
+    KeyValue {
+        key: k.into(),
+        value: Some(AnyValue {
+            value: Some(any_value::Value::StringValue(v.into())),
+        }),
+        ..Default::default()
+    }
+}
+
+/// A request with `n` spans carrying GenAI-style attributes; ids derived from `seed`.
+pub fn request(n: usize, seed: u8) -> ExportTraceServiceRequest {
+    let spans = (0..n)
+        .map(|i| Span {
+            trace_id: vec![seed; 16],
+            span_id: {
+                let mut id = vec![seed; 8];
+                id[6] = (i >> 8) as u8;
+                id[7] = i as u8;
+                id
+            },
+            name: format!("execute_tool lookup {i}"),
+            kind: 1,
+            start_time_unix_nano: 1_700_000_000_000_000_000 + i as u64,
+            end_time_unix_nano: 1_700_000_000_000_500_000 + i as u64,
+            attributes: vec![
+                kv("gen_ai.operation.name", "execute_tool"),
+                kv("gen_ai.tool.call.arguments", "{\"city\":\"Paris\"}"),
+            ],
+            ..Default::default()
+        })
+        .collect();
+    ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            resource: Some(Resource {
+                attributes: vec![kv("service.name", "test-agent")],
+                ..Default::default()
+            }),
+            scope_spans: vec![ScopeSpans {
+                spans,
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    }
+}
+
+/// Reads back every record of the interim file sink.
+pub fn file_sink_requests(dir: &std::path::Path) -> Vec<ExportTraceServiceRequest> {
+    spanward::sink::file::segments(dir)
+        .unwrap()
+        .iter()
+        .flat_map(|p| spanward::sink::file::read_segment(p).unwrap())
+        .collect()
+}
+
+/// A gRPC client for the service.
+pub async fn grpc_client(
+    addr: SocketAddr,
+) -> opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient<
+    tonic::transport::Channel,
+> {
+    opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient::connect(
+        format!("http://{addr}"),
+    )
+    .await
+    .unwrap()
+}

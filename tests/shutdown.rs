@@ -1,0 +1,75 @@
+//! Graceful shutdown drains: spans accepted right before the signal are all delivered.
+
+mod common;
+
+use common::*;
+use std::sync::atomic::Ordering;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_process_shutdown_delivers_everything_accepted() {
+    let (down, daddr) = Downstream::start().await;
+    // A slow next stage, so the queue is full of work when the signal comes.
+    down.delay_ms.store(30, Ordering::Release);
+    let svc = Service::start(Some(daddr), "pipeline:\n  workers: 1\n").await;
+    let mut c = grpc_client(svc.grpc).await;
+    let mut accepted = 0;
+    for i in 0..30u8 {
+        c.export(request(10, i)).await.unwrap();
+        accepted += 10;
+    }
+    assert!(
+        down.span_count() < accepted,
+        "the test needs work still queued at shutdown"
+    );
+    svc.stop().await;
+    assert_eq!(down.span_count(), accepted);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_on_the_binary_drains_and_exits_zero() {
+    let (down, daddr) = Downstream::start().await;
+    down.delay_ms.store(30, Ordering::Release);
+    let dir = tempfile::tempdir().unwrap();
+    let port = |_: ()| {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let (pg, ph, pa) = (port(()), port(()), port(()));
+    let cfg = dir.path().join("spanward.yaml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "receivers:\n  otlp:\n    grpc: {{ endpoint: \"127.0.0.1:{pg}\" }}\n    http: {{ endpoint: \"127.0.0.1:{ph}\" }}\nexporters:\n  otlp: {{ endpoint: \"http://{daddr}\" }}\n  file: {{ path: \"{}\" }}\nadmin: {{ endpoint: \"127.0.0.1:{pa}\" }}\npipeline: {{ workers: 1 }}\n",
+            dir.path().join("data").display()
+        ),
+    )
+    .unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_spanward"))
+        .args(["run", "--config"])
+        .arg(&cfg)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let admin: std::net::SocketAddr = format!("127.0.0.1:{pa}").parse().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !matches!(http_get(admin, "/readyz").await, Ok((200, _))) {
+        assert!(std::time::Instant::now() < deadline, "binary not ready");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let mut c = grpc_client(format!("127.0.0.1:{pg}").parse().unwrap()).await;
+    for i in 0..20u8 {
+        c.export(request(10, i)).await.unwrap();
+    }
+    let st = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let code = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(code.success(), "exit status {code:?}");
+    assert_eq!(down.span_count(), 200);
+    let stored = file_sink_requests(&dir.path().join("data"));
+    assert_eq!(spanward::pipeline::count_spans_all(&stored), 200);
+}
