@@ -130,8 +130,29 @@ fn cmd_load(args: crate::load::LoadArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Panic messages can quote the data being processed (a failed string slice prints the string),
+/// so panics on worker threads, which handle span contents, report only where they happened.
+fn install_panic_hook() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let worker = std::thread::current()
+            .name()
+            .is_some_and(|n| n.starts_with("spanward-worker"));
+        if worker {
+            let at = info
+                .location()
+                .map(|l| format!("{}:{}", l.file(), l.line()))
+                .unwrap_or_default();
+            tracing::error!(location = %at, "panic on a worker thread (message withheld: it may quote span data)");
+        } else {
+            default(info);
+        }
+    }));
+}
+
 /// Parses flags and runs the subcommand; prints errors with their causes.
 pub fn main() -> ExitCode {
+    install_panic_hook();
     let cli = Cli::parse();
     let res = match cli.command {
         Command::Run { config } => cmd_run(config),
