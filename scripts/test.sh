@@ -24,3 +24,5 @@ echo "== cargo clippy"
 cargo clippy --all-targets --locked -- -D warnings
 echo "== cargo test"
 cargo test --all-targets --locked
+echo "== fail-closed proof (test-only fault injection)"
+cargo test --locked --features fault-injection --test fail_closed

@@ -27,6 +27,31 @@ pub enum RunError {
     OtlpSink(#[from] crate::sink::otlp::OtlpSinkError),
     #[error("starting worker threads: {0}")]
     Workers(std::io::Error),
+    #[error("{0}")]
+    Stage(String),
+}
+
+fn build_stages(cfg: &Resolved) -> Result<Stages, RunError> {
+    let fingerprint = if cfg.fingerprint.enabled {
+        Some(
+            crate::pipeline::fingerprint::Fingerprinter::new(
+                &cfg.fingerprint,
+                cfg.hmac_key.clone(),
+            )
+            .map_err(|e| RunError::Stage(format!("fingerprint: {e}")))?,
+        )
+    } else {
+        None
+    };
+    let audit = if cfg.audit.enabled {
+        Some(
+            crate::audit::AuditLog::new(&cfg.audit)
+                .map_err(|e| RunError::Stage(format!("audit: {e}")))?,
+        )
+    } else {
+        None
+    };
+    Ok(Stages { fingerprint, audit })
 }
 
 /// Pre-bound sockets. Binding happens before `run` so tests can use port 0 and learn the port.
@@ -118,9 +143,17 @@ pub async fn run(
     metrics.exporter_queue_capacity.set(qc.max_spans as i64);
     metrics.queue_capacity_bytes.set(qc.max_bytes as i64);
     let abandon = Arc::new(AtomicBool::new(false));
+    if cfg.hmac_key.source() == crate::keys::KeySource::Ephemeral {
+        tracing::warn!(
+            "no HMAC key configured (SPANWARD_HMAC_KEY or keys.hmac_key_file): using a random per-process key; pseudonyms and fingerprints will differ across restarts and replicas"
+        );
+    }
+    let stages = build_stages(&cfg)?;
+    let sampler = crate::pipeline::sample::Sampler::new(&cfg.sampling)
+        .map_err(|e| RunError::Stage(format!("sampling: {e}")))?;
     let wctx = Arc::new(worker::WorkerContext {
         queue: qrx,
-        stages: Arc::new(Stages::pass_through()),
+        stages: Arc::new(stages),
         sinks: sinks.clone(),
         metrics: metrics.clone(),
         health: health.clone(),
@@ -133,6 +166,7 @@ pub async fn run(
         limits: cfg.limits.clone(),
         metrics: metrics.clone(),
         health: health.clone(),
+        sampler: (!sampler.is_pass_through()).then_some(sampler),
     });
 
     // One watch channel tells every server to stop accepting.

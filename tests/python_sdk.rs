@@ -4,60 +4,13 @@
 mod common;
 
 use common::*;
-use std::path::PathBuf;
-
-/// The venv's interpreter: `SPANWARD_TEST_PYTHON`, else `target/test-venv/bin/python` as
-/// `scripts/test.sh` creates it.
-pub fn python() -> PathBuf {
-    if let Ok(p) = std::env::var("SPANWARD_TEST_PYTHON") {
-        return PathBuf::from(p);
-    }
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/test-venv/bin/python");
-    assert!(
-        p.exists(),
-        "no Python venv with the OpenTelemetry SDK at {}: run scripts/test.sh, which creates it",
-        p.display()
-    );
-    p
-}
-
-async fn emit(protocol: &str, endpoint: String, tag: &str) -> String {
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/python/emit_genai.py");
-    let py = python();
-    let (protocol, tag) = (protocol.to_string(), tag.to_string());
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(py)
-            .arg(script)
-            .args([&protocol, &endpoint, &tag])
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    assert!(
-        out.status.success(),
-        "python client failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
-fn str_attr(s: &opentelemetry_proto::tonic::trace::v1::Span, k: &str) -> Option<String> {
-    use opentelemetry_proto::tonic::common::v1::any_value::Value;
-    s.attributes.iter().find(|kv| kv.key == k).and_then(|kv| {
-        match kv.value.as_ref()?.value.as_ref()? {
-            Value::StringValue(s) => Some(s.clone()),
-            _ => None,
-        }
-    })
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_sdk_genai_spans_arrive_intact() {
     let (down, daddr) = Downstream::start().await;
     let svc = Service::start(Some(daddr), "").await;
-    let t_grpc = emit("grpc", format!("http://{}", svc.grpc), "g").await;
-    let t_http = emit("http", format!("http://{}/v1/traces", svc.http), "h").await;
+    let t_grpc = emit_genai("grpc", format!("http://{}", svc.grpc), "g", &[]).await;
+    let t_http = emit_genai("http", format!("http://{}/v1/traces", svc.http), "h", &[]).await;
     down.wait_spans(6, 30).await;
     let spans = down.spans();
     for tid in [&t_grpc, &t_http] {

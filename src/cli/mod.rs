@@ -1,5 +1,8 @@
 //! Subcommands. The binary's `main` calls [`main`]; errors are boxed only here, at the edge.
 
+pub mod fingerprint;
+pub mod token;
+
 use crate::config::{Config, Resolved};
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
@@ -31,6 +34,10 @@ enum Command {
     },
     /// Send synthetic AI-agent spans to a receiver and report throughput and latency.
     Load(crate::load::LoadArgs),
+    /// Recompute offline the input/output fingerprint the pipeline wrote for raw fields.
+    Fingerprint(fingerprint::FingerprintArgs),
+    /// Print the pseudonym the `token` redaction action gives a value under the current key.
+    Token(token::TokenArgs),
 }
 
 fn init_logging(level: &str) {
@@ -158,6 +165,8 @@ pub fn main() -> ExitCode {
         Command::Run { config } => cmd_run(config),
         Command::Validate { config } => cmd_validate(config),
         Command::Load(args) => cmd_load(args),
+        Command::Fingerprint(args) => fingerprint::run(args),
+        Command::Token(args) => token::run(args),
     };
     match res {
         Ok(code) => code,

@@ -60,6 +60,24 @@ pub struct Config {
     pub pipeline: PipelineConfig,
     /// Service log output.
     pub logging: LoggingConfig,
+    /// Where key material comes from (paths only: keys never sit in this file).
+    pub keys: KeysConfig,
+    /// Early consistent probability sampling.
+    pub sampling: crate::pipeline::sample::SamplingConfig,
+    /// Keyed input/output fingerprints.
+    pub fingerprint: crate::pipeline::fingerprint::FingerprintConfig,
+    /// Audit records of agent operations (off by default).
+    pub audit: crate::audit::AuditConfig,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeysConfig {
+    /// File holding the HMAC key used for redaction pseudonyms and fingerprints (hex, as
+    /// `spanward keygen` writes it). Default: none. `SPANWARD_HMAC_KEY` in the environment wins
+    /// over it. With neither, a random per-process key is used and one WARN line says so:
+    /// pseudonyms and fingerprints then differ across restarts and replicas.
+    pub hmac_key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -349,6 +367,10 @@ pub struct Resolved {
     pub file_sink: Option<FileSinkConfig>,
     pub pipeline: PipelineConfig,
     pub workers: usize,
+    pub hmac_key: crate::keys::HmacKey,
+    pub sampling: crate::pipeline::sample::SamplingConfig,
+    pub fingerprint: crate::pipeline::fingerprint::FingerprintConfig,
+    pub audit: crate::audit::AuditConfig,
 }
 
 impl Config {
@@ -383,8 +405,18 @@ impl Config {
         Config::from_yaml(&text, &path.display().to_string())
     }
 
-    /// Applies defaults and checks values; the only place that knows which sections switch what on.
+    /// Applies defaults and checks values, reading keys from the process environment.
     pub fn resolve(&self, origin: &str) -> Result<Resolved, ConfigError> {
+        self.resolve_with_env(origin, &crate::keys::ProcessEnv)
+    }
+
+    /// Applies defaults and checks values; the only place that knows which sections switch what
+    /// on. `env` is the seam through which keys are read, so tests never touch the process's.
+    pub fn resolve_with_env(
+        &self,
+        origin: &str,
+        env: &dyn crate::keys::Env,
+    ) -> Result<Resolved, ConfigError> {
         let invalid = |at: &str, message: String| ConfigError::Invalid {
             origin: origin.to_string(),
             at: at.to_string(),
@@ -481,6 +513,13 @@ impl Config {
         } else {
             self.pipeline.workers
         };
+        let hmac_key = crate::keys::HmacKey::load(env, self.keys.hmac_key_file.as_deref())
+            .map_err(|e| invalid("keys.hmac_key_file", e.to_string()))?;
+        // Build the stages once here so bad globs or ratios are reported by `validate` too.
+        crate::pipeline::sample::Sampler::new(&self.sampling)
+            .map_err(|e| invalid("sampling", e.to_string()))?;
+        crate::pipeline::fingerprint::Fingerprinter::new(&self.fingerprint, hmac_key.clone())
+            .map_err(|e| invalid("fingerprint", e.to_string()))?;
         Ok(Resolved {
             grpc,
             http,
@@ -490,6 +529,10 @@ impl Config {
             file_sink,
             pipeline: self.pipeline.clone(),
             workers,
+            hmac_key,
+            sampling: self.sampling.clone(),
+            fingerprint: self.fingerprint.clone(),
+            audit: self.audit.clone(),
         })
     }
 }

@@ -4,7 +4,10 @@
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use std::time::Instant;
 
+pub mod fingerprint;
+pub mod glob;
 pub mod queue;
+pub mod sample;
 pub mod stages;
 pub mod worker;
 

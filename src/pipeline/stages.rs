@@ -1,10 +1,15 @@
-//! The per-batch processing stages that run on worker threads, in order: fingerprint → scrub
-//! (sampling runs earlier, on the receiver, so sampled-out spans never take queue space).
-//! Each stage edits the request in place; a span a stage cannot process is removed and counted.
+//! The per-batch processing stages that run on worker threads, in order: fingerprint → scrub →
+//! audit (sampling runs earlier, on the receiver, so sampled-out spans never take queue space).
+//! Each stage edits the request in place. A span that a stage fails or panics on is removed and
+//! counted (`reason="scrub_error"`): it is never forwarded half-processed.
 
+use super::fingerprint::Fingerprinter;
+use super::sample::service_name;
 use super::DropReason;
 use crate::admin::metrics::Metrics;
+use crate::audit::AuditLog;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// What the stages did to one batch.
 #[derive(Debug, Default)]
@@ -19,17 +24,87 @@ impl StageReport {
     }
 }
 
-/// The configured stages. Empty means pass-through.
+/// The configured stages. All `None` means pass-through.
 #[derive(Default)]
-pub struct Stages {}
+pub struct Stages {
+    pub fingerprint: Option<Fingerprinter>,
+    pub audit: Option<AuditLog>,
+}
 
 impl Stages {
     pub fn pass_through() -> Self {
-        Stages {}
+        Stages::default()
+    }
+
+    fn is_pass_through(&self) -> bool {
+        self.fingerprint.is_none() && self.audit.is_none()
     }
 
     /// Runs every stage over the batch.
-    pub fn process(&self, _req: &mut ExportTraceServiceRequest, _m: &Metrics) -> StageReport {
-        StageReport::default()
+    pub fn process(&self, req: &mut ExportTraceServiceRequest, _m: &Metrics) -> StageReport {
+        let mut report = StageReport::default();
+        if self.is_pass_through() {
+            return report;
+        }
+        let mut failed = 0usize;
+        for rs in &mut req.resource_spans {
+            let service = service_name(rs.resource.as_ref()).to_string();
+            for ss in &mut rs.scope_spans {
+                ss.spans.retain_mut(|span| {
+                    let ok = catch_unwind(AssertUnwindSafe(|| {
+                        #[cfg(feature = "fault-injection")]
+                        fault::maybe_fail(span);
+                        if let Some(f) = &self.fingerprint {
+                            f.apply_span(&service, span);
+                        }
+                    }));
+                    if ok.is_err() {
+                        failed += 1;
+                    }
+                    ok.is_ok()
+                });
+            }
+        }
+        if failed > 0 {
+            tracing::error!(
+                spans = failed,
+                "a stage failed on spans; they were dropped, not forwarded"
+            );
+            report.dropped.push((DropReason::ScrubError, failed));
+        }
+        if let Some(a) = &self.audit {
+            let empty = Default::default();
+            for rs in &req.resource_spans {
+                let resource = rs.resource.as_ref().unwrap_or(&empty);
+                for span in rs.scope_spans.iter().flat_map(|s| s.spans.iter()) {
+                    if let Err(e) = a.record(resource, span) {
+                        tracing::warn!(error = %e, "audit record not written");
+                    }
+                }
+            }
+            if let Err(e) = a.flush() {
+                tracing::warn!(error = %e, "audit file flush failed");
+            }
+        }
+        report.dropped.retain(|(_, n)| *n > 0);
+        report
+    }
+}
+
+/// Test-only fault injection (cargo feature `fault-injection`): a span carrying the attribute
+/// `spanward.test.fault` = `panic` makes the stage panic on it, proving the fail-closed path.
+#[cfg(feature = "fault-injection")]
+mod fault {
+    use opentelemetry_proto::tonic::common::v1::any_value::Value;
+    use opentelemetry_proto::tonic::trace::v1::Span;
+
+    pub fn maybe_fail(span: &Span) {
+        let hit = span.attributes.iter().any(|kv| {
+            kv.key == "spanward.test.fault"
+                && matches!(kv.value.as_ref().and_then(|v| v.value.as_ref()), Some(Value::StringValue(s)) if s == "panic")
+        });
+        if hit {
+            panic!("injected fault");
+        }
     }
 }

@@ -9,7 +9,7 @@ use crate::admin::metrics::{Metrics, TransportLabel};
 use crate::admin::Health;
 use crate::config::{AckMode, LimitsConfig, PipelineConfig, WhenFull};
 use crate::pipeline::queue::{QueueError, QueueSender};
-use crate::pipeline::{count_spans, Ack, AckResult, Batch, RefuseReason};
+use crate::pipeline::{count_spans, Ack, AckResult, Batch, DropReason, RefuseReason};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -31,6 +31,9 @@ pub struct Ingest {
     pub limits: LimitsConfig,
     pub metrics: Metrics,
     pub health: Arc<Health>,
+    /// Early sampling, before the queue, so sampled-out spans never take queue space. `None`
+    /// when it would keep everything.
+    pub sampler: Option<crate::pipeline::sample::Sampler>,
 }
 
 impl Ingest {
@@ -52,7 +55,7 @@ impl Ingest {
     pub async fn submit(
         &self,
         transport: &'static str,
-        request: ExportTraceServiceRequest,
+        mut request: ExportTraceServiceRequest,
         bytes: usize,
     ) -> Result<(), Refusal> {
         let spans = count_spans(&request);
@@ -69,6 +72,24 @@ impl Ingest {
         if !self.health.sinks_ready() {
             return refuse(RefuseReason::Unready, "a sink is unavailable");
         }
+        let accepted = |sampled_out: usize| {
+            self.metrics
+                .receiver_accepted_spans
+                .get_or_create(&TransportLabel { transport })
+                .inc_by(spans as u64);
+            self.metrics.dropped(DropReason::Sampled, sampled_out);
+        };
+        let mut sampled_out = 0usize;
+        if let Some(s) = &self.sampler {
+            let st = s.apply(&mut request);
+            sampled_out = st.sampled_out as usize;
+            if st.kept == 0 {
+                // Every span sampled out: nothing to queue, the request is done.
+                accepted(sampled_out);
+                return Ok(());
+            }
+        }
+        let kept = spans - sampled_out;
         let (ack, waiter) = match self.pipeline.ack {
             AckMode::Durable => {
                 let (a, w) = Ack::new();
@@ -78,7 +99,7 @@ impl Ingest {
         };
         let batch = Batch {
             request,
-            spans,
+            spans: kept,
             bytes,
             received: Instant::now(),
             ack,
@@ -103,10 +124,7 @@ impl Ingest {
                 return refuse(RefuseReason::ShuttingDown, "shutting down");
             }
         }
-        self.metrics
-            .receiver_accepted_spans
-            .get_or_create(&TransportLabel { transport })
-            .inc_by(spans as u64);
+        accepted(sampled_out);
         self.metrics
             .exporter_queue_size
             .set(self.queue.depth_spans() as i64);

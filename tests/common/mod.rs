@@ -16,6 +16,9 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// Config lines that turn every processing stage off: spans pass through unchanged.
+pub const PASS_THROUGH: &str = "fingerprint: { enabled: false }\n";
+
 /// Records every request; can be stalled (blocks until released) or slowed.
 #[derive(Clone, Default)]
 pub struct Downstream {
@@ -345,4 +348,54 @@ pub async fn grpc_client(
     )
     .await
     .unwrap()
+}
+
+/// The venv's interpreter: `SPANWARD_TEST_PYTHON`, else `target/test-venv/bin/python` as
+/// `scripts/test.sh` creates it.
+pub fn python() -> std::path::PathBuf {
+    if let Ok(p) = std::env::var("SPANWARD_TEST_PYTHON") {
+        return p.into();
+    }
+    let p =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/test-venv/bin/python");
+    assert!(
+        p.exists(),
+        "no Python venv with the OpenTelemetry SDK at {}: run scripts/test.sh, which creates it",
+        p.display()
+    );
+    p
+}
+
+/// Runs `tests/python/emit_genai.py` (the OpenTelemetry Python SDK) and returns its trace id.
+pub async fn emit_genai(protocol: &str, endpoint: String, tag: &str, extra: &[&str]) -> String {
+    let script =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/python/emit_genai.py");
+    let py = python();
+    let mut args: Vec<String> = vec![protocol.into(), endpoint, tag.into()];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(py)
+            .arg(script)
+            .args(&args)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "python client failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// A string attribute of a span.
+pub fn str_attr(s: &Span, k: &str) -> Option<String> {
+    s.attributes.iter().find(|kv| kv.key == k).and_then(|kv| {
+        match kv.value.as_ref()?.value.as_ref()? {
+            any_value::Value::StringValue(s) => Some(s.clone()),
+            _ => None,
+        }
+    })
 }

@@ -1,0 +1,560 @@
+//! Keyed fingerprints of each span's raw inputs and outputs, computed before scrubbing.
+//!
+//! A **role map** classifies attribute keys (of the span and of its events alike) as *input* or
+//! *output*. For each role present on a span, the stage writes the keyed digest of the raw
+//! fields of that role as `spanward.input_hash` / `spanward.output_hash`, and the key's public id
+//! as `spanward.hash_key_id`. An auditor holding the key proves "this tool was called with
+//! exactly this input" by recomputing the digest (`spanward fingerprint`); analysts group
+//! identical calls by equal hashes; nobody needs the stored payload. Per role, the raw fields
+//! are then either left for the scrubber (`scrub`, default) or removed (`hash_only`).
+//!
+//! # Canonical encoding (version 1)
+//!
+//! The digest of one role of one span is computed over this byte string, so it can be
+//! re-implemented from this description alone. `u64be(n)` is `n` as 8 bytes, big-endian;
+//! `bytes(b)` is `u64be(len(b)) || b`.
+//!
+//! ```text
+//! message = "spanward-fingerprint-v1" 0x00 u64be(N) field_1 … field_N
+//! field   = bytes(UTF-8 attribute key) value
+//! value   = 's' bytes(UTF-8 string)                  string
+//!         | 'i' i64 as 8 bytes big-endian (two's complement)   int
+//!         | 'd' u64be(IEEE-754 binary64 bits)        double (bit pattern, so -0.0 ≠ 0.0)
+//!         | 'b' 0x00 | 0x01                         bool false | true
+//!         | 'x' bytes(raw bytes)                     bytes
+//!         | 'a' u64be(n) value_1 … value_n           array, element order kept
+//!         | 'm' u64be(n) (bytes(key) value)_1 … _n   key-value list, entries sorted
+//!         | 'n'                                      value absent (empty AnyValue)
+//!         | 'r' i32 as 4 bytes big-endian            string-table index (profiling only)
+//! ```
+//!
+//! The type tags are the ASCII letters shown (`'s'` = 0x73 …). `field_1 … field_N` are all the
+//! span's fields of that role: its own attributes and the attributes of all its events whose
+//! keys the role map assigns to the role, with no distinction between span and event (a key
+//! that occurs several times occurs several times). Fields are sorted by key bytes, then by the
+//! bytes of their `value` encoding; key-value list entries likewise (by key bytes, then value
+//! encoding). Sorting makes the digest independent of attribute and event order. Strings are
+//! hashed exactly as received: no normalisation, so a one-byte change changes the digest.
+//!
+//! The digest is `HMAC-SHA-256(key, message)` (`mode: hmac`, the default), or the unkeyed
+//! `SHA-256(message)` (`mode: sha256`), written as 64 lower-case hex digits. A role with no
+//! fields gets no attribute.
+//!
+//! # Why keyed
+//! Unkeyed SHA-256 of a low-entropy value (a phone number, a customer id, a yes/no answer) is
+//! reversed by hashing every candidate: there are only ~10^10 phone numbers. `mode: sha256`
+//! exists for interoperability with tools that cannot hold a key; it is weaker and is written
+//! with `spanward.hash_key_id = "sha256"` so readers can tell.
+
+use crate::keys::HmacKey;
+use crate::pipeline::glob::{Glob, GlobError};
+use hmac::Mac;
+use opentelemetry_proto::tonic::common::v1::any_value::Value;
+use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue};
+use opentelemetry_proto::tonic::trace::v1::Span;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+/// Span attribute holding the digest of the raw input fields.
+pub const INPUT_HASH: &str = "spanward.input_hash";
+/// Span attribute holding the digest of the raw output fields.
+pub const OUTPUT_HASH: &str = "spanward.output_hash";
+/// Span attribute naming the key the digests were made with (`sha256` when unkeyed).
+pub const HASH_KEY_ID: &str = "spanward.hash_key_id";
+/// Domain-separation prefix of the canonical encoding (includes the trailing NUL).
+pub const ENCODING_PREFIX: &[u8] = b"spanward-fingerprint-v1\0";
+/// `hash_key_id` written in `sha256` mode.
+pub const UNKEYED_KEY_ID: &str = "sha256";
+
+/// Built-in input keys (OpenTelemetry GenAI, OpenInference, WayFlow events).
+pub const BUILTIN_INPUT: &[&str] = &[
+    // OpenTelemetry GenAI semantic conventions.
+    "gen_ai.input.messages",
+    "gen_ai.system_instructions",
+    "gen_ai.tool.call.arguments",
+    "gen_ai.retrieval.query.text",
+    "gen_ai.prompt",
+    "gen_ai.prompt.*",
+    // OpenInference.
+    "input.value",
+    "llm.input_messages.*",
+    "tool.parameters*",
+    "tool_call.function.arguments",
+    // WayFlow event attributes.
+    "prompt.messages.*",
+    "tool_request.inputs.*",
+    "inputs.*",
+];
+
+/// Built-in output keys.
+pub const BUILTIN_OUTPUT: &[&str] = &[
+    "gen_ai.output.messages",
+    "gen_ai.tool.call.result",
+    "gen_ai.completion",
+    "gen_ai.completion.*",
+    "output.value",
+    "llm.output_messages.*",
+    "completion.message.*",
+    "tool_result.output",
+    "step_result.outputs.*",
+];
+
+/// Which digest is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HashMode {
+    /// HMAC-SHA-256 with the shared key (`SPANWARD_HMAC_KEY` or the key file).
+    #[default]
+    Hmac,
+    /// Unkeyed SHA-256: opt-in only; low-entropy inputs can be brute-forced from it.
+    Sha256,
+}
+
+/// What happens to a role's raw content after it is hashed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContentMode {
+    /// Keep the content; the scrubber redacts it downstream.
+    #[default]
+    Scrub,
+    /// Remove the content; only the hash remains.
+    HashOnly,
+}
+
+/// Input or output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Input,
+    Output,
+}
+
+/// `fingerprint:` section of the config.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FingerprintConfig {
+    /// Compute fingerprints. Default `true`. When `false` the stage does nothing at all
+    /// (no hashes, and `hash_only` removes nothing).
+    pub enabled: bool,
+    /// `hmac` (default) or `sha256`. `sha256` is unkeyed and can be reversed for low-entropy
+    /// values by trying every candidate; use it only where a keyed hash is impossible.
+    pub mode: HashMode,
+    /// Which attribute keys are inputs and outputs.
+    pub roles: RoleMapConfig,
+    /// What happens to raw content after hashing, for services no `services` rule matches.
+    /// Default: `scrub` for both roles.
+    pub content: ContentConfig,
+    /// Per-service overrides of `content`; the first rule whose `service` glob matches the
+    /// resource's `service.name` wins, and a role it omits falls back to `content`.
+    /// Default: none. One glob test per span per rule until a match.
+    pub services: Vec<ServiceContentRule>,
+    /// Keep `spanward.*_hash` attributes that arrive already set (from an upstream spanward
+    /// sharing the key) instead of recomputing them over what may be already-scrubbed content.
+    /// Default `false`: arriving values are removed and recomputed, so a client cannot forge
+    /// them. Enable only behind a trusted spanward.
+    pub trust_upstream: bool,
+}
+
+impl Default for FingerprintConfig {
+    fn default() -> Self {
+        FingerprintConfig {
+            enabled: true,
+            mode: HashMode::Hmac,
+            roles: RoleMapConfig::default(),
+            content: ContentConfig::default(),
+            services: Vec::new(),
+            trust_upstream: false,
+        }
+    }
+}
+
+/// `fingerprint.roles`: the role map.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RoleMapConfig {
+    /// Include the built-in GenAI / OpenInference / WayFlow keys. Default `true`; `false`
+    /// replaces them with `input` and `output` below.
+    pub builtin: bool,
+    /// Extra input key globs (`*` any run, `?` one character), checked before the built-ins.
+    /// Default: none.
+    pub input: Vec<String>,
+    /// Extra output key globs, checked after `input` and before the built-ins. Default: none.
+    pub output: Vec<String>,
+}
+
+impl Default for RoleMapConfig {
+    fn default() -> Self {
+        RoleMapConfig {
+            builtin: true,
+            input: Vec::new(),
+            output: Vec::new(),
+        }
+    }
+}
+
+/// Content handling per role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ContentConfig {
+    /// Default `scrub`.
+    pub input: ContentMode,
+    /// Default `scrub`.
+    pub output: ContentMode,
+}
+
+/// One per-service content override.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceContentRule {
+    /// Glob on `service.name`.
+    pub service: String,
+    /// Overrides `content.input` when set.
+    #[serde(default)]
+    pub input: Option<ContentMode>,
+    /// Overrides `content.output` when set.
+    #[serde(default)]
+    pub output: Option<ContentMode>,
+}
+
+/// Invalid fingerprint configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum FingerprintError {
+    #[error("fingerprint.{field}[{index}]: {source}")]
+    Glob {
+        field: &'static str,
+        index: usize,
+        #[source]
+        source: GlobError,
+    },
+}
+
+/// The fingerprint stage. Immutable; share between workers.
+#[derive(Debug)]
+pub struct Fingerprinter {
+    enabled: bool,
+    /// `None` in `sha256` mode.
+    key: Option<HmacKey>,
+    key_id: String,
+    /// Ordered: user input, user output, built-in input, built-in output. First match wins.
+    /// The byte is the glob's first byte when fixed (a cheap pre-check).
+    roles: Vec<(Option<u8>, Glob, Role)>,
+    content: ContentConfig,
+    services: Vec<(Glob, ContentConfig)>,
+    trust_upstream: bool,
+}
+
+fn compile(
+    field: &'static str,
+    patterns: impl IntoIterator<Item = impl AsRef<str>>,
+    role: Role,
+    out: &mut Vec<(Option<u8>, Glob, Role)>,
+) -> Result<(), FingerprintError> {
+    for (index, p) in patterns.into_iter().enumerate() {
+        let g = Glob::new(p.as_ref()).map_err(|source| FingerprintError::Glob {
+            field,
+            index,
+            source,
+        })?;
+        out.push((g.first_byte(), g, role));
+    }
+    Ok(())
+}
+
+impl Fingerprinter {
+    /// Compiles the role map and per-service rules. `key` is ignored in `sha256` mode.
+    pub fn new(cfg: &FingerprintConfig, key: HmacKey) -> Result<Fingerprinter, FingerprintError> {
+        let mut roles = Vec::new();
+        compile("roles.input", &cfg.roles.input, Role::Input, &mut roles)?;
+        compile("roles.output", &cfg.roles.output, Role::Output, &mut roles)?;
+        if cfg.roles.builtin {
+            compile("builtin", BUILTIN_INPUT, Role::Input, &mut roles)?;
+            compile("builtin", BUILTIN_OUTPUT, Role::Output, &mut roles)?;
+        }
+        let mut services = Vec::with_capacity(cfg.services.len());
+        for (index, r) in cfg.services.iter().enumerate() {
+            let g = Glob::new(&r.service).map_err(|source| FingerprintError::Glob {
+                field: "services",
+                index,
+                source,
+            })?;
+            services.push((
+                g,
+                ContentConfig {
+                    input: r.input.unwrap_or(cfg.content.input),
+                    output: r.output.unwrap_or(cfg.content.output),
+                },
+            ));
+        }
+        let (key, key_id) = match cfg.mode {
+            HashMode::Hmac => {
+                let id = key.key_id().to_string();
+                (Some(key), id)
+            }
+            HashMode::Sha256 => (None, UNKEYED_KEY_ID.to_string()),
+        };
+        Ok(Fingerprinter {
+            enabled: cfg.enabled,
+            key,
+            key_id,
+            roles,
+            content: cfg.content,
+            services,
+            trust_upstream: cfg.trust_upstream,
+        })
+    }
+
+    /// The id written as `spanward.hash_key_id`.
+    pub fn key_id(&self) -> &str {
+        &self.key_id
+    }
+
+    /// The role of an attribute key (span or event attribute), if any.
+    pub fn role_of(&self, key: &str) -> Option<Role> {
+        let first = key.as_bytes().first().copied();
+        self.roles
+            .iter()
+            .find(|(b, g, _)| (b.is_none() || *b == first) && g.matches(key))
+            .map(|(_, _, r)| *r)
+    }
+
+    /// Content handling for a service.
+    pub fn content_for(&self, service_name: &str) -> ContentConfig {
+        self.services
+            .iter()
+            .find(|(g, _)| g.matches(service_name))
+            .map_or(self.content, |(_, c)| *c)
+    }
+
+    /// Digest (hex) of a set of raw fields, exactly as [`Fingerprinter::apply_span`] computes it
+    /// for one role; `None` when `fields` is empty.
+    pub fn digest_fields<'a>(
+        &self,
+        fields: impl IntoIterator<Item = (&'a str, &'a AnyValue)>,
+    ) -> Option<String> {
+        let mut enc = FieldEncoder::default();
+        for (k, v) in fields {
+            enc.push(k, v);
+        }
+        self.finish(&enc)
+    }
+
+    fn finish(&self, enc: &FieldEncoder<'_>) -> Option<String> {
+        if enc.fields.is_empty() {
+            return None;
+        }
+        let digest: [u8; 32] = match &self.key {
+            Some(k) => {
+                let mut m = k.mac();
+                enc.feed(|b| Mac::update(&mut m, b));
+                m.finalize().into_bytes().into()
+            }
+            None => {
+                let mut h = Sha256::new();
+                enc.feed(|b| Digest::update(&mut h, b));
+                h.finalize().into()
+            }
+        };
+        Some(hex::encode(digest))
+    }
+
+    /// Computes `spanward.input_hash` / `output_hash` / `hash_key_id` over the span's RAW role
+    /// fields (span and event attributes), then removes the content of roles configured
+    /// `hash_only` for `service_name`. Call before scrubbing. Arriving `spanward.*` hash
+    /// attributes are replaced unless `trust_upstream` is set.
+    pub fn apply_span(&self, service_name: &str, span: &mut Span) {
+        if !self.enabled {
+            return;
+        }
+        let upstream = span.attributes.iter().any(|kv| kv.key == HASH_KEY_ID);
+        if !(self.trust_upstream && upstream) {
+            span.attributes
+                .retain(|kv| !matches!(kv.key.as_str(), INPUT_HASH | OUTPUT_HASH | HASH_KEY_ID));
+            let (input, output) = {
+                let mut inp = FieldEncoder::default();
+                let mut out = FieldEncoder::default();
+                let attrs = span
+                    .attributes
+                    .iter()
+                    .chain(span.events.iter().flat_map(|e| e.attributes.iter()));
+                for kv in attrs {
+                    match self.role_of(&kv.key) {
+                        Some(Role::Input) => inp.push_kv(kv),
+                        Some(Role::Output) => out.push_kv(kv),
+                        None => {}
+                    }
+                }
+                (self.finish(&inp), self.finish(&out))
+            };
+            let any = input.is_some() || output.is_some();
+            for (k, v) in [(INPUT_HASH, input), (OUTPUT_HASH, output)] {
+                if let Some(v) = v {
+                    span.attributes.push(string_kv(k, v));
+                }
+            }
+            if any {
+                span.attributes
+                    .push(string_kv(HASH_KEY_ID, self.key_id.clone()));
+            }
+        }
+        let content = self.content_for(service_name);
+        let drop_in = content.input == ContentMode::HashOnly;
+        let drop_out = content.output == ContentMode::HashOnly;
+        if drop_in || drop_out {
+            let keep = |kv: &KeyValue| match self.role_of(&kv.key) {
+                Some(Role::Input) => !drop_in,
+                Some(Role::Output) => !drop_out,
+                None => true,
+            };
+            span.attributes.retain(keep);
+            for e in &mut span.events {
+                e.attributes.retain(keep);
+            }
+        }
+    }
+}
+
+fn string_kv(key: &str, value: String) -> KeyValue {
+    KeyValue {
+        key: key.to_string(),
+        value: Some(AnyValue {
+            value: Some(Value::StringValue(value)),
+        }),
+        ..Default::default()
+    }
+}
+
+/// Collects fields of one role: value encodings go into one arena buffer, so a span costs
+/// two allocations however many fields it has.
+#[derive(Default)]
+struct FieldEncoder<'a> {
+    buf: Vec<u8>,
+    fields: Vec<(&'a str, usize, usize)>,
+}
+
+impl<'a> FieldEncoder<'a> {
+    fn push_kv(&mut self, kv: &'a KeyValue) {
+        match &kv.value {
+            Some(v) => self.push(&kv.key, v),
+            None => {
+                let start = self.buf.len();
+                self.buf.push(b'n');
+                self.fields.push((&kv.key, start, self.buf.len()));
+            }
+        }
+    }
+
+    fn push(&mut self, key: &'a str, v: &AnyValue) {
+        let start = self.buf.len();
+        encode_value(v, &mut self.buf);
+        self.fields.push((key, start, self.buf.len()));
+    }
+
+    /// Writes the canonical message to `sink` in pieces (sorting the fields first).
+    fn feed(&self, mut sink: impl FnMut(&[u8])) {
+        let mut order: Vec<usize> = (0..self.fields.len()).collect();
+        order.sort_by(|&a, &b| {
+            let (ka, sa, ea) = self.fields[a];
+            let (kb, sb, eb) = self.fields[b];
+            ka.as_bytes()
+                .cmp(kb.as_bytes())
+                .then_with(|| self.buf[sa..ea].cmp(&self.buf[sb..eb]))
+        });
+        sink(ENCODING_PREFIX);
+        sink(&(self.fields.len() as u64).to_be_bytes());
+        for i in order {
+            let (k, s, e) = self.fields[i];
+            sink(&(k.len() as u64).to_be_bytes());
+            sink(k.as_bytes());
+            sink(&self.buf[s..e]);
+        }
+    }
+}
+
+/// The canonical message for a set of fields (see the module docs); for tests and auditors.
+pub fn canonical_message<'a>(fields: impl IntoIterator<Item = (&'a str, &'a AnyValue)>) -> Vec<u8> {
+    let mut enc = FieldEncoder::default();
+    for (k, v) in fields {
+        enc.push(k, v);
+    }
+    let mut out = Vec::new();
+    enc.feed(|b| out.extend_from_slice(b));
+    out
+}
+
+fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
+    out.extend_from_slice(&(b.len() as u64).to_be_bytes());
+    out.extend_from_slice(b);
+}
+
+/// Appends the canonical encoding of one value.
+fn encode_value(v: &AnyValue, out: &mut Vec<u8>) {
+    match &v.value {
+        None => out.push(b'n'),
+        Some(Value::StringValue(s)) => {
+            out.push(b's');
+            put_bytes(out, s.as_bytes());
+        }
+        Some(Value::IntValue(i)) => {
+            out.push(b'i');
+            out.extend_from_slice(&i.to_be_bytes());
+        }
+        Some(Value::DoubleValue(d)) => {
+            out.push(b'd');
+            out.extend_from_slice(&d.to_bits().to_be_bytes());
+        }
+        Some(Value::BoolValue(b)) => {
+            out.push(b'b');
+            out.push(u8::from(*b));
+        }
+        Some(Value::BytesValue(b)) => {
+            out.push(b'x');
+            put_bytes(out, b);
+        }
+        Some(Value::StringValueStrindex(i)) => {
+            // A profiling-only string-table reference; traces never carry it.
+            out.push(b'r');
+            out.extend_from_slice(&i.to_be_bytes());
+        }
+        Some(Value::ArrayValue(a)) => {
+            out.push(b'a');
+            out.extend_from_slice(&(a.values.len() as u64).to_be_bytes());
+            for e in &a.values {
+                encode_value(e, out);
+            }
+        }
+        Some(Value::KvlistValue(l)) => {
+            out.push(b'm');
+            out.extend_from_slice(&(l.values.len() as u64).to_be_bytes());
+            // Entries are encoded separately, then sorted, so their order does not matter.
+            let mut entries: Vec<Vec<u8>> = l
+                .values
+                .iter()
+                .map(|kv| {
+                    let mut e = Vec::new();
+                    put_bytes(&mut e, kv.key.as_bytes());
+                    match &kv.value {
+                        Some(v) => encode_value(v, &mut e),
+                        None => e.push(b'n'),
+                    }
+                    e
+                })
+                .collect();
+            // bytes(key) sorts by length first, so compare keys, then the whole encoding.
+            entries.sort_by(|a, b| entry_key(a).cmp(entry_key(b)).then_with(|| a.cmp(b)));
+            for e in entries {
+                out.extend_from_slice(&e);
+            }
+        }
+    }
+}
+
+fn entry_key(e: &[u8]) -> &[u8] {
+    let mut len = [0u8; 8];
+    len.copy_from_slice(&e[..8]);
+    let n = u64::from_be_bytes(len) as usize;
+    &e[8..8 + n]
+}
+
+#[cfg(test)]
+#[path = "fingerprint_tests.rs"]
+mod tests;

@@ -1,0 +1,561 @@
+//! Early, consistent probability sampling by trace id (OpenTelemetry TraceState probability
+//! sampling, OTEP 235).
+//!
+//! Every span carries 56 bits of randomness `R`: the explicit `rv` sub-key of its W3C
+//! `tracestate` `ot` entry when present and valid, else the low 56 bits (last 7 bytes) of its
+//! trace id. A sampling probability `p` becomes a 56-bit rejection threshold
+//! `T = (1 - p) * 2^56`, rounded to `precision` hex digits; a span is kept iff `R >= T`. Because
+//! every replica and every stage derives `R` from the same trace, they keep or drop whole traces
+//! together, and a stage with a lower probability keeps a subset of what a higher one keeps.
+//!
+//! spanward is a *downstream* sampler (the spans already finished). It only ever lowers the
+//! probability: a span that arrives with an upstream threshold `th` is tested against
+//! `max(th, T)` and, when kept, leaves with that maximum (the "equalizing" rule of the spec,
+//! which also covers `th > T`: the span already passed a stricter stage and passes ours too).
+//! The outgoing `ot=th:…` sub-key is rewritten only when this stage raised the threshold, so
+//! downstream can compute adjusted counts (`2^56 / (2^56 - th)`). Spans without an upstream
+//! `th` are treated as sampled at 100% upstream, as the collector's probabilistic sampler does.
+//!
+//! Edge cases, chosen so nothing is counted twice or lost silently:
+//! - An upstream `th` that is malformed, or inconsistent with the span's randomness (`R < th`:
+//!   the span could not have passed it), is erased when the span is kept, as the spec requires.
+//! - A malformed `rv` is ignored (trace-id randomness is used) and left in place.
+//! - A span with neither a valid `rv` nor a valid trace id (16 bytes, not all zero) has no
+//!   randomness: it is kept, unchanged, and counted in [`SampleStats::no_randomness`].
+//! - `keep_errors`: a span with status ERROR that lost the draw is kept with its tracestate
+//!   unchanged (this stage kept it with probability 1, so its adjusted count is what upstream
+//!   said), counted in [`SampleStats::forced_errors`].
+//! - `ratio: 0.0` drops every matching span (except errors with `keep_errors`); the spec does
+//!   not define probability 0, so nothing is written for it.
+//!
+//! W3C tracestate rules followed when writing: the modified `ot` member moves to the front,
+//! the other members keep their order (a duplicate `ot` member is dropped), at most 32 members
+//! (the right-most are dropped), and an `ot` value that would exceed 256 characters is not
+//! written (the tracestate is left unchanged, which the OTel spec recommends).
+
+use crate::pipeline::glob::{Glob, GlobError};
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::any_value::Value;
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
+use opentelemetry_proto::tonic::trace::v1::Span;
+use serde::Deserialize;
+
+/// 2^56: one more than the largest threshold or randomness value.
+pub const MAX_ADJUSTED_COUNT: u64 = 1 << 56;
+/// Mask of the 56 randomness bits.
+const RANDOMNESS_MASK: u64 = MAX_ADJUSTED_COUNT - 1;
+/// Digits of a full 56-bit `th` / `rv` value.
+const HEX_DIGITS: u32 = 14;
+/// W3C: at most 32 list members in `tracestate`.
+const MAX_TRACESTATE_MEMBERS: usize = 32;
+/// OTel / W3C: the `ot` member's value stays within 256 characters.
+const MAX_OT_VALUE_LEN: usize = 256;
+/// Smallest non-zero probability that a 56-bit threshold can express.
+pub const MIN_PROBABILITY: f64 = 1.0 / MAX_ADJUSTED_COUNT as f64;
+
+/// `sampling:` section of the config.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SamplingConfig {
+    /// Probability of keeping a span no rule matched. Default `1.0` (keep everything; with no
+    /// rules the stage is a pass-through). `0.0` drops every unmatched span; otherwise it must
+    /// lie in `[2^-56, 1]`, and is rounded to `precision` hex digits of threshold.
+    pub ratio: f64,
+    /// Keep spans whose status is ERROR whatever the draw. Default `true`. Such spans keep the
+    /// tracestate they arrived with.
+    pub keep_errors: bool,
+    /// Ordered rules; the first whose `service` and `span_name` globs both match wins (an
+    /// omitted glob matches anything). Default: none. Every rule costs one glob test per
+    /// resource and one per span, so keep the list short (tens, not thousands).
+    pub rules: Vec<SamplingRule>,
+    /// Hex digits of precision kept in a threshold (the OTel SDK default is 4). Default `4`;
+    /// `1..=14`. At 4 digits a ratio is honoured within about 0.01% of its value; extra
+    /// leading `f` digits are added automatically for small ratios so they stay precise.
+    pub precision: u32,
+}
+
+impl Default for SamplingConfig {
+    fn default() -> Self {
+        SamplingConfig {
+            ratio: 1.0,
+            keep_errors: true,
+            rules: Vec::new(),
+            precision: 4,
+        }
+    }
+}
+
+/// One sampling rule.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SamplingRule {
+    /// Glob on the resource's `service.name` (`unknown_service` when absent). Omitted: any.
+    #[serde(default)]
+    pub service: Option<String>,
+    /// Glob on the span name. Omitted: any.
+    #[serde(default)]
+    pub span_name: Option<String>,
+    /// Probability of keeping a matching span; same range as the default `ratio`.
+    pub ratio: f64,
+}
+
+/// Invalid sampling configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum SampleError {
+    #[error(
+        "sampling.{field}: ratio {value} is outside [0, 1] or below 2^-56 (use 0 to drop all)"
+    )]
+    Ratio { field: String, value: f64 },
+    #[error("sampling.precision: {0} is outside 1..=14")]
+    Precision(u32),
+    #[error("sampling.rules[{index}].{field}: {source}")]
+    Glob {
+        index: usize,
+        field: &'static str,
+        #[source]
+        source: GlobError,
+    },
+}
+
+/// Counts from one [`Sampler::apply`] call; the caller turns `sampled_out` into the
+/// `reason="sampled"` drop counter.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SampleStats {
+    /// Spans left in the request (includes `forced_errors` and `no_randomness`).
+    pub kept: u64,
+    /// Spans removed: an intentional drop.
+    pub sampled_out: u64,
+    /// ERROR spans kept only because of `keep_errors`.
+    pub forced_errors: u64,
+    /// Spans kept because they had no usable randomness (invalid trace id, no `rv`).
+    pub no_randomness: u64,
+}
+
+/// What a rule decides: a threshold, or "never" for ratio 0.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Policy {
+    /// `fresh` is the whole tracestate (`ot=th:…`) for a span that arrives without one,
+    /// precomputed because that is the common case on the receiver's hot path.
+    Threshold {
+        th: u64,
+        fresh: String,
+    },
+    Never,
+}
+
+impl Policy {
+    fn threshold(th: u64) -> Policy {
+        Policy::Threshold {
+            th,
+            fresh: format!("ot=th:{}", encode_threshold(th)),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct CompiledRule {
+    service: Option<Glob>,
+    span_name: Option<Glob>,
+    policy: Policy,
+}
+
+/// The sampling stage. Immutable once built: share it between receivers (`Send + Sync`).
+#[derive(Debug)]
+pub struct Sampler {
+    default: Policy,
+    rules: Vec<CompiledRule>,
+    keep_errors: bool,
+}
+
+/// Per-span outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Keep; `Some(ts)` is the new `tracestate` to store, `None` leaves it unchanged.
+    Keep(Option<String>),
+    Drop,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KeepReason {
+    Draw,
+    Error,
+    NoRandomness,
+}
+
+fn policy_for(field: String, ratio: f64, precision: u32) -> Result<Policy, SampleError> {
+    if ratio == 0.0 {
+        return Ok(Policy::Never);
+    }
+    probability_to_threshold(ratio, precision)
+        .map(Policy::threshold)
+        .ok_or(SampleError::Ratio {
+            field,
+            value: ratio,
+        })
+}
+
+impl Sampler {
+    /// Validates and compiles the config.
+    pub fn new(cfg: &SamplingConfig) -> Result<Sampler, SampleError> {
+        if !(1..=HEX_DIGITS).contains(&cfg.precision) {
+            return Err(SampleError::Precision(cfg.precision));
+        }
+        let default = policy_for("ratio".into(), cfg.ratio, cfg.precision)?;
+        let mut rules = Vec::with_capacity(cfg.rules.len());
+        for (index, r) in cfg.rules.iter().enumerate() {
+            let glob = |field: &'static str, p: &Option<String>| {
+                p.as_deref()
+                    .map(Glob::new)
+                    .transpose()
+                    .map_err(|source| SampleError::Glob {
+                        index,
+                        field,
+                        source,
+                    })
+            };
+            rules.push(CompiledRule {
+                service: glob("service", &r.service)?,
+                span_name: glob("span_name", &r.span_name)?,
+                policy: policy_for(format!("rules[{index}].ratio"), r.ratio, cfg.precision)?,
+            });
+        }
+        Ok(Sampler {
+            default,
+            rules,
+            keep_errors: cfg.keep_errors,
+        })
+    }
+
+    /// True when the stage keeps everything and changes nothing (ratio 1.0, no rules): the
+    /// caller may skip it.
+    pub fn is_pass_through(&self) -> bool {
+        matches!(self.default, Policy::Threshold { th: 0, .. }) && self.rules.is_empty()
+    }
+
+    /// Applies decisions to a whole request in place: removes sampled-out spans (and scope or
+    /// resource entries left empty), rewrites `tracestate` on kept spans whose threshold this
+    /// stage raised. Cheap enough for the receiver: no allocation for spans it keeps unchanged.
+    pub fn apply(&self, req: &mut ExportTraceServiceRequest) -> SampleStats {
+        let mut stats = SampleStats::default();
+        if self.is_pass_through() {
+            stats.kept = req
+                .resource_spans
+                .iter()
+                .flat_map(|r| &r.scope_spans)
+                .map(|s| s.spans.len() as u64)
+                .sum();
+            return stats;
+        }
+        // Rules whose service glob matches this resource; reused across resources.
+        let mut live: Vec<usize> = Vec::with_capacity(self.rules.len());
+        for rs in &mut req.resource_spans {
+            let service = service_name(rs.resource.as_ref());
+            live.clear();
+            live.extend(
+                self.rules
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| r.service.as_ref().is_none_or(|g| g.matches(service)))
+                    .map(|(i, _)| i),
+            );
+            for ss in &mut rs.scope_spans {
+                ss.spans.retain_mut(|span| {
+                    let policy = live
+                        .iter()
+                        .map(|&i| &self.rules[i])
+                        .find(|r| r.span_name.as_ref().is_none_or(|g| g.matches(&span.name)))
+                        .map_or(&self.default, |r| &r.policy);
+                    match self.decide_inner(policy, span) {
+                        (Decision::Keep(ts), why) => {
+                            if let Some(ts) = ts {
+                                span.trace_state = ts;
+                            }
+                            stats.kept += 1;
+                            match why {
+                                KeepReason::Error => stats.forced_errors += 1,
+                                KeepReason::NoRandomness => stats.no_randomness += 1,
+                                KeepReason::Draw => {}
+                            }
+                            true
+                        }
+                        (Decision::Drop, _) => {
+                            stats.sampled_out += 1;
+                            false
+                        }
+                    }
+                });
+            }
+            rs.scope_spans.retain(|ss| !ss.spans.is_empty());
+        }
+        req.resource_spans.retain(|rs| !rs.scope_spans.is_empty());
+        if stats.sampled_out > 0 {
+            // An intentional drop: debug, never INFO.
+            tracing::debug!(
+                sampled_out = stats.sampled_out,
+                kept = stats.kept,
+                "spans sampled out"
+            );
+        }
+        stats
+    }
+
+    /// The decision for one span of a resource whose service is `service` (exposed for tests
+    /// and for callers that sample outside a request).
+    pub fn decide(&self, service: &str, span: &Span) -> Decision {
+        let policy = self
+            .rules
+            .iter()
+            .find(|r| {
+                r.service.as_ref().is_none_or(|g| g.matches(service))
+                    && r.span_name.as_ref().is_none_or(|g| g.matches(&span.name))
+            })
+            .map_or(&self.default, |r| &r.policy);
+        self.decide_inner(policy, span).0
+    }
+
+    fn decide_inner(&self, policy: &Policy, span: &Span) -> (Decision, KeepReason) {
+        let is_error = self.keep_errors
+            && span
+                .status
+                .as_ref()
+                .is_some_and(|s| s.code == StatusCode::Error as i32);
+        let ot = OtState::parse(&span.trace_state);
+        let randomness = ot.rv.or_else(|| trace_id_randomness(&span.trace_id));
+        // An upstream threshold the span could not have passed is inconsistent: erase it.
+        let upstream = match (ot.th, randomness) {
+            (Some(th), Some(r)) if r < th => None,
+            (th, _) => th,
+        };
+        let erase = ot.th_present && upstream.is_none();
+        let unchanged = || {
+            if erase {
+                Decision::Keep(rewrite_tracestate(&span.trace_state, None))
+            } else {
+                Decision::Keep(None)
+            }
+        };
+        let (ours, fresh) = match policy {
+            Policy::Never => {
+                return if is_error {
+                    (unchanged(), KeepReason::Error)
+                } else {
+                    (Decision::Drop, KeepReason::Draw)
+                };
+            }
+            Policy::Threshold { th, fresh } => (*th, fresh),
+        };
+        let up = upstream.unwrap_or(0);
+        let effective = ours.max(up);
+        let Some(r) = randomness else {
+            return (Decision::Keep(None), KeepReason::NoRandomness);
+        };
+        if r >= effective {
+            if effective > up {
+                // effective > up means effective == ours.
+                let ts = if span.trace_state.is_empty() {
+                    Some(fresh.clone())
+                } else {
+                    rewrite_tracestate(&span.trace_state, Some(effective))
+                };
+                (Decision::Keep(ts), KeepReason::Draw)
+            } else {
+                (unchanged(), KeepReason::Draw)
+            }
+        } else if is_error {
+            (unchanged(), KeepReason::Error)
+        } else {
+            (Decision::Drop, KeepReason::Draw)
+        }
+    }
+}
+
+/// The resource's `service.name`, or `unknown_service` as the OTel SDKs default to.
+pub fn service_name(resource: Option<&Resource>) -> &str {
+    resource
+        .and_then(|r| r.attributes.iter().find(|kv| kv.key == "service.name"))
+        .and_then(|kv| kv.value.as_ref())
+        .and_then(|v| match &v.value {
+            Some(Value::StringValue(s)) => Some(s.as_str()),
+            _ => None,
+        })
+        .unwrap_or("unknown_service")
+}
+
+/// Randomness from a trace id: its least-significant 56 bits (W3C Trace Context Level 2).
+/// `None` for an invalid id (not 16 bytes, or all zero).
+pub fn trace_id_randomness(trace_id: &[u8]) -> Option<u64> {
+    let id: &[u8; 16] = trace_id.try_into().ok()?;
+    if id.iter().all(|b| *b == 0) {
+        return None;
+    }
+    let mut low = [0u8; 8];
+    low.copy_from_slice(&id[8..]);
+    Some(u64::from_be_bytes(low) & RANDOMNESS_MASK)
+}
+
+/// Converts a probability in `[2^-56, 1]` to a rejection threshold rounded (half up) to
+/// `precision` significant hex digits, counting leading `f` digits as free so small
+/// probabilities keep their precision (the spec's `ProbabilityToThresholdWithPrecision`).
+/// `None` for probabilities outside that range or `precision` outside `1..=14`.
+pub fn probability_to_threshold(p: f64, precision: u32) -> Option<u64> {
+    if !(MIN_PROBABILITY..=1.0).contains(&p) || !(1..=HEX_DIGITS).contains(&precision) {
+        return None;
+    }
+    if p == 1.0 {
+        return Some(0);
+    }
+    // Scaling by a power of two is exact; only the final rounding to an integer loses bits.
+    let kept = (p * MAX_ADJUSTED_COUNT as f64).round() as u64;
+    let exact = MAX_ADJUSTED_COUNT - kept.clamp(1, MAX_ADJUSTED_COUNT);
+    // p = m * 2^e with m in [0.5, 1): -e / 4 (floored) leading hex digits of the threshold are f.
+    let e = frexp_exponent(p);
+    let digits = (precision + (-e).max(0) as u32 / 4).min(HEX_DIGITS);
+    let shift = 4 * (HEX_DIGITS - digits);
+    if shift == 0 {
+        return Some(exact);
+    }
+    let rounded = ((exact + (1u64 << (shift - 1))) >> shift) << shift;
+    // Rounding up past all-f would mean probability 0: keep the largest value at this precision.
+    Some(rounded.min((RANDOMNESS_MASK >> shift) << shift))
+}
+
+/// Base-2 exponent `e` with `x = m * 2^e`, `m` in `[0.5, 1)`, for finite positive normal `x`.
+fn frexp_exponent(x: f64) -> i32 {
+    let biased = ((x.to_bits() >> 52) & 0x7ff) as i32;
+    biased - 1022
+}
+
+/// The sampling probability a threshold stands for.
+pub fn threshold_to_probability(th: u64) -> f64 {
+    (MAX_ADJUSTED_COUNT - th.min(MAX_ADJUSTED_COUNT)) as f64 / MAX_ADJUSTED_COUNT as f64
+}
+
+/// Encodes a threshold as a `th` value: lower-case hex, trailing zeros removed, `0` for zero.
+pub fn encode_threshold(th: u64) -> String {
+    if th == 0 {
+        return "0".to_string();
+    }
+    let full = format!("{:014x}", th & RANDOMNESS_MASK);
+    full.trim_end_matches('0').to_string()
+}
+
+/// Parses a `th` value: 1 to 14 lower-case hex digits, implicitly padded with trailing zeros.
+pub fn parse_threshold(s: &str) -> Option<u64> {
+    if s.is_empty() || s.len() > HEX_DIGITS as usize || !is_lower_hex(s) {
+        return None;
+    }
+    let v = u64::from_str_radix(s, 16).ok()?;
+    Some(v << (4 * (HEX_DIGITS as usize - s.len())))
+}
+
+/// Parses an `rv` value: exactly 14 lower-case hex digits.
+pub fn parse_randomness(s: &str) -> Option<u64> {
+    if s.len() != HEX_DIGITS as usize || !is_lower_hex(s) {
+        return None;
+    }
+    u64::from_str_radix(s, 16).ok()
+}
+
+fn is_lower_hex(s: &str) -> bool {
+    s.bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// The sampling-relevant part of a tracestate's `ot` member.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct OtState {
+    /// Valid `th`, if any.
+    th: Option<u64>,
+    /// A `th` sub-key was present (valid or not).
+    th_present: bool,
+    /// Valid `rv`, if any.
+    rv: Option<u64>,
+}
+
+impl OtState {
+    fn parse(tracestate: &str) -> OtState {
+        let mut st = OtState::default();
+        let Some(ot) = ot_value(tracestate) else {
+            return st;
+        };
+        for sub in ot.split(';') {
+            match sub.split_once(':') {
+                Some(("th", v)) if !st.th_present => {
+                    st.th_present = true;
+                    st.th = parse_threshold(v);
+                }
+                Some(("rv", v)) if st.rv.is_none() => st.rv = parse_randomness(v),
+                _ => {}
+            }
+        }
+        st
+    }
+}
+
+/// Non-empty list members of a W3C tracestate, trimmed of optional whitespace.
+fn members(tracestate: &str) -> impl Iterator<Item = &str> {
+    tracestate
+        .split(',')
+        .map(|m| m.trim_matches([' ', '\t']))
+        .filter(|m| !m.is_empty())
+}
+
+/// The value of the first `ot` member.
+fn ot_value(tracestate: &str) -> Option<&str> {
+    members(tracestate).find_map(|m| m.strip_prefix("ot="))
+}
+
+/// Sets (`Some`) or erases (`None`) the `th` sub-key of the `ot` member and moves that member
+/// to the front, per W3C. Other `ot` sub-keys keep their order; `th` replaces an old `th` in
+/// place or comes first. Returns `None` when the result would break the 256-character limit
+/// on the `ot` value (the tracestate is then left as it was).
+pub fn rewrite_tracestate(tracestate: &str, th: Option<u64>) -> Option<String> {
+    let old_ot = ot_value(tracestate).unwrap_or("");
+    let new_th = th.map(|t| format!("th:{}", encode_threshold(t)));
+    let mut subs: Vec<&str> = Vec::new();
+    let mut placed = false;
+    for sub in old_ot.split(';').filter(|s| !s.is_empty()) {
+        if sub.starts_with("th:") || sub == "th" {
+            if !placed {
+                if let Some(t) = &new_th {
+                    subs.push(t);
+                }
+                placed = true;
+            }
+        } else {
+            subs.push(sub);
+        }
+    }
+    if !placed {
+        if let Some(t) = &new_th {
+            subs.insert(0, t);
+        }
+    }
+    let ot = subs.join(";");
+    if ot.len() > MAX_OT_VALUE_LEN {
+        return None;
+    }
+    let mut out = String::with_capacity(tracestate.len() + 24);
+    let mut count = 0;
+    if !ot.is_empty() {
+        out.push_str("ot=");
+        out.push_str(&ot);
+        count = 1;
+    }
+    for m in members(tracestate).filter(|m| !m.starts_with("ot=")) {
+        if count == MAX_TRACESTATE_MEMBERS {
+            break;
+        }
+        if count > 0 {
+            out.push(',');
+        }
+        out.push_str(m);
+        count += 1;
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+#[path = "sample_tests.rs"]
+mod tests;
