@@ -26,3 +26,10 @@ echo "== cargo test"
 cargo test --all-targets --locked
 echo "== fail-closed proof (test-only fault injection)"
 cargo test --locked --features fault-injection --test fail_closed
+echo "== black-box redaction check through the running release binary (../shared/tools/corpus_check.py)"
+cargo build --release --locked --bin spanward
+if [ -f ../shared/tools/corpus_check.py ]; then
+  "$venv/bin/python" ../shared/tools/corpus_check.py "$root/target/release/spanward"
+else
+  echo "../shared/tools/corpus_check.py not found: skipped"
+fi

@@ -11,6 +11,9 @@
 //!   and its stages.
 //! - [`sink`]: the [`sink::Sink`] trait and its implementations (local log, OTLP forward).
 //! - [`admin`]: metrics vocabulary, `/metrics`, `/healthz`, `/readyz`, the summary log line.
+//! - [`scrub`]: the redaction engine: pattern packs, prefilter + regex engine, validators,
+//!   JSON-aware text walk, span walk, replacement actions.
+//! - [`audit`]: JSON audit records of agent operations.
 //! - [`keys`]: the HMAC key shared by pseudonyms and fingerprints.
 //! - [`load`]: the load generator (`spanward load`).
 //! - [`cli`]: subcommands; `main.rs` only calls [`cli::main`].
@@ -26,6 +29,7 @@ pub mod load;
 pub mod pipeline;
 pub mod receiver;
 pub mod rpc_status;
+pub mod scrub;
 pub mod service;
 pub mod sink;
 

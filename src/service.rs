@@ -51,7 +51,20 @@ fn build_stages(cfg: &Resolved) -> Result<Stages, RunError> {
     } else {
         None
     };
-    Ok(Stages { fingerprint, audit })
+    let scrub = if cfg.redaction.enabled {
+        Some(
+            crate::scrub::Scrubber::new(&cfg.redaction, cfg.hmac_key.clone())
+                .map_err(|e| RunError::Stage(format!("redaction: {e}")))?,
+        )
+    } else {
+        tracing::warn!("redaction is disabled: spans are stored and forwarded unscrubbed");
+        None
+    };
+    Ok(Stages {
+        fingerprint,
+        scrub,
+        audit,
+    })
 }
 
 /// Pre-bound sockets. Binding happens before `run` so tests can use port 0 and learn the port.

@@ -1,6 +1,8 @@
 //! Subcommands. The binary's `main` calls [`main`]; errors are boxed only here, at the edge.
 
 pub mod fingerprint;
+pub mod patterns;
+pub mod scrub;
 pub mod token;
 
 use crate::config::{Config, Resolved};
@@ -38,6 +40,10 @@ enum Command {
     Fingerprint(fingerprint::FingerprintArgs),
     /// Print the pseudonym the `token` redaction action gives a value under the current key.
     Token(token::TokenArgs),
+    /// Check or list redaction pattern packs.
+    Patterns(patterns::PatternsArgs),
+    /// Run the redaction engine over files (OTLP JSON, JSONL payloads, plain text).
+    Scrub(scrub::ScrubArgs),
 }
 
 fn init_logging(level: &str) {
@@ -103,6 +109,11 @@ fn cmd_run(config: Option<PathBuf>) -> anyhow::Result<ExitCode> {
 
 fn cmd_validate(config: PathBuf) -> anyhow::Result<ExitCode> {
     let (_, r) = load_config(Some(&config))?;
+    // Compiles the pattern packs and runs their examples, as `run` would at start.
+    if r.redaction.enabled {
+        crate::scrub::Scrubber::new(&r.redaction, r.hmac_key.clone())
+            .map_err(|e| anyhow::anyhow!("{}: redaction: {e}", config.display()))?;
+    }
     println!(
         "{}: valid (grpc: {}, http: {}, admin: {}, exporters: {})",
         config.display(),
@@ -167,6 +178,8 @@ pub fn main() -> ExitCode {
         Command::Load(args) => cmd_load(args),
         Command::Fingerprint(args) => fingerprint::run(args),
         Command::Token(args) => token::run(args),
+        Command::Patterns(args) => patterns::run(args),
+        Command::Scrub(args) => scrub::run(args),
     };
     match res {
         Ok(code) => code,

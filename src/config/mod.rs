@@ -68,6 +68,8 @@ pub struct Config {
     pub fingerprint: crate::pipeline::fingerprint::FingerprintConfig,
     /// Audit records of agent operations (off by default).
     pub audit: crate::audit::AuditConfig,
+    /// PII and secret scrubbing (on by default, with the built-in pattern packs).
+    pub redaction: crate::scrub::RedactionConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -371,6 +373,7 @@ pub struct Resolved {
     pub sampling: crate::pipeline::sample::SamplingConfig,
     pub fingerprint: crate::pipeline::fingerprint::FingerprintConfig,
     pub audit: crate::audit::AuditConfig,
+    pub redaction: crate::scrub::RedactionConfig,
 }
 
 impl Config {
@@ -513,7 +516,18 @@ impl Config {
         } else {
             self.pipeline.workers
         };
-        let hmac_key = crate::keys::HmacKey::load(env, self.keys.hmac_key_file.as_deref())
+        // `redaction.key_file` names the same key as `keys.hmac_key_file` (either may be used).
+        let key_file =
+            match (&self.keys.hmac_key_file, &self.redaction.key_file) {
+                (Some(a), Some(b)) if a != b => return Err(invalid(
+                    "redaction.key_file",
+                    "differs from keys.hmac_key_file: pseudonyms and fingerprints share one key"
+                        .into(),
+                )),
+                (Some(a), _) => Some(a.clone()),
+                (None, b) => b.clone(),
+            };
+        let hmac_key = crate::keys::HmacKey::load(env, key_file.as_deref())
             .map_err(|e| invalid("keys.hmac_key_file", e.to_string()))?;
         // Build the stages once here so bad globs or ratios are reported by `validate` too.
         crate::pipeline::sample::Sampler::new(&self.sampling)
@@ -533,6 +547,7 @@ impl Config {
             sampling: self.sampling.clone(),
             fingerprint: self.fingerprint.clone(),
             audit: self.audit.clone(),
+            redaction: self.redaction.clone(),
         })
     }
 }

@@ -8,6 +8,7 @@ use super::sample::service_name;
 use super::DropReason;
 use crate::admin::metrics::Metrics;
 use crate::audit::AuditLog;
+use crate::scrub::{ScrubReport, Scrubber};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -28,6 +29,7 @@ impl StageReport {
 #[derive(Default)]
 pub struct Stages {
     pub fingerprint: Option<Fingerprinter>,
+    pub scrub: Option<Scrubber>,
     pub audit: Option<AuditLog>,
 }
 
@@ -37,18 +39,38 @@ impl Stages {
     }
 
     fn is_pass_through(&self) -> bool {
-        self.fingerprint.is_none() && self.audit.is_none()
+        self.fingerprint.is_none() && self.scrub.is_none() && self.audit.is_none()
     }
 
     /// Runs every stage over the batch.
-    pub fn process(&self, req: &mut ExportTraceServiceRequest, _m: &Metrics) -> StageReport {
+    pub fn process(&self, req: &mut ExportTraceServiceRequest, m: &Metrics) -> StageReport {
         let mut report = StageReport::default();
         if self.is_pass_through() {
             return report;
         }
         let mut failed = 0usize;
-        for rs in &mut req.resource_spans {
+        let mut rep = ScrubReport::default();
+        req.resource_spans.retain_mut(|rs| {
+            // The service name is read before scrubbing: rules and role maps match the raw name.
             let service = service_name(rs.resource.as_ref()).to_string();
+            if let Some(sc) = &self.scrub {
+                let ok = catch_unwind(AssertUnwindSafe(|| {
+                    if let Some(r) = rs.resource.as_mut() {
+                        sc.scrub_resource(r, &mut rep);
+                    }
+                    for ss in &mut rs.scope_spans {
+                        if let Some(scope) = ss.scope.as_mut() {
+                            sc.scrub_scope(scope, &mut rep);
+                        }
+                    }
+                }));
+                if ok.is_err() {
+                    // Resource or scope attributes could not be scrubbed: every span under them
+                    // would carry them, so all of them go.
+                    failed += rs.scope_spans.iter().map(|s| s.spans.len()).sum::<usize>();
+                    return false;
+                }
+            }
             for ss in &mut rs.scope_spans {
                 ss.spans.retain_mut(|span| {
                     let ok = catch_unwind(AssertUnwindSafe(|| {
@@ -57,6 +79,9 @@ impl Stages {
                         if let Some(f) = &self.fingerprint {
                             f.apply_span(&service, span);
                         }
+                        if let Some(sc) = &self.scrub {
+                            sc.scrub_span(span, &mut rep);
+                        }
                     }));
                     if ok.is_err() {
                         failed += 1;
@@ -64,6 +89,14 @@ impl Stages {
                     ok.is_ok()
                 });
             }
+            true
+        });
+        for (typ, n) in &rep.matches {
+            m.redactions
+                .get_or_create(&crate::admin::metrics::TypeLabel {
+                    r#type: typ.to_string(),
+                })
+                .inc_by(*n);
         }
         if failed > 0 {
             tracing::error!(

@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Config lines that turn every processing stage off: spans pass through unchanged.
-pub const PASS_THROUGH: &str = "fingerprint: { enabled: false }\n";
+pub const PASS_THROUGH: &str = "fingerprint: { enabled: false }\nredaction: { enabled: false }\n";
 
 /// Records every request; can be stalled (blocks until released) or slowed.
 #[derive(Clone, Default)]

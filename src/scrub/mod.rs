@@ -1,0 +1,438 @@
+//! Redaction: compiled PII and secret pattern packs, validators, and structure-aware scrubbing
+//! of every string in a span.
+//!
+//! Layout:
+//! - `rules.rs`: TOML packs → compiled [`rules::RuleSet`], tp/fp self-checks.
+//! - `engine.rs`: the [`Engine`] trait, the production [`engine::FastEngine`] (keyword
+//!   prefilter → windowed regex → validators) and the naive baseline; overlap resolution.
+//! - `validate.rs`: Luhn, IBAN mod-97, SSN, IP, JWT, entropy… checks.
+//! - `json.rs`: escape-aware views so matches inside JSON strings are found and replaced
+//!   without breaking the JSON.
+//! - `replace.rs`: actions (`mask`, `token`, `partial`, `drop`) and the text rewrite.
+//! - `span.rs`: the walk over every string of a resource, scope and span.
+
+pub mod engine;
+pub mod json;
+pub mod replace;
+pub mod rules;
+pub mod span;
+pub mod validate;
+
+pub use engine::{Engine, Match};
+pub use rules::{Action, Category};
+
+use crate::keys::HmacKey;
+use engine::FastEngine;
+use rules::{PackSource, RuleSet};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Errors building a [`Scrubber`]. Messages name the pack and rule, never payload text.
+#[derive(Debug, thiserror::Error)]
+pub enum ScrubError {
+    #[error("pattern pack {pack}: {reason}")]
+    Pack { pack: String, reason: String },
+    #[error("rule `{rule}`: {reason}")]
+    Rule { rule: String, reason: String },
+    #[error("reading pattern file {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("redaction config: {0}")]
+    Config(String),
+    #[error("building the matcher: {0}")]
+    Engine(String),
+}
+
+/// What to do with `bytes` attribute values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BytesPolicy {
+    /// Leave them alone (counted in `ScrubReport::bytes_values_skipped`).
+    #[default]
+    Keep,
+    /// Remove the attribute holding them.
+    Drop,
+    /// Scan them as text when they are valid UTF-8 (others are kept and counted).
+    Scan,
+}
+
+/// The per-span audit attributes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Summary {
+    /// No attributes added.
+    Silent,
+    /// `redaction.count` and `redaction.types` (e.g. `email:2,jwt:1`) on spans with redactions.
+    #[default]
+    Info,
+    /// As `info`, plus `redaction.keys`: the attribute keys where redactions happened.
+    Debug,
+}
+
+fn default_blocked_keys() -> Vec<String> {
+    [
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "set-cookie",
+        "x-api-key",
+        "*password*",
+        "*passwd*",
+        "*secret*",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+/// The `redaction:` section of the config.
+#[derive(Deserialize, Clone, Debug)]
+#[serde(deny_unknown_fields, default)]
+pub struct RedactionConfig {
+    /// Scrub spans at all. Default `true`; `false` forwards spans unscrubbed (only for trusted,
+    /// already-clean sources).
+    pub enabled: bool,
+    /// Extra TOML pattern packs, loaded after the built-in ones; a rule with the same `id`
+    /// replaces the built-in rule. Default none. A pack that fails to load or whose examples
+    /// fail stops startup with a message naming the rule.
+    pub pattern_files: Vec<PathBuf>,
+    /// Rule ids to turn off. Default none. Unknown ids are an error (typos would silently leak).
+    pub disable_rules: Vec<String>,
+    /// Types (e.g. `ipv4`) to turn off. Default none. Unknown types are an error.
+    pub disable_types: Vec<String>,
+    /// Action per rule id, type, or category (`secret`, `pii`): `mask` | `token` | `partial` |
+    /// `drop`. Precedence: rule id, then type, then category, then the pack's default
+    /// (secrets `mask`, PII `token`). Default empty.
+    pub actions: BTreeMap<String, Action>,
+    /// Attribute keys (globs, `*` and `?`, case-insensitive, matched against the whole key and
+    /// its last dot-separated segment) whose value is replaced whole by `[REDACTED:blocked_key]`.
+    /// Default: authorization, proxy-authorization, cookie, set-cookie, x-api-key, `*password*`,
+    /// `*passwd*`, `*secret*`.
+    pub blocked_keys: Vec<String>,
+    /// Attribute keys (globs) whose values are not scanned. Default none. Use sparingly:
+    /// anything under these keys is persisted as sent.
+    pub allowed_keys: Vec<String>,
+    /// Attribute keys (globs) removed from spans. Default none.
+    pub drop_keys: Vec<String>,
+    /// `bytes` values: `keep` (default, counted) | `drop` | `scan`.
+    pub bytes: BytesPolicy,
+    /// Per-span audit attributes: `silent` | `info` (default) | `debug`.
+    pub summary: Summary,
+    /// Path of the HMAC key file for the `token` action (the key itself is never in YAML;
+    /// `SPANWARD_HMAC_KEY` wins over it). Default none: a random per-process key and one WARN.
+    pub key_file: Option<PathBuf>,
+    /// Largest string value scanned, in bytes. Default 4 MiB. A longer value is replaced
+    /// whole by `[REDACTED:oversize]` and counted (fail closed: it is never passed unscanned).
+    pub max_value_bytes: usize,
+    /// Levels of JSON escaping decoded before matching (JSON inside JSON strings). Default 3.
+    pub max_escape_depth: usize,
+}
+
+impl Default for RedactionConfig {
+    fn default() -> Self {
+        RedactionConfig {
+            enabled: true,
+            pattern_files: Vec::new(),
+            disable_rules: Vec::new(),
+            disable_types: Vec::new(),
+            actions: BTreeMap::new(),
+            blocked_keys: default_blocked_keys(),
+            allowed_keys: Vec::new(),
+            drop_keys: Vec::new(),
+            bytes: BytesPolicy::Keep,
+            summary: Summary::Info,
+            key_file: None,
+            max_value_bytes: 4 << 20,
+            max_escape_depth: 3,
+        }
+    }
+}
+
+/// Per-call counters, for metrics. Reuse one per worker and [`ScrubReport::clear`] it, or merge.
+#[derive(Debug, Default, Clone)]
+pub struct ScrubReport {
+    /// Matches per type (`email`, `jwt`, `blocked_key`, `oversize`…).
+    pub matches: Vec<(Arc<str>, u64)>,
+    /// String bytes scanned.
+    pub bytes_scanned: u64,
+    /// `bytes` values left alone (policy `keep`, or not UTF-8 under `scan`).
+    pub bytes_values_skipped: u64,
+    /// String values over `max_value_bytes` (replaced whole).
+    pub oversize_values: u64,
+    /// Attributes removed (`drop_keys`, `drop` action, `bytes: drop`).
+    pub dropped_attributes: u64,
+}
+
+impl ScrubReport {
+    pub fn add(&mut self, typ: &Arc<str>, n: u64) {
+        match self
+            .matches
+            .iter_mut()
+            .find(|(t, _)| Arc::ptr_eq(t, typ) || t == typ)
+        {
+            Some((_, c)) => *c += n,
+            None => self.matches.push((typ.clone(), n)),
+        }
+    }
+
+    /// Total matches of all types.
+    pub fn total(&self) -> u64 {
+        self.matches.iter().map(|(_, n)| n).sum()
+    }
+
+    /// Count for one type.
+    pub fn count(&self, typ: &str) -> u64 {
+        self.matches
+            .iter()
+            .find(|(t, _)| &**t == typ)
+            .map_or(0, |(_, n)| *n)
+    }
+
+    pub fn merge(&mut self, other: &ScrubReport) {
+        for (t, n) in &other.matches {
+            self.add(t, *n);
+        }
+        self.bytes_scanned += other.bytes_scanned;
+        self.bytes_values_skipped += other.bytes_values_skipped;
+        self.oversize_values += other.oversize_values;
+        self.dropped_attributes += other.dropped_attributes;
+    }
+
+    pub fn clear(&mut self) {
+        self.matches.clear();
+        self.bytes_scanned = 0;
+        self.bytes_values_skipped = 0;
+        self.oversize_values = 0;
+        self.dropped_attributes = 0;
+    }
+}
+
+/// A case-insensitive glob (`*`, `?`).
+#[derive(Debug, Clone)]
+pub(crate) struct Glob(Vec<u8>);
+
+impl Glob {
+    fn new(p: &str) -> Glob {
+        Glob(p.to_ascii_lowercase().into_bytes())
+    }
+
+    fn matches(&self, s: &str) -> bool {
+        let (p, t) = (&self.0[..], s.as_bytes());
+        let (mut pi, mut ti) = (0, 0);
+        let (mut star, mut mark) = (None, 0);
+        while ti < t.len() {
+            if pi < p.len() && (p[pi] == b'?' || p[pi] == t[ti].to_ascii_lowercase()) {
+                pi += 1;
+                ti += 1;
+            } else if pi < p.len() && p[pi] == b'*' {
+                star = Some(pi);
+                mark = ti;
+                pi += 1;
+            } else if let Some(sp) = star {
+                pi = sp + 1;
+                mark += 1;
+                ti = mark;
+            } else {
+                return false;
+            }
+        }
+        p[pi..].iter().all(|&c| c == b'*')
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct KeyGlobs(Vec<Glob>);
+
+impl KeyGlobs {
+    fn new(list: &[String]) -> KeyGlobs {
+        KeyGlobs(list.iter().map(|p| Glob::new(p)).collect())
+    }
+
+    /// Matches the whole key or its last dot-separated segment.
+    pub(crate) fn matches(&self, key: &str) -> bool {
+        if self.0.is_empty() {
+            return false;
+        }
+        let last = key.rsplit('.').next().unwrap_or(key);
+        self.0
+            .iter()
+            .any(|g| g.matches(key) || (last.len() != key.len() && g.matches(last)))
+    }
+}
+
+/// The scrubber: built once, shared by workers (`Arc<Scrubber>`); `Send + Sync`.
+pub struct Scrubber {
+    pub(crate) enabled: bool,
+    pub(crate) set: Arc<RuleSet>,
+    pub(crate) engine: FastEngine,
+    /// Effective action per rule.
+    pub(crate) actions: Vec<Action>,
+    pub(crate) key: HmacKey,
+    pub(crate) blocked: KeyGlobs,
+    pub(crate) allowed: KeyGlobs,
+    pub(crate) dropped: KeyGlobs,
+    pub(crate) bytes: BytesPolicy,
+    pub(crate) summary: Summary,
+    pub(crate) max_value_bytes: usize,
+    pub(crate) max_escape_depth: usize,
+    pub(crate) t_blocked: Arc<str>,
+    pub(crate) t_oversize: Arc<str>,
+    pub(crate) t_too_deep: Arc<str>,
+}
+
+impl std::fmt::Debug for Scrubber {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scrubber")
+            .field("rules", &self.set.rules.len())
+            .finish()
+    }
+}
+
+/// Reads the configured pack files.
+pub fn read_pattern_files(paths: &[PathBuf]) -> Result<Vec<(String, String)>, ScrubError> {
+    paths
+        .iter()
+        .map(|p| {
+            std::fs::read_to_string(p)
+                .map(|t| (p.display().to_string(), t))
+                .map_err(|source| ScrubError::Io {
+                    path: p.display().to_string(),
+                    source,
+                })
+        })
+        .collect()
+}
+
+impl Scrubber {
+    /// Builds the scrubber from the default packs plus `cfg.pattern_files`; every rule's tp/fp
+    /// examples are checked (a failing rule is named in the error).
+    pub fn new(cfg: &RedactionConfig, key: HmacKey) -> Result<Scrubber, ScrubError> {
+        let files = read_pattern_files(&cfg.pattern_files)?;
+        let mut sources = RuleSet::default_sources();
+        for (origin, text) in &files {
+            sources.push(PackSource {
+                origin: origin.clone(),
+                text,
+            });
+        }
+        let all = RuleSet::from_packs(&sources, &[], &[], true)?;
+        for id in &cfg.disable_rules {
+            if !all.rules.iter().any(|r| *r.id == **id) {
+                return Err(ScrubError::Config(format!("disable_rules: no rule `{id}`")));
+            }
+        }
+        for t in &cfg.disable_types {
+            if !all.types.iter().any(|x| **x == **t) {
+                return Err(ScrubError::Config(format!("disable_types: no type `{t}`")));
+            }
+        }
+        for k in cfg.actions.keys() {
+            let known = k == "secret"
+                || k == "pii"
+                || all.rules.iter().any(|r| *r.id == **k || *r.typ == **k);
+            if !known {
+                return Err(ScrubError::Config(format!(
+                    "actions: `{k}` is no rule id, type or category"
+                )));
+            }
+        }
+        drop(all);
+        // Compile again without the disabled rules (examples were checked above).
+        let set = RuleSet::from_packs(&sources, &cfg.disable_rules, &cfg.disable_types, false)?;
+        Self::from_rules(cfg, Arc::new(set), key)
+    }
+
+    /// Builds from an already-compiled rule set (tests, `spanward scrub` with extra packs).
+    pub fn from_rules(
+        cfg: &RedactionConfig,
+        set: Arc<RuleSet>,
+        key: HmacKey,
+    ) -> Result<Scrubber, ScrubError> {
+        let engine = FastEngine::new(set.clone()).map_err(ScrubError::Engine)?;
+        let actions = set
+            .rules
+            .iter()
+            .map(|r| {
+                let cat = match r.category {
+                    Category::Secret => "secret",
+                    Category::Pii => "pii",
+                };
+                cfg.actions
+                    .get(&*r.id)
+                    .or_else(|| cfg.actions.get(&*r.typ))
+                    .or_else(|| cfg.actions.get(cat))
+                    .copied()
+                    .unwrap_or(r.action)
+            })
+            .collect();
+        Ok(Scrubber {
+            enabled: cfg.enabled,
+            set,
+            engine,
+            actions,
+            key,
+            blocked: KeyGlobs::new(&cfg.blocked_keys),
+            allowed: KeyGlobs::new(&cfg.allowed_keys),
+            dropped: KeyGlobs::new(&cfg.drop_keys),
+            bytes: cfg.bytes,
+            summary: cfg.summary,
+            max_value_bytes: cfg.max_value_bytes.max(1),
+            max_escape_depth: cfg.max_escape_depth.clamp(1, 8),
+            t_blocked: "blocked_key".into(),
+            t_oversize: "oversize".into(),
+            t_too_deep: "too_deep".into(),
+        })
+    }
+
+    /// The compiled rules.
+    pub fn rules(&self) -> &Arc<RuleSet> {
+        &self.set
+    }
+
+    /// The production engine (for benches and the CLI).
+    pub fn engine(&self) -> &FastEngine {
+        &self.engine
+    }
+
+    /// Scrubs plain text (escape/JSON-aware). Unchanged text comes back borrowed.
+    pub fn scrub_str<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
+        let mut rep = ScrubReport::default();
+        self.scrub_str_report(text, &mut rep)
+    }
+
+    /// As [`Scrubber::scrub_str`], counting into `rep`.
+    pub fn scrub_str_report<'a>(
+        &self,
+        text: &'a str,
+        rep: &mut ScrubReport,
+    ) -> std::borrow::Cow<'a, str> {
+        let mut scratch = Vec::new();
+        match self.scrub_text(text, &mut scratch, rep) {
+            Some(out) => std::borrow::Cow::Owned(out.text),
+            None => std::borrow::Cow::Borrowed(text),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs() {
+        let g = KeyGlobs::new(&default_blocked_keys());
+        assert!(g.matches("http.request.header.authorization"));
+        assert!(g.matches("db.PASSWORD"));
+        assert!(g.matches("client_secret"));
+        assert!(g.matches("Set-Cookie"));
+        assert!(!g.matches("gen_ai.usage.input_tokens"));
+        assert!(!g.matches("authorization.mode.count"));
+        assert!(Glob::new("a*b?c").matches("aXXbYc"));
+        assert!(!Glob::new("a*b?c").matches("aXXbc"));
+    }
+}

@@ -1,0 +1,171 @@
+//! Replacement: turns resolved matches into the rewritten text.
+
+use super::engine::{resolve, Engine, Match};
+use super::json::{decoded_view, json_tokens, TokKind};
+use super::rules::Action;
+use super::{ScrubReport, Scrubber};
+use regex_automata::meta::Regex;
+use std::sync::OnceLock;
+
+/// Rewritten text plus whether a `drop` action fired (the caller removes the attribute).
+pub struct Rewritten {
+    pub text: String,
+    pub drop: bool,
+}
+
+/// Our own replacement forms; matches inside them are ignored so scrubbing is idempotent.
+fn own_tokens() -> &'static Option<Regex> {
+    static RE: OnceLock<Option<Regex>> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r"\[REDACTED:[a-z0-9_]+(?::\*{4}[0-9A-Za-z]{0,4})?\]|<[a-z0-9_]+:[0-9a-f]{10}>")
+            .ok()
+    })
+}
+
+fn protect(text: &str, ms: &mut Vec<Match>) {
+    if ms.is_empty() || !(text.contains("[REDACTED:") || text.contains('>')) {
+        return;
+    }
+    let Some(re) = own_tokens() else { return };
+    let prot: Vec<(usize, usize)> = re.find_iter(text).map(|m| (m.start(), m.end())).collect();
+    if prot.is_empty() {
+        return;
+    }
+    ms.retain(|m| !prot.iter().any(|&(s, e)| m.start < e && s < m.end));
+}
+
+impl Scrubber {
+    /// The replacement for `value` found by rule `rule`.
+    pub(crate) fn replacement(&self, rule: usize, value: &str, out: &mut String) {
+        let r = &self.set.rules[rule];
+        match self.actions[rule] {
+            Action::Mask | Action::Drop => {
+                out.push_str("[REDACTED:");
+                out.push_str(&r.typ);
+                out.push(']');
+            }
+            Action::Token => out.push_str(&self.key.pseudonym(&r.typ, value)),
+            Action::Partial => {
+                let tail: Vec<char> = value.chars().filter(char::is_ascii_alphanumeric).collect();
+                // Keep at most 4, and never more than a quarter of the value.
+                let keep = (tail.len() / 4).min(4);
+                out.push_str("[REDACTED:");
+                out.push_str(&r.typ);
+                out.push_str(":****");
+                out.extend(&tail[tail.len() - keep..]);
+                out.push(']');
+            }
+        }
+    }
+
+    /// Scans and rewrites one string. `None`: nothing matched (the text stays byte-identical).
+    /// A replacement can change the context of its neighbours (a phone glued to an email is
+    /// only recognisable once the email is gone), so the result is rescanned until it is stable
+    /// (at most 8 passes): scrubbing is idempotent and nothing hides behind a neighbour.
+    pub(crate) fn scrub_text(
+        &self,
+        text: &str,
+        scratch: &mut Vec<Match>,
+        rep: &mut ScrubReport,
+    ) -> Option<Rewritten> {
+        rep.bytes_scanned += text.len() as u64;
+        if text.len() > self.max_value_bytes {
+            rep.oversize_values += 1;
+            rep.add(&self.t_oversize, 1);
+            return Some(Rewritten {
+                text: "[REDACTED:oversize]".to_string(),
+                drop: false,
+            });
+        }
+        let mut cur = self.scrub_pass(text, scratch, rep)?;
+        for _ in 0..7 {
+            match self.scrub_pass(&cur.text, scratch, rep) {
+                Some(next) => {
+                    cur = Rewritten {
+                        text: next.text,
+                        drop: cur.drop || next.drop,
+                    }
+                }
+                None => break,
+            }
+        }
+        Some(cur)
+    }
+
+    fn scrub_pass(
+        &self,
+        text: &str,
+        scratch: &mut Vec<Match>,
+        rep: &mut ScrubReport,
+    ) -> Option<Rewritten> {
+        let view = if memchr::memchr(b'\\', text.as_bytes()).is_some() {
+            decoded_view(text, self.max_escape_depth)
+        } else {
+            None
+        };
+        let scan: &str = view.as_ref().map_or(text, |v| v.text.as_str());
+        scratch.clear();
+        self.engine.find(scan, scratch);
+        protect(scan, scratch);
+        if scratch.is_empty() {
+            return None;
+        }
+        resolve(&self.set, scratch);
+        // In a JSON document a replacement must stay inside a string literal (or replace a
+        // whole number literal by a string), whatever a regex spanned.
+        let toks = json_tokens(text);
+        // (raw start, raw end, match index, quote): edits in raw coordinates, in order.
+        let mut edits: Vec<(usize, usize, usize, bool)> = Vec::with_capacity(scratch.len());
+        for (mi, m) in scratch.iter().enumerate() {
+            let raw = match &view {
+                Some(v) => v.raw_range(m.start..m.end),
+                None => m.start..m.end,
+            };
+            match &toks {
+                None => edits.push((raw.start, raw.end, mi, false)),
+                Some(toks) => {
+                    for &(ts, te, kind) in toks
+                        .iter()
+                        .filter(|&&(ts, te, _)| ts < raw.end && raw.start < te)
+                    {
+                        match kind {
+                            TokKind::Str => {
+                                edits.push((raw.start.max(ts), raw.end.min(te), mi, false))
+                            }
+                            TokKind::Num => edits.push((ts, te, mi, true)),
+                        }
+                    }
+                }
+            }
+        }
+        let mut out = String::with_capacity(text.len() + 16);
+        let mut last = 0;
+        let mut drop = false;
+        let mut any = false;
+        for &(s, e, mi, quote) in &edits {
+            if s < last || e > text.len() || s >= e {
+                continue;
+            }
+            out.push_str(&text[last..s]);
+            if quote {
+                out.push('"');
+            }
+            // The value is what the rule saw (decoded), so `token` agrees with `spanward token`.
+            let m = scratch[mi];
+            let rule = m.rule as usize;
+            self.replacement(rule, &scan[m.start..m.end], &mut out);
+            if quote {
+                out.push('"');
+            }
+            drop |= self.actions[rule] == Action::Drop;
+            last = e;
+            any = true;
+            rep.add(&self.set.rules[rule].typ, 1);
+        }
+        if !any {
+            return None;
+        }
+        out.push_str(&text[last..]);
+        Some(Rewritten { text: out, drop })
+    }
+}

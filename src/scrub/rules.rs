@@ -1,0 +1,501 @@
+//! Pattern packs: TOML rule files, compiled into a [`RuleSet`] and self-checked with each
+//! rule's inline `tp`/`fp` examples.
+
+use super::validate::Validator;
+use super::ScrubError;
+use regex_automata::meta::Regex;
+use regex_automata::{Input, PatternID};
+use serde::Deserialize;
+use std::ops::Range;
+use std::sync::Arc;
+
+/// The default PII pack, compiled into the binary.
+pub const DEFAULT_PII: &str = include_str!("../../patterns/pii.toml");
+/// The default secrets pack, compiled into the binary.
+pub const DEFAULT_SECRETS: &str = include_str!("../../patterns/secrets.toml");
+
+/// What a rule detects; decides the default action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Category {
+    /// Credentials and keys: masked by default.
+    Secret,
+    /// Personal data: pseudonymised (`token`) by default.
+    Pii,
+}
+
+/// What replaces a match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// `[REDACTED:<type>]`.
+    Mask,
+    /// A keyed HMAC pseudonym `<type:hex10>` (see `keys::HmacKey::pseudonym`).
+    Token,
+    /// Keeps the last 4 alphanumerics: `[REDACTED:<type>:****1234]`.
+    Partial,
+    /// Removes the whole attribute holding the match (in plain text: like `mask`).
+    Drop,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PackFile {
+    pack: PackHeader,
+    #[serde(default)]
+    rules: Vec<RuleSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PackHeader {
+    name: String,
+    #[serde(default)]
+    description: String,
+    /// Category of rules that do not set their own.
+    category: Option<Category>,
+}
+
+/// One rule as written in a pack.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub typ: String,
+    #[serde(default)]
+    pub description: String,
+    pub regex: String,
+    /// Literals for the prefilter (matched ASCII-case-insensitively); empty = keywordless rule.
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    /// Capture group holding the secret (the rest of the match is context that stays); a list
+    /// means the first of those groups that took part in the match (alternative quotings).
+    pub secret_group: Option<GroupSpec>,
+    /// Comma-separated validators.
+    pub validator: Option<String>,
+    /// Allowlist regexes: a candidate secret matching any of them is not redacted.
+    #[serde(default)]
+    pub allow: Vec<String>,
+    /// Case-insensitive substrings that mark a candidate as a placeholder.
+    #[serde(default)]
+    pub stopwords: Vec<String>,
+    pub category: Option<Category>,
+    pub action: Option<Action>,
+    /// Overlap resolution: higher wins, then longer. Default: secrets 100, PII 50.
+    pub priority: Option<i32>,
+    /// Bytes searched before and after a keyword hit. Default [64, 512].
+    pub window: Option<[usize; 2]>,
+    #[serde(default)]
+    pub tp: Vec<String>,
+    #[serde(default)]
+    pub fp: Vec<String>,
+}
+
+/// `secret_group = 1` or `secret_group = [1, 2, 3]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum GroupSpec {
+    One(usize),
+    Many(Vec<usize>),
+}
+
+impl GroupSpec {
+    fn into_vec(self) -> Vec<usize> {
+        match self {
+            GroupSpec::One(g) => vec![g],
+            GroupSpec::Many(v) => v,
+        }
+    }
+}
+
+/// A compiled rule.
+#[derive(Debug)]
+pub struct Rule {
+    pub id: Arc<str>,
+    pub typ: Arc<str>,
+    /// Index into [`RuleSet::types`].
+    pub type_idx: usize,
+    pub pack: Arc<str>,
+    pub category: Category,
+    pub description: String,
+    pub source: String,
+    pub regex: Regex,
+    pub keywords: Vec<String>,
+    /// Empty: the whole match is the secret.
+    pub secret_group: Vec<usize>,
+    pub validators: Vec<Validator>,
+    pub allow: Vec<Regex>,
+    pub stopwords: Vec<String>,
+    pub action: Action,
+    pub priority: i32,
+    pub before: usize,
+    pub after: usize,
+    pub tp: Vec<String>,
+    pub fp: Vec<String>,
+}
+
+/// `\b` in packs means an ASCII word boundary: Unicode boundaries would force the slow
+/// engines on non-ASCII text, and identifiers/secrets are ASCII anyway.
+fn ascii_boundaries(re: &str) -> String {
+    let mut out = String::with_capacity(re.len() + 16);
+    let mut chars = re.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            match chars.next() {
+                Some('b') => out.push_str("(?-u:\\b)"),
+                Some('B') => out.push_str("(?-u:\\B)"),
+                Some(n) => {
+                    out.push('\\');
+                    out.push(n);
+                }
+                None => out.push('\\'),
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Compiles a pack regex with the engine's settings.
+pub fn compile_regex(re: &str) -> Result<Regex, String> {
+    Regex::builder()
+        .configure(Regex::config().nfa_size_limit(Some(64 << 20)))
+        .build(&ascii_boundaries(re))
+        .map_err(|e| build_error(&e))
+}
+
+fn build_error(e: &regex_automata::meta::BuildError) -> String {
+    match e.syntax_error() {
+        Some(se) => se.to_string().replace('\n', " "),
+        None => e.to_string(),
+    }
+}
+
+/// Compiles several pack regexes into one multi-pattern regex.
+pub fn compile_many(res: &[&str]) -> Result<Regex, String> {
+    let pats: Vec<String> = res.iter().map(|r| ascii_boundaries(r)).collect();
+    Regex::builder()
+        .configure(Regex::config().nfa_size_limit(Some(256 << 20)))
+        .build_many(&pats)
+        .map_err(|e| build_error(&e))
+}
+
+impl Rule {
+    fn compile(
+        spec: RuleSpec,
+        pack: &Arc<str>,
+        pack_cat: Option<Category>,
+    ) -> Result<Rule, ScrubError> {
+        let rule_err = |reason: String| ScrubError::Rule {
+            rule: spec.id.clone(),
+            reason,
+        };
+        if spec.id.trim().is_empty() {
+            return Err(ScrubError::Pack {
+                pack: pack.to_string(),
+                reason: "a rule has an empty id".into(),
+            });
+        }
+        if spec.typ.is_empty()
+            || !spec
+                .typ
+                .bytes()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_')
+        {
+            return Err(rule_err("type must be lower-case [a-z0-9_]+".into()));
+        }
+        let regex = compile_regex(&spec.regex)
+            .map_err(|e| rule_err(format!("regex does not compile: {e}")))?;
+        let secret_group = spec
+            .secret_group
+            .clone()
+            .map(GroupSpec::into_vec)
+            .unwrap_or_default();
+        for &g in &secret_group {
+            if g == 0 || g >= regex.group_info().group_len(PatternID::ZERO) {
+                return Err(rule_err(format!(
+                    "secret_group {g} does not exist in the regex"
+                )));
+            }
+        }
+        let mut validators = Vec::new();
+        for v in spec
+            .validator
+            .iter()
+            .flat_map(|v| v.split(','))
+            .filter(|v| !v.trim().is_empty())
+        {
+            validators.push(
+                Validator::parse(v)
+                    .ok_or_else(|| rule_err(format!("unknown validator `{}`", v.trim())))?,
+            );
+        }
+        let allow = spec
+            .allow
+            .iter()
+            .map(|a| compile_regex(a))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| rule_err(format!("allow regex does not compile: {e}")))?;
+        if spec.keywords.iter().any(|k| k.is_empty()) {
+            return Err(rule_err("empty keyword".into()));
+        }
+        let category = spec.category.or(pack_cat).unwrap_or(Category::Secret);
+        let [before, after] = spec.window.unwrap_or([64, 512]);
+        Ok(Rule {
+            id: spec.id.as_str().into(),
+            typ: spec.typ.as_str().into(),
+            type_idx: 0,
+            pack: pack.clone(),
+            category,
+            description: spec.description,
+            source: spec.regex,
+            regex,
+            keywords: spec.keywords,
+            secret_group,
+            validators,
+            allow,
+            stopwords: spec
+                .stopwords
+                .iter()
+                .map(|s| s.to_ascii_lowercase())
+                .collect(),
+            action: spec.action.unwrap_or(match category {
+                Category::Secret => Action::Mask,
+                Category::Pii => Action::Token,
+            }),
+            priority: spec.priority.unwrap_or(match category {
+                Category::Secret => 100,
+                Category::Pii => 50,
+            }),
+            before,
+            after,
+            tp: spec.tp,
+            fp: spec.fp,
+        })
+    }
+
+    /// Runs the rule's regex over `span` of `text`, applying group selection, allowlist,
+    /// stopwords and validators; pushes each accepted range.
+    pub fn confirm(&self, text: &str, span: Range<usize>, out: &mut Vec<Range<usize>>) {
+        let mut input = Input::new(text).span(span.clone());
+        // Captures only for rules that select a group (allocation per window otherwise).
+        let mut caps = if self.secret_group.is_empty() {
+            regex_automata::util::captures::Captures::empty(self.regex.group_info().clone())
+        } else {
+            self.regex.create_captures()
+        };
+        let mut pos = span.start;
+        while pos <= span.end {
+            input.set_start(pos);
+            let (ms, me, r) = if self.secret_group.is_empty() {
+                match self.regex.search(&input) {
+                    Some(m) => (m.start(), m.end(), m.range()),
+                    None => break,
+                }
+            } else {
+                self.regex.search_captures(&input, &mut caps);
+                let Some(m) = caps.get_match() else { break };
+                let g = self.secret_group.iter().find_map(|&g| caps.get_group(g));
+                match g {
+                    Some(gs) => (m.start(), m.end(), gs.range()),
+                    None => (m.start(), m.end(), m.start()..m.start()),
+                }
+            };
+            // Advance past this match (at least one char so empty matches cannot loop).
+            pos = if me > ms {
+                me
+            } else {
+                text[ms..]
+                    .chars()
+                    .next()
+                    .map_or(text.len() + 1, |c| ms + c.len_utf8())
+            };
+            if r.is_empty() {
+                continue;
+            }
+            if let Some(r) = self.accept(text, r) {
+                out.push(r);
+            }
+        }
+    }
+
+    /// Allowlist, stopwords and validators for one candidate.
+    pub fn accept(&self, text: &str, mut r: Range<usize>) -> Option<Range<usize>> {
+        let s = text.get(r.clone())?;
+        if !self.stopwords.is_empty() {
+            let lower = s.to_ascii_lowercase();
+            if self.stopwords.iter().any(|w| lower.contains(w.as_str())) {
+                return None;
+            }
+        }
+        if self.allow.iter().any(|a| a.is_match(s)) {
+            return None;
+        }
+        for v in &self.validators {
+            r = v.check(text, r)?;
+        }
+        Some(r)
+    }
+
+    /// All accepted ranges of this rule in `text`, with the keyword gate the engine applies.
+    pub fn find_all(&self, text: &str) -> Vec<Range<usize>> {
+        let mut out = Vec::new();
+        if !self.keywords.is_empty() {
+            let lower = text.to_ascii_lowercase();
+            if !self
+                .keywords
+                .iter()
+                .any(|k| lower.contains(&k.to_ascii_lowercase()))
+            {
+                return out;
+            }
+        }
+        self.confirm(text, 0..text.len(), &mut out);
+        out
+    }
+
+    /// Checks the inline examples: every `tp` must match, no `fp` may.
+    pub fn self_test(&self) -> Result<(), ScrubError> {
+        for (i, tp) in self.tp.iter().enumerate() {
+            if self.find_all(tp).is_empty() {
+                return Err(ScrubError::Rule {
+                    rule: self.id.to_string(),
+                    reason: format!("tp example #{} is not matched", i + 1),
+                });
+            }
+        }
+        for (i, fp) in self.fp.iter().enumerate() {
+            if !self.find_all(fp).is_empty() {
+                return Err(ScrubError::Rule {
+                    rule: self.id.to_string(),
+                    reason: format!("fp example #{} is matched", i + 1),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// All compiled rules plus the interned type names.
+#[derive(Debug, Default)]
+pub struct RuleSet {
+    pub rules: Vec<Rule>,
+    /// Distinct `type` labels, indexed by `Rule::type_idx`.
+    pub types: Vec<Arc<str>>,
+}
+
+/// Result of checking one rule of a pack.
+#[derive(Debug)]
+pub struct RuleCheck {
+    pub id: String,
+    pub tp: usize,
+    pub fp: usize,
+    pub error: Option<ScrubError>,
+}
+
+/// A pack's text plus where it came from (for error messages).
+pub struct PackSource<'a> {
+    pub origin: String,
+    pub text: &'a str,
+}
+
+/// Parses a pack's rules without compiling them.
+fn parse_pack(src: &PackSource<'_>) -> Result<(PackHeader, Vec<RuleSpec>), ScrubError> {
+    let pf: PackFile = toml::from_str(src.text).map_err(|e| ScrubError::Pack {
+        pack: src.origin.clone(),
+        reason: e.to_string(),
+    })?;
+    Ok((pf.pack, pf.rules))
+}
+
+impl RuleSet {
+    /// Compiles packs in order; a later rule with the same id replaces an earlier one.
+    /// `check_examples` runs every rule's tp/fp self-test.
+    pub fn from_packs(
+        packs: &[PackSource<'_>],
+        disable_rules: &[String],
+        disable_types: &[String],
+        check_examples: bool,
+    ) -> Result<RuleSet, ScrubError> {
+        let mut rules: Vec<Rule> = Vec::new();
+        for src in packs {
+            let (header, specs) = parse_pack(src)?;
+            let _ = &header.description;
+            let pack: Arc<str> = header.name.as_str().into();
+            let mut seen = std::collections::HashSet::new();
+            for spec in specs {
+                if !seen.insert(spec.id.clone()) {
+                    return Err(ScrubError::Rule {
+                        rule: spec.id,
+                        reason: format!("duplicate id in pack {}", src.origin),
+                    });
+                }
+                let rule = Rule::compile(spec, &pack, header.category)?;
+                if check_examples {
+                    rule.self_test()?;
+                }
+                if let Some(slot) = rules.iter_mut().find(|r| r.id == rule.id) {
+                    *slot = rule;
+                } else {
+                    rules.push(rule);
+                }
+            }
+        }
+        rules.retain(|r| {
+            !disable_rules.iter().any(|d| **d == *r.id)
+                && !disable_types.iter().any(|d| **d == *r.typ)
+        });
+        let mut types: Vec<Arc<str>> = Vec::new();
+        for r in &mut rules {
+            r.type_idx = match types.iter().position(|t| *t == r.typ) {
+                Some(i) => i,
+                None => {
+                    types.push(r.typ.clone());
+                    types.len() - 1
+                }
+            };
+        }
+        Ok(RuleSet { rules, types })
+    }
+
+    /// Checks one pack rule by rule (compile + tp/fp), collecting every failure instead of
+    /// stopping at the first: `(rule id, tp count, fp count, error)` per rule.
+    pub fn check_pack(src: &PackSource<'_>) -> Result<Vec<RuleCheck>, ScrubError> {
+        let (header, specs) = parse_pack(src)?;
+        let pack: Arc<str> = header.name.as_str().into();
+        let mut out = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for spec in specs {
+            let id = spec.id.clone();
+            let (tp, fp) = (spec.tp.len(), spec.fp.len());
+            let error = if !seen.insert(id.clone()) {
+                Some(ScrubError::Rule {
+                    rule: id.clone(),
+                    reason: "duplicate id".into(),
+                })
+            } else {
+                Rule::compile(spec, &pack, header.category)
+                    .and_then(|r| r.self_test())
+                    .err()
+            };
+            out.push(RuleCheck { id, tp, fp, error });
+        }
+        Ok(out)
+    }
+
+    /// The embedded default packs.
+    pub fn default_sources() -> Vec<PackSource<'static>> {
+        vec![
+            PackSource {
+                origin: "builtin:pii".into(),
+                text: DEFAULT_PII,
+            },
+            PackSource {
+                origin: "builtin:secrets".into(),
+                text: DEFAULT_SECRETS,
+            },
+        ]
+    }
+}

@@ -1,0 +1,641 @@
+//! Validators: cheap checks run on a regex candidate before it counts as a match.
+//!
+//! A validator sees the whole text and the candidate's byte range and returns the (possibly
+//! narrowed) range to redact, or `None` to reject the candidate. Narrowing lets an IBAN regex
+//! that ran into a following upper-case word still redact exactly the IBAN.
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::ops::Range;
+
+/// One named check from a rule's `validator` field.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Validator {
+    /// Payment card: Luhn checksum, 13–19 digits and a known issuer prefix.
+    Luhn,
+    /// IBAN: country-specific length and ISO 7064 mod-97 == 1.
+    IbanMod97,
+    /// US SSN: area not 000/666/9xx, group not 00, serial not 0000.
+    UsSsn,
+    /// IPv4 that is not a version string, loopback, unspecified or broadcast.
+    Ipv4,
+    /// IPv6 that parses and is not a loopback/unspecified or a short `a::b` look-alike.
+    Ipv6,
+    /// MAC address that is not all zeros or broadcast.
+    Mac,
+    /// Phone number: 7–15 digits, not one repeated digit.
+    Phone,
+    /// Email: top-level domain of letters, local part and domain not empty.
+    Email,
+    /// JWT: the header base64url-decodes to a JSON object.
+    Jwt,
+    /// GitHub token: CRC32 checksum in the last 6 base62 characters.
+    GithubChecksum,
+    /// `Basic` credentials: base64 of `user:password`.
+    BasicAuth,
+    /// Shannon entropy of the candidate at least this many bits per character.
+    Entropy(f64),
+    /// Looks like a password rather than an English word: mixes character classes.
+    PasswordLike,
+    /// Not a placeholder (`xxxx`, `${VAR}`, `<token>`, `****`, `null`, our own replacements).
+    NotPlaceholder,
+}
+
+impl Validator {
+    /// Parses one validator name (`luhn`, `entropy:3.5`, …).
+    pub fn parse(name: &str) -> Option<Validator> {
+        let name = name.trim();
+        if let Some(v) = name.strip_prefix("entropy:") {
+            return v
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|x| x.is_finite())
+                .map(Validator::Entropy);
+        }
+        Some(match name {
+            "luhn" => Validator::Luhn,
+            "iban_mod97" => Validator::IbanMod97,
+            "us_ssn" => Validator::UsSsn,
+            "ip" | "ipv4" => Validator::Ipv4,
+            "ipv6" => Validator::Ipv6,
+            "mac" => Validator::Mac,
+            "phone" => Validator::Phone,
+            "email" => Validator::Email,
+            "jwt" => Validator::Jwt,
+            "github_checksum" => Validator::GithubChecksum,
+            "basic_auth" => Validator::BasicAuth,
+            "password_like" => Validator::PasswordLike,
+            "not_placeholder" => Validator::NotPlaceholder,
+            _ => return None,
+        })
+    }
+
+    /// Runs the check on `text[r]`; returns the range to redact.
+    pub fn check(&self, text: &str, r: Range<usize>) -> Option<Range<usize>> {
+        let s = text.get(r.clone())?;
+        let ok = match self {
+            Validator::Luhn => luhn_card(s),
+            Validator::IbanMod97 => return iban(text, r),
+            Validator::UsSsn => us_ssn(s),
+            Validator::Ipv4 => ipv4(text, r.clone()),
+            Validator::Ipv6 => ipv6(s),
+            Validator::Mac => mac(s),
+            Validator::Phone => phone(s),
+            Validator::Email => email(s),
+            Validator::Jwt => jwt(s),
+            Validator::GithubChecksum => github_checksum(s),
+            Validator::BasicAuth => basic_auth(s),
+            Validator::Entropy(min) => entropy(s) >= *min,
+            Validator::PasswordLike => password_like(s),
+            Validator::NotPlaceholder => !is_placeholder(s),
+        };
+        ok.then_some(r)
+    }
+}
+
+fn digits(s: &str) -> impl Iterator<Item = u32> + '_ {
+    s.bytes()
+        .filter(u8::is_ascii_digit)
+        .map(|b| u32::from(b - b'0'))
+}
+
+/// Luhn checksum over the digits of `s`.
+pub fn luhn(s: &str) -> bool {
+    let d: Vec<u32> = digits(s).collect();
+    if d.is_empty() {
+        return false;
+    }
+    let mut sum = 0;
+    for (i, x) in d.iter().rev().enumerate() {
+        let mut v = *x;
+        if i % 2 == 1 {
+            v *= 2;
+            if v > 9 {
+                v -= 9;
+            }
+        }
+        sum += v;
+    }
+    sum % 10 == 0
+}
+
+/// A payment card: Luhn, plausible length and a known issuer identification prefix.
+pub fn luhn_card(s: &str) -> bool {
+    let d: String = s.chars().filter(char::is_ascii_digit).collect();
+    let n = d.len();
+    if !(13..=19).contains(&n) || !luhn(&d) {
+        return false;
+    }
+    // All one digit (0000…, 4444…) are test patterns or padding, not cards.
+    if d.bytes().all(|b| b == d.as_bytes()[0]) {
+        return false;
+    }
+    let p2: u32 = d[..2].parse().unwrap_or(0);
+    let p3: u32 = d[..3].parse().unwrap_or(0);
+    let p4: u32 = d[..4].parse().unwrap_or(0);
+    let p6: u32 = d[..6].parse().unwrap_or(0);
+    match d.as_bytes()[0] {
+        b'4' => matches!(n, 13 | 16 | 19),                          // Visa
+        b'5' => (51..=55).contains(&p2) || (50..=59).contains(&p2), // Mastercard, Maestro
+        b'2' => (2221..=2720).contains(&p4) || (2200..=2204).contains(&p4), // Mastercard 2-series, Mir
+        b'3' => {
+            matches!(p2, 34 | 37 | 36 | 38 | 39) // Amex, Diners
+                || (300..=305).contains(&p3)
+                || (3528..=3589).contains(&p4) // JCB
+        }
+        b'6' => {
+            p4 == 6011
+                || p2 == 65
+                || p2 == 62 // UnionPay
+                || (644..=649).contains(&p3)
+                || (622126..=622925).contains(&p6)
+                || (60..=69).contains(&p2) // Maestro / RuPay / others
+        }
+        _ => false,
+    }
+}
+
+/// IBAN length by country (SWIFT registry), SEPA and the other IBAN countries.
+fn iban_len(cc: &[u8]) -> Option<usize> {
+    let l = match cc {
+        b"AD" => 24,
+        b"AE" => 23,
+        b"AL" => 28,
+        b"AT" => 20,
+        b"AZ" => 28,
+        b"BA" => 20,
+        b"BE" => 16,
+        b"BG" => 22,
+        b"BH" => 22,
+        b"BR" => 29,
+        b"BY" => 28,
+        b"CH" => 21,
+        b"CR" => 22,
+        b"CY" => 28,
+        b"CZ" => 24,
+        b"DE" => 22,
+        b"DK" => 18,
+        b"DO" => 28,
+        b"EE" => 20,
+        b"EG" => 29,
+        b"ES" => 24,
+        b"FI" => 18,
+        b"FO" => 18,
+        b"FR" => 27,
+        b"GB" => 22,
+        b"GE" => 22,
+        b"GI" => 23,
+        b"GL" => 18,
+        b"GR" => 27,
+        b"GT" => 28,
+        b"HR" => 21,
+        b"HU" => 28,
+        b"IE" => 22,
+        b"IL" => 23,
+        b"IQ" => 23,
+        b"IS" => 26,
+        b"IT" => 27,
+        b"JO" => 30,
+        b"KW" => 30,
+        b"KZ" => 20,
+        b"LB" => 28,
+        b"LC" => 32,
+        b"LI" => 21,
+        b"LT" => 20,
+        b"LU" => 20,
+        b"LV" => 21,
+        b"MC" => 27,
+        b"MD" => 24,
+        b"ME" => 22,
+        b"MK" => 19,
+        b"MR" => 27,
+        b"MT" => 31,
+        b"MU" => 30,
+        b"NL" => 18,
+        b"NO" => 15,
+        b"PK" => 24,
+        b"PL" => 28,
+        b"PS" => 29,
+        b"PT" => 25,
+        b"QA" => 29,
+        b"RO" => 24,
+        b"RS" => 22,
+        b"SA" => 24,
+        b"SC" => 31,
+        b"SE" => 24,
+        b"SI" => 19,
+        b"SK" => 24,
+        b"SM" => 27,
+        b"ST" => 25,
+        b"SV" => 28,
+        b"TL" => 23,
+        b"TN" => 24,
+        b"TR" => 26,
+        b"UA" => 29,
+        b"VA" => 22,
+        b"VG" => 24,
+        b"XK" => 20,
+        _ => return None,
+    };
+    Some(l)
+}
+
+/// Validates an IBAN starting at `r.start`, taking exactly the country's length of
+/// alphanumerics (single spaces allowed between them); returns the exact range.
+fn iban(text: &str, r: Range<usize>) -> Option<Range<usize>> {
+    let b = text.as_bytes();
+    let start = r.start;
+    let cc = b.get(start..start + 2)?;
+    let want = iban_len(&cc.to_ascii_uppercase())?;
+    let mut chars: Vec<u8> = Vec::with_capacity(want);
+    let mut i = start;
+    let limit = r.end.max(start).min(b.len());
+    while i < limit && chars.len() < want {
+        let c = b[i];
+        if c.is_ascii_alphanumeric() {
+            chars.push(c.to_ascii_uppercase());
+        } else if c != b' ' {
+            break;
+        }
+        i += 1;
+    }
+    if chars.len() != want {
+        return None;
+    }
+    // The IBAN must not run on into more alphanumerics without a break.
+    if b.get(i).is_some_and(|c| c.is_ascii_alphanumeric()) {
+        return None;
+    }
+    if !chars[2..4].iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let mut rem: u32 = 0;
+    for &c in chars[4..].iter().chain(chars[..4].iter()) {
+        let v = if c.is_ascii_digit() {
+            u32::from(c - b'0')
+        } else {
+            u32::from(c - b'A') + 10
+        };
+        rem = if v >= 10 {
+            (rem * 100 + v) % 97
+        } else {
+            (rem * 10 + v) % 97
+        };
+    }
+    (rem == 1).then_some(start..i)
+}
+
+fn us_ssn(s: &str) -> bool {
+    let d: Vec<u32> = digits(s).collect();
+    if d.len() != 9 {
+        return false;
+    }
+    let area = d[0] * 100 + d[1] * 10 + d[2];
+    let group = d[3] * 10 + d[4];
+    let serial = d[5] * 1000 + d[6] * 100 + d[7] * 10 + d[8];
+    // Well-known advertising numbers are invalid too.
+    let adv =
+        area == 78 && group == 5 && serial == 1120 || area == 219 && group == 9 && serial == 9999;
+    area != 0 && area != 666 && area < 900 && group != 0 && serial != 0 && !adv
+}
+
+fn ipv4(text: &str, r: Range<usize>) -> bool {
+    let Some(s) = text.get(r.clone()) else {
+        return false;
+    };
+    let Ok(ip) = s.parse::<Ipv4Addr>() else {
+        return false;
+    };
+    let b = text.as_bytes();
+    let before = r.start.checked_sub(1).map(|i| b[i]);
+    // `v1.2.3.4` and `1.2.3.4.5` are versions or OIDs, not addresses.
+    if matches!(before, Some(b'v' | b'V' | b'.' | b'-')) {
+        return false;
+    }
+    if before.is_some_and(|c| c.is_ascii_alphanumeric()) {
+        return false;
+    }
+    if b.get(r.end) == Some(&b'.') && b.get(r.end + 1).is_some_and(u8::is_ascii_digit) {
+        return false;
+    }
+    // `2.0.0.1-beta`, `1.2.3.4+build`: a version with a pre-release or build suffix.
+    if matches!(b.get(r.end), Some(b'-' | b'+'))
+        && b.get(r.end + 1).is_some_and(u8::is_ascii_alphabetic)
+    {
+        return false;
+    }
+    // A version word right before (`version 1.2.3.4`, `release 10.0.0.1`) also means a version.
+    let head = &text[..r.start];
+    let head = head.trim_end();
+    let lw = head
+        .rsplit(|c: char| !c.is_ascii_alphabetic())
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if matches!(
+        lw.as_str(),
+        "version" | "ver" | "release" | "build" | "firmware"
+    ) {
+        return false;
+    }
+    !(ip.is_loopback() || ip.is_unspecified() || ip.is_broadcast())
+}
+
+fn ipv6(s: &str) -> bool {
+    let core = s.split('%').next().unwrap_or(s);
+    let Ok(ip) = core.parse::<Ipv6Addr>() else {
+        return false;
+    };
+    if ip.is_loopback() || ip.is_unspecified() {
+        return false;
+    }
+    // `a::b` look-alikes (C++ paths, Rust paths that happen to be hex): need three groups.
+    let groups = core.split(':').filter(|g| !g.is_empty()).count();
+    groups >= 3 && core.bytes().any(|c| c.is_ascii_digit())
+}
+
+fn mac(s: &str) -> bool {
+    let hex: Vec<u8> = s.bytes().filter(u8::is_ascii_hexdigit).collect();
+    hex.len() == 12
+        && !hex.iter().all(|&c| c == b'0')
+        && !hex.iter().all(|&c| c == b'f' || c == b'F')
+}
+
+fn phone(s: &str) -> bool {
+    let d: Vec<u8> = s.bytes().filter(u8::is_ascii_digit).collect();
+    if !(7..=15).contains(&d.len()) {
+        return false;
+    }
+    !d.iter().all(|&c| c == d[0])
+}
+
+fn email(s: &str) -> bool {
+    let Some((local, domain)) = s.rsplit_once('@').or_else(|| s.rsplit_once("%40")) else {
+        return false;
+    };
+    let Some((_, tld)) = domain.rsplit_once('.') else {
+        return false;
+    };
+    !local.is_empty()
+        && tld.len() >= 2
+        && tld.bytes().all(|c| c.is_ascii_alphabetic())
+        // Retina image names (`icon@2x.png`) and package pins (`pkg@1.2.3`) are not addresses.
+        && !domain.bytes().next().is_some_and(|c| c.is_ascii_digit()
+            && matches!(tld.to_ascii_lowercase().as_str(), "png" | "jpg" | "jpeg" | "gif" | "svg" | "webp"))
+}
+
+fn b64url_decode(s: &str) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    let t = s.trim_end_matches('=');
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(t)
+        .ok()
+        .or_else(|| {
+            base64::engine::general_purpose::STANDARD_NO_PAD
+                .decode(t)
+                .ok()
+        })
+}
+
+fn jwt(s: &str) -> bool {
+    let header = s.split('.').next().unwrap_or("");
+    let Some(bytes) = b64url_decode(header) else {
+        return false;
+    };
+    matches!(
+        serde_json::from_slice::<serde_json::Value>(&bytes),
+        Ok(serde_json::Value::Object(_))
+    )
+}
+
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for &b in data {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            let mask = (crc & 1).wrapping_neg();
+            crc = (crc >> 1) ^ (0xEDB8_8320 & mask);
+        }
+    }
+    !crc
+}
+
+fn github_checksum(s: &str) -> bool {
+    // `<prefix>_<30 random base62><6 base62 CRC32 of the random part>`.
+    let Some((_, body)) = s.split_once('_') else {
+        return false;
+    };
+    if body.len() != 36 {
+        return false;
+    }
+    let (rand, check) = body.split_at(30);
+    const ALPHA: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut n = crc32(rand.as_bytes()) as u64;
+    let mut enc = [b'0'; 6];
+    for slot in enc.iter_mut().rev() {
+        *slot = ALPHA[(n % 62) as usize];
+        n /= 62;
+    }
+    enc == check.as_bytes()
+}
+
+fn basic_auth(s: &str) -> bool {
+    use base64::Engine as _;
+    let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(s.trim()) else {
+        return false;
+    };
+    let Ok(text) = std::str::from_utf8(&bytes) else {
+        return false;
+    };
+    text.contains(':') && text.chars().all(|c| !c.is_control())
+}
+
+/// Shannon entropy in bits per character.
+pub fn entropy(s: &str) -> f64 {
+    let mut counts = [0u32; 256];
+    let mut n = 0u32;
+    for b in s.bytes() {
+        counts[b as usize] += 1;
+        n += 1;
+    }
+    if n == 0 {
+        return 0.0;
+    }
+    let n = f64::from(n);
+    counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = f64::from(c) / n;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+fn password_like(s: &str) -> bool {
+    let lower = s.bytes().any(|c| c.is_ascii_lowercase());
+    let upper = s.bytes().any(|c| c.is_ascii_uppercase());
+    let digit = s.bytes().any(|c| c.is_ascii_digit());
+    let other = s.bytes().any(|c| !c.is_ascii_alphanumeric());
+    let classes = [lower, upper, digit, other].iter().filter(|x| **x).count();
+    s.len() >= 6 && classes >= 2 && !is_placeholder(s)
+}
+
+/// Placeholders, redacted forms and empty-ish values that are not secrets.
+pub fn is_placeholder(s: &str) -> bool {
+    let t = s.trim().trim_matches(|c| c == '"' || c == '\'');
+    if t.is_empty() {
+        return true;
+    }
+    let lower = t.to_ascii_lowercase();
+    if matches!(
+        lower.as_str(),
+        "null"
+            | "none"
+            | "nil"
+            | "true"
+            | "false"
+            | "undefined"
+            | "redacted"
+            | "hidden"
+            | "n/a"
+            | "na"
+            | "empty"
+            | "required"
+            | "optional"
+            | "string"
+            | "str"
+            | "your_password"
+            | "password"
+            | "secret"
+            | "token"
+            | "<redacted>"
+            | "masked"
+    ) {
+        return true;
+    }
+    // Our own replacements: scrubbing twice must change nothing.
+    if t.starts_with("[REDACTED") || (t.starts_with('<') && t.ends_with('>')) {
+        return true;
+    }
+    // Template variables: ${VAR}, {{ var }}, %(name)s, $VAR, {var}.
+    if t.starts_with("${")
+        || t.starts_with("{{")
+        || (t.starts_with("%(") && t.ends_with(")s"))
+        || t == "%s"
+    {
+        return true;
+    }
+    if t.starts_with('$')
+        && t[1..]
+            .bytes()
+            .all(|c| c.is_ascii_uppercase() || c == b'_' || c.is_ascii_digit())
+    {
+        return true;
+    }
+    if t.starts_with('{') && t.ends_with('}') {
+        return true;
+    }
+    // One repeated mask character: xxxx, ****, ••••, ....
+    let mut chars = lower.chars();
+    if let Some(first) = chars.next() {
+        if matches!(first, 'x' | '*' | '•' | '.' | '#' | '-' | '_' | '0')
+            && chars.all(|c| c == first)
+        {
+            return true;
+        }
+    }
+    lower.starts_with("your_")
+        || lower.starts_with("your-")
+        || lower.contains("placeholder")
+        || lower.starts_with("example")
+        || lower.starts_with("<your")
+        || lower == "changeit"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn luhn_and_cards() {
+        assert!(luhn_card("4111 1111 1111 1111"));
+        assert!(luhn_card("5500-0000-0000-0004"));
+        assert!(luhn_card("378282246310005"));
+        assert!(!luhn_card("4111 1111 1111 1112"));
+        // Epoch milliseconds pass Luhn sometimes but no issuer starts with 1.
+        assert!(!luhn_card("1748123483118"));
+    }
+
+    #[test]
+    fn iban_mod97_and_length() {
+        let t = "GB82 WEST 1234 5698 7654 32 NEXT";
+        let r = iban(t, 0..t.len()).unwrap();
+        assert_eq!(&t[r], "GB82 WEST 1234 5698 7654 32");
+        assert!(iban("GB82WEST12345698765433", 0..22).is_none());
+        assert!(iban("DE89370400440532013000", 0..22).is_some());
+        assert!(iban("XX89370400440532013000", 0..22).is_none());
+    }
+
+    #[test]
+    fn ssn_rules() {
+        assert!(us_ssn("123-45-6789"));
+        assert!(!us_ssn("000-45-6789"));
+        assert!(!us_ssn("666-45-6789"));
+        assert!(!us_ssn("923-45-6789"));
+        assert!(!us_ssn("123-00-6789"));
+        assert!(!us_ssn("123-45-0000"));
+    }
+
+    #[test]
+    fn ip_versions_rejected() {
+        let t = "v1.2.3.4 and 8.8.4.4";
+        assert!(!ipv4(t, 1..8));
+        assert!(ipv4(t, 13..20));
+        assert!(!ipv4("127.0.0.1", 0..9));
+        assert!(ipv6("2001:db8:85a3::8a2e:370:7334"));
+        assert!(!ipv6("::1"));
+        assert!(!ipv6("d::ec"));
+    }
+
+    #[test]
+    fn jwt_header() {
+        assert!(jwt("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig"));
+        assert!(!jwt("eyJub3QganNvbg.eyJzdWIiOiIxIn0.sig"));
+    }
+
+    #[test]
+    fn github_crc() {
+        // Checksum computed independently of the validator: CRC32 of the 30 random chars, base62.
+        let rand = "abcdefghijklmnopqrstuvwxyz0123";
+        let mut n = crc32(rand.as_bytes()) as u64;
+        const A: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+        let mut enc = vec![b'0'; 6];
+        for s in enc.iter_mut().rev() {
+            *s = A[(n % 62) as usize];
+            n /= 62;
+        }
+        let tok = format!("ghp_{rand}{}", String::from_utf8(enc).unwrap());
+        assert!(github_checksum(&tok));
+        assert!(!github_checksum("ghp_abcdefghijklmnopqrstuvwxyz0123000000"));
+        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+    }
+
+    #[test]
+    fn placeholders() {
+        for p in [
+            "xxxx",
+            "${DB_PASS}",
+            "{{ secret }}",
+            "<token>",
+            "****",
+            "null",
+            "[REDACTED:x]",
+        ] {
+            assert!(is_placeholder(p), "{p}");
+        }
+        assert!(!is_placeholder("hunter2"));
+        assert!(password_like("Tr0ub4dor&3"));
+        assert!(!password_like("because"));
+    }
+}

@@ -1,0 +1,124 @@
+//! `spanward scrub` and `spanward patterns` through their library seams.
+
+use spanward::cli::patterns::{run as patterns_run, PatternsArgs, PatternsCmd};
+use spanward::cli::scrub::{scrub_stream, ScrubFormat};
+use spanward::keys::{HmacKey, KeySource};
+use spanward::scrub::{RedactionConfig, ScrubReport, Scrubber};
+use std::process::ExitCode;
+
+fn scrubber() -> Scrubber {
+    Scrubber::new(
+        &RedactionConfig::default(),
+        HmacKey::from_bytes(vec![5; 32], None, KeySource::File),
+    )
+    .unwrap()
+}
+
+const OTLP: &str = r#"{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"agent"}}]},
+"scopeSpans":[{"scope":{"name":"s"},"spans":[{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174",
+"name":"chat","kind":1,"startTimeUnixNano":"1544712660000000000","endTimeUnixNano":"1544712661000000000",
+"attributes":[{"key":"gen_ai.input.messages","value":{"stringValue":"[{\"role\":\"user\",\"content\":\"mail bob@example.com key AKIAQ3EGRTY5LPMNBV2X\"}]"}},
+{"key":"n","value":{"intValue":"42"}}],"status":{}}]}]}]}"#;
+
+#[test]
+fn otlp_json_round_trip() {
+    let mut out = Vec::new();
+    let mut rep = ScrubReport::default();
+    scrub_stream(
+        &scrubber(),
+        ScrubFormat::OtlpJson,
+        OTLP.as_bytes(),
+        &mut out,
+        &mut rep,
+    )
+    .unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        !text.contains("bob@example.com") && !text.contains("AKIAQ3EGRTY5LPMNBV2X"),
+        "{text}"
+    );
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let span = &v["resourceSpans"][0]["scopeSpans"][0]["spans"][0];
+    assert_eq!(span["traceId"], "5b8efff798038103d269b633813fc60c");
+    let msgs = span["attributes"][0]["value"]["stringValue"]
+        .as_str()
+        .unwrap();
+    serde_json::from_str::<serde_json::Value>(msgs).unwrap();
+    assert_eq!(rep.total(), 2);
+}
+
+#[test]
+fn jsonl_lines_stay_json_and_text_keeps_layout() {
+    let input = "{\"a\":\"call +44 20 7946 0958\"}\n{\"b\":1}\n";
+    let mut out = Vec::new();
+    scrub_stream(
+        &scrubber(),
+        ScrubFormat::Jsonl,
+        input.as_bytes(),
+        &mut out,
+        &mut ScrubReport::default(),
+    )
+    .unwrap();
+    let text = String::from_utf8(out).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2);
+    for l in &lines {
+        serde_json::from_str::<serde_json::Value>(l).unwrap();
+    }
+    assert!(!text.contains("7946"));
+    assert_eq!(lines[1], "{\"b\":1}");
+
+    let input = "no secrets\r\nhere\n\nlast";
+    let mut out = Vec::new();
+    scrub_stream(
+        &scrubber(),
+        ScrubFormat::Text,
+        input.as_bytes(),
+        &mut out,
+        &mut ScrubReport::default(),
+    )
+    .unwrap();
+    assert_eq!(String::from_utf8(out).unwrap(), input);
+    let mut out = Vec::new();
+    assert!(scrub_stream(
+        &scrubber(),
+        ScrubFormat::Jsonl,
+        "not json\n".as_bytes(),
+        &mut out,
+        &mut ScrubReport::default()
+    )
+    .is_err());
+}
+
+#[test]
+fn patterns_test_exit_codes() {
+    let dir = std::env::temp_dir().join(format!("scrub-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, "[pack]\nname = \"b\"\n[[rules]]\nid = \"r1\"\ntype = \"x\"\nregex = 'abc'\ntp = [\"nope\"]\n").unwrap();
+    let good = dir.join("good.toml");
+    std::fs::write(&good, "[pack]\nname = \"g\"\n[[rules]]\nid = \"r2\"\ntype = \"x\"\nregex = 'abc'\ntp = [\"abc\"]\nfp = [\"ab\"]\n").unwrap();
+    let code = patterns_run(PatternsArgs {
+        cmd: PatternsCmd::Test { files: vec![bad] },
+    })
+    .unwrap();
+    assert_eq!(code, ExitCode::from(1));
+    let code = patterns_run(PatternsArgs {
+        cmd: PatternsCmd::Test {
+            files: vec![good.clone()],
+        },
+    })
+    .unwrap();
+    assert_eq!(code, ExitCode::SUCCESS);
+    let code = patterns_run(PatternsArgs {
+        cmd: PatternsCmd::Test { files: vec![] },
+    })
+    .unwrap();
+    assert_eq!(code, ExitCode::SUCCESS);
+    let code = patterns_run(PatternsArgs {
+        cmd: PatternsCmd::List { files: vec![good] },
+    })
+    .unwrap();
+    assert_eq!(code, ExitCode::SUCCESS);
+    std::fs::remove_dir_all(&dir).ok();
+}

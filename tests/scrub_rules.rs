@@ -1,0 +1,120 @@
+//! Every rule's inline tp/fp examples, through the rule alone and through the production engine.
+
+use spanward::keys::{HmacKey, KeySource};
+use spanward::scrub::engine::{Engine, FastEngine};
+use spanward::scrub::rules::{Category, PackSource, RuleSet};
+use spanward::scrub::{RedactionConfig, Scrubber};
+use std::sync::Arc;
+
+fn default_set() -> Arc<RuleSet> {
+    Arc::new(RuleSet::from_packs(&RuleSet::default_sources(), &[], &[], false).unwrap())
+}
+
+#[test]
+fn every_rule_examples_pass() {
+    let set = default_set();
+    let mut failures = Vec::new();
+    for r in &set.rules {
+        if let Err(e) = r.self_test() {
+            failures.push(e.to_string());
+        }
+        assert!(!r.tp.is_empty(), "rule {} has no tp example", r.id);
+        assert!(!r.fp.is_empty(), "rule {} has no fp example", r.id);
+    }
+    assert!(
+        failures.is_empty(),
+        "{} rules fail their examples:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn engine_finds_every_tp() {
+    let set = default_set();
+    let eng = FastEngine::new(set.clone()).unwrap();
+    let mut missed = Vec::new();
+    for (i, r) in set.rules.iter().enumerate() {
+        for (k, tp) in r.tp.iter().enumerate() {
+            let mut out = Vec::new();
+            eng.find(tp, &mut out);
+            if !out.iter().any(|m| m.rule as usize == i) {
+                missed.push(format!("{} tp #{}", r.id, k + 1));
+            }
+        }
+    }
+    assert!(missed.is_empty(), "engine missed: {missed:?}");
+}
+
+#[test]
+fn pack_coverage() {
+    let set = default_set();
+    let secrets = set
+        .rules
+        .iter()
+        .filter(|r| r.category == Category::Secret)
+        .count();
+    assert!(secrets >= 60, "only {secrets} secret rules");
+    for t in [
+        "email",
+        "phone",
+        "credit_card",
+        "iban",
+        "us_ssn",
+        "ipv4",
+        "ipv6",
+        "mac_address",
+    ] {
+        assert!(set.types.iter().any(|x| &**x == t), "no {t} rule");
+    }
+}
+
+#[test]
+fn scrubber_new_runs_checks() {
+    let key = HmacKey::from_bytes(vec![1; 32], None, KeySource::File);
+    Scrubber::new(&RedactionConfig::default(), key).unwrap();
+}
+
+fn load_err(pack: &str) -> String {
+    let src = [PackSource {
+        origin: "test.toml".into(),
+        text: pack,
+    }];
+    RuleSet::from_packs(&src, &[], &[], true)
+        .unwrap_err()
+        .to_string()
+}
+
+#[test]
+fn bad_packs_name_the_rule() {
+    let head = "[pack]\nname = \"t\"\n";
+    let e = load_err(&format!(
+        "{head}[[rules]]\nid = \"broken\"\ntype = \"x\"\nregex = 'a(b'\ntp = [\"ab\"]\n"
+    ));
+    assert!(e.contains("broken") && e.contains("regex"), "{e}");
+    let e = load_err(&format!(
+        "{head}[[rules]]\nid = \"misses\"\ntype = \"x\"\nregex = 'abc'\ntp = [\"xyz\"]\n"
+    ));
+    assert!(e.contains("misses") && e.contains("tp example #1"), "{e}");
+    let e = load_err(&format!("{head}[[rules]]\nid = \"greedy\"\ntype = \"x\"\nregex = 'abc'\ntp = [\"abc\"]\nfp = [\"ok\", \"xabcx\"]\n"));
+    assert!(e.contains("greedy") && e.contains("fp example #2"), "{e}");
+    let e = load_err(&format!(
+        "{head}[[rules]]\nid = \"val\"\ntype = \"x\"\nregex = 'abc'\nvalidator = \"nope\"\n"
+    ));
+    assert!(e.contains("val") && e.contains("nope"), "{e}");
+}
+
+#[test]
+fn user_pack_overrides_by_id() {
+    let user = "[pack]\nname = \"u\"\ncategory = \"pii\"\n[[rules]]\nid = \"email\"\ntype = \"email\"\nregex = 'zz@zz'\nkeywords = [\"@\"]\ntp = [\"zz@zz\"]\n\
+                [[rules]]\nid = \"employee_id\"\ntype = \"employee_id\"\nregex = '\\bEMP-[0-9]{6}\\b'\nkeywords = [\"EMP-\"]\ntp = [\"EMP-123456\"]\nfp = [\"EMP-12\"]\n";
+    let mut srcs = RuleSet::default_sources();
+    srcs.push(PackSource {
+        origin: "user.toml".into(),
+        text: user,
+    });
+    let set = RuleSet::from_packs(&srcs, &[], &[], true).unwrap();
+    let email = set.rules.iter().find(|r| &*r.id == "email").unwrap();
+    assert_eq!(&*email.pack, "u");
+    assert!(set.rules.iter().any(|r| &*r.id == "employee_id"));
+}
