@@ -24,6 +24,7 @@ def main():
     ap.add_argument("--email", default="nobody@example.invalid")
     ap.add_argument("--card", default="0000")
     ap.add_argument("--key", default="none")
+    ap.add_argument("--name-suffix", default="", help="appended to the root span's name")
     a = ap.parse_args()
     if a.protocol == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
@@ -35,7 +36,8 @@ def main():
     provider.add_span_processor(BatchSpanProcessor(exporter))
     tracer = provider.get_tracer("emit_genai")
     user_msg = f"My email is {a.email}, please refund card {a.card}"
-    with tracer.start_as_current_span(f"invoke_agent support-{a.tag}") as root:
+    root_name = f"invoke_agent support-{a.tag}" + (f" {a.name_suffix}" if a.name_suffix else "")
+    with tracer.start_as_current_span(root_name) as root:
         root.set_attribute("gen_ai.operation.name", "invoke_agent")
         root.set_attribute("gen_ai.agent.name", "support")
         root.set_attribute("gen_ai.conversation.id", "conv-" + a.tag)
