@@ -1,0 +1,150 @@
+//! Nothing we print leaks what we scrub: the full pipeline runs at debug log level over the
+//! labelled corpus; no secret or PII value from it appears in spanward's logs, its metrics, or
+//! its error responses (also for requests it refuses).
+
+mod common;
+
+use common::*;
+use prost::Message;
+
+fn corpus() -> Vec<serde_json::Value> {
+    let path = std::env::var("SPANWARD_CORPUS").unwrap_or_else(|_| {
+        format!(
+            "{}/../shared/corpus/agent-payloads.jsonl",
+            env!("CARGO_MANIFEST_DIR")
+        )
+    });
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("corpus {path}: {e}"))
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_metrics_and_errors_carry_no_corpus_secret() {
+    let records = corpus();
+    let secrets: Vec<String> = records
+        .iter()
+        .flat_map(|r| r["secrets"].as_array().unwrap().iter())
+        .map(|s| s["value"].as_str().unwrap().to_string())
+        .filter(|v| v.len() >= 6)
+        .collect();
+    assert!(secrets.len() > 1000);
+
+    let (down, daddr) = Downstream::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let port = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    };
+    let (pg, ph, pa) = (port(), port(), port());
+    let cfg = dir.path().join("spanward.yaml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "receivers:\n  otlp:\n    grpc: {{ endpoint: \"127.0.0.1:{pg}\" }}\n    http: {{ endpoint: \"127.0.0.1:{ph}\" }}\nexporters:\n  otlp: {{ endpoint: \"http://{daddr}\" }}\n  file: {{ path: \"{}\" }}\nadmin: {{ endpoint: \"127.0.0.1:{pa}\" }}\nlogging: {{ level: debug }}\naudit: {{ enabled: true }}\npipeline: {{ summary_interval: 200ms }}\n",
+            dir.path().join("data").display()
+        ),
+    )
+    .unwrap();
+    let log_path = dir.path().join("spanward.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_spanward"))
+        .args(["run", "--config"])
+        .arg(&cfg)
+        .env_remove("RUST_LOG")
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let admin: std::net::SocketAddr = format!("127.0.0.1:{pa}").parse().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !matches!(http_get(admin, "/readyz").await, Ok((200, _))) {
+        assert!(std::time::Instant::now() < deadline, "binary not ready");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+
+    // Every payload as a span attribute, an event attribute and part of the span name.
+    let mut c = grpc_client(format!("127.0.0.1:{pg}").parse().unwrap()).await;
+    let mut sent = 0;
+    for (chunk_no, chunk) in records.chunks(100).enumerate() {
+        let mut req = request(chunk.len(), chunk_no as u8);
+        for (span, rec) in req.resource_spans[0].scope_spans[0]
+            .spans
+            .iter_mut()
+            .zip(chunk)
+        {
+            let text = rec["text"].as_str().unwrap();
+            span.attributes.push(kv(rec["key"].as_str().unwrap(), text));
+            span.events
+                .push(opentelemetry_proto::tonic::trace::v1::span::Event {
+                    name: "gen_ai.user.message".into(),
+                    attributes: vec![kv("content", text)],
+                    ..Default::default()
+                });
+            span.name = format!("execute_tool {}", &text[..text.len().min(200)]);
+        }
+        c.export(req).await.unwrap();
+        sent += chunk.len();
+    }
+    // Requests it refuses: malformed JSON and protobuf that quote secrets.
+    let mut error_bodies = Vec::new();
+    for s in secrets.iter().take(50) {
+        let (_, h, b) = http_request(
+            format!("127.0.0.1:{ph}").parse().unwrap(),
+            "POST",
+            "/v1/traces",
+            &[("content-type", "application/json")],
+            format!("{{\"resourceSpans\": [{{\"{s}\": [1, 2").as_bytes(),
+        )
+        .await
+        .unwrap();
+        error_bodies.push(String::from_utf8_lossy(&b).into_owned());
+        error_bodies.extend(h.into_iter().map(|(k, v)| format!("{k}: {v}")));
+        let mut bad = request(1, 200).encode_to_vec();
+        bad.extend_from_slice(s.as_bytes());
+        let (_, _, b) = http_request(
+            format!("127.0.0.1:{ph}").parse().unwrap(),
+            "POST",
+            "/v1/traces",
+            &[("content-type", "application/x-protobuf")],
+            &bad,
+        )
+        .await
+        .unwrap();
+        error_bodies.push(String::from_utf8_lossy(&b).into_owned());
+    }
+    down.wait_spans(sent, 60).await;
+    let metrics = http_get(admin, "/metrics").await.unwrap().1;
+    let st = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let code = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(code.success());
+
+    let logs = std::fs::read_to_string(&log_path).unwrap();
+    assert!(logs.contains("DEBUG"), "the run must log at debug level");
+    let errors = error_bodies.join("\n");
+    for s in &secrets {
+        assert!(
+            !logs.contains(s.as_str()),
+            "a corpus secret appears in the logs"
+        );
+        assert!(
+            !metrics.contains(s.as_str()),
+            "a corpus secret appears in /metrics"
+        );
+        assert!(
+            !errors.contains(s.as_str()),
+            "a corpus secret appears in an error response"
+        );
+    }
+}
