@@ -40,6 +40,11 @@ enum Command {
     Fingerprint(fingerprint::FingerprintArgs),
     /// Print the pseudonym the `token` redaction action gives a value under the current key.
     Token(token::TokenArgs),
+    /// Exit 0 when an admin URL answers 200 (for container health checks without curl).
+    Healthcheck {
+        #[arg(long, default_value = "http://127.0.0.1:8888/healthz")]
+        url: String,
+    },
     /// Check or list redaction pattern packs.
     Patterns(patterns::PatternsArgs),
     /// Run the redaction engine over files (OTLP JSON, JSONL payloads, plain text).
@@ -148,6 +153,31 @@ fn cmd_load(args: crate::load::LoadArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+fn cmd_healthcheck(url: &str) -> anyhow::Result<ExitCode> {
+    use std::io::{Read, Write};
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| anyhow::anyhow!("--url must be http://host:port/path"))?;
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let addr = std::net::ToSocketAddrs::to_socket_addrs(host)?
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("{host} does not resolve"))?;
+    let timeout = std::time::Duration::from_secs(3);
+    let mut s = std::net::TcpStream::connect_timeout(&addr, timeout)?;
+    s.set_read_timeout(Some(timeout))?;
+    write!(
+        s,
+        "GET /{path} HTTP/1.1\r\nhost: {host}\r\nconnection: close\r\n\r\n"
+    )?;
+    let mut head = [0u8; 12];
+    s.read_exact(&mut head)?;
+    Ok(if &head[9..12] == b"200" {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
 /// Panic messages can quote the data being processed (a failed string slice prints the string),
 /// so panics on worker threads, which handle span contents, report only where they happened.
 fn install_panic_hook() {
@@ -179,6 +209,7 @@ pub fn main() -> ExitCode {
         Command::Fingerprint(args) => fingerprint::run(args),
         Command::Token(args) => token::run(args),
         Command::Patterns(args) => patterns::run(args),
+        Command::Healthcheck { url } => cmd_healthcheck(&url),
         Command::Scrub(args) => scrub::run(args),
     };
     match res {
