@@ -5,7 +5,7 @@ use crate::admin::{self, metrics::Metrics, summary::Summariser, Health};
 use crate::config::Resolved;
 use crate::pipeline::{queue, stages::Stages, worker, DropReason};
 use crate::receiver::{self, Ingest};
-use crate::sink::{file::FileSink, otlp::OtlpSink, Sink};
+use crate::sink::{log::LogSink, otlp::OtlpSink, Sink};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,8 +21,8 @@ pub enum RunError {
         #[source]
         source: std::io::Error,
     },
-    #[error(transparent)]
-    FileSink(#[from] crate::sink::file::FileSinkError),
+    #[error("exporters.file: {0}")]
+    LogSink(#[from] crate::sink::log::LogError),
     #[error(transparent)]
     OtlpSink(#[from] crate::sink::otlp::OtlpSinkError),
     #[error("starting worker threads: {0}")]
@@ -129,7 +129,7 @@ fn tokio_listener(
 fn build_sinks(cfg: &Resolved) -> Result<Vec<Arc<dyn Sink>>, RunError> {
     let mut sinks: Vec<Arc<dyn Sink>> = Vec::new();
     if let Some(f) = &cfg.file_sink {
-        sinks.push(Arc::new(FileSink::open(f)?));
+        sinks.push(Arc::new(LogSink::open(f, &cfg.env, cfg.salvage)?));
     }
     if let Some(o) = &cfg.otlp_exporter {
         sinks.push(Arc::new(OtlpSink::new(

@@ -1,6 +1,7 @@
 //! Subcommands. The binary's `main` calls [`main`]; errors are boxed only here, at the edge.
 
 pub mod fingerprint;
+pub mod log;
 pub mod patterns;
 pub mod scrub;
 pub mod token;
@@ -28,6 +29,10 @@ enum Command {
         /// YAML config file.
         #[arg(long)]
         config: Option<PathBuf>,
+        /// Start even if the log has corruption before its tail: cut it there (the cut bytes are
+        /// kept in a `.salvaged-<offset>` file) instead of refusing to start.
+        #[arg(long)]
+        salvage: bool,
     },
     /// Check a config file: exit 0 when valid, else print what is wrong and where.
     Validate {
@@ -40,6 +45,17 @@ enum Command {
     Fingerprint(fingerprint::FingerprintArgs),
     /// Print the pseudonym the `token` redaction action gives a value under the current key.
     Token(token::TokenArgs),
+    /// Check a log directory: every CRC, leaf, root and checkpoint signature.
+    Verify(log::VerifyArgs),
+    /// Print an inclusion proof of record N against the latest checkpoint (JSON).
+    Prove(log::ProveArgs),
+    /// Check an inclusion proof printed by `prove`.
+    VerifyProof(log::VerifyProofArgs),
+    /// Read a log directory.
+    #[command(subcommand)]
+    Log(log::LogCommand),
+    /// Make a key: an HMAC key (default) or an Ed25519 checkpoint signing key (`--signing`).
+    Keygen(log::SigningKeygenArgs),
     /// Exit 0 when an admin URL answers 200 (for container health checks without curl).
     Healthcheck {
         #[arg(long, default_value = "http://127.0.0.1:8888/healthz")]
@@ -92,8 +108,9 @@ async fn shutdown_signal() {
     }
 }
 
-fn cmd_run(config: Option<PathBuf>) -> anyhow::Result<ExitCode> {
-    let (cfg, resolved) = load_config(config.as_deref())?;
+fn cmd_run(config: Option<PathBuf>, salvage: bool) -> anyhow::Result<ExitCode> {
+    let (cfg, mut resolved) = load_config(config.as_deref())?;
+    resolved.salvage = salvage;
     init_logging(&cfg.logging.level);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -203,7 +220,12 @@ pub fn main() -> ExitCode {
     install_panic_hook();
     let cli = Cli::parse();
     let res = match cli.command {
-        Command::Run { config } => cmd_run(config),
+        Command::Run { config, salvage } => cmd_run(config, salvage),
+        Command::Verify(a) => log::run_verify(&a),
+        Command::Prove(a) => log::run_prove(&a),
+        Command::VerifyProof(a) => log::run_verify_proof(&a),
+        Command::Log(c) => log::run_log(&c),
+        Command::Keygen(a) => log::run_keygen(&a),
         Command::Validate { config } => cmd_validate(config),
         Command::Load(args) => cmd_load(args),
         Command::Fingerprint(args) => fingerprint::run(args),

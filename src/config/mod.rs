@@ -161,9 +161,9 @@ pub struct ExportersConfig {
     /// Forward to the next collector stage over OTLP/gRPC.
     #[serde(deserialize_with = "present")]
     pub otlp: Option<OtlpExporterConfig>,
-    /// The local append-only log.
+    /// The local tamper-evident append-only log (see `crate::sink::log::LogConfig`).
     #[serde(deserialize_with = "present")]
-    pub file: Option<FileSinkConfig>,
+    pub file: Option<crate::sink::log::LogConfig>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
@@ -226,24 +226,6 @@ impl Default for RetryConfig {
             initial_interval: Duration::from_millis(100),
             max_interval: Duration::from_secs(5),
             max_elapsed_time: Duration::from_secs(60),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct FileSinkConfig {
-    /// Directory of the log; created if missing. Default `./spanward-data`.
-    pub path: PathBuf,
-    /// A segment file is closed and a new one started past this size. Default 128 MiB.
-    pub segment_bytes: u64,
-}
-
-impl Default for FileSinkConfig {
-    fn default() -> Self {
-        FileSinkConfig {
-            path: PathBuf::from("./spanward-data"),
-            segment_bytes: 128 * 1024 * 1024,
         }
     }
 }
@@ -366,7 +348,7 @@ pub struct Resolved {
     pub admin: SocketAddr,
     pub limits: LimitsConfig,
     pub otlp_exporter: Option<OtlpExporterConfig>,
-    pub file_sink: Option<FileSinkConfig>,
+    pub file_sink: Option<crate::sink::log::LogConfig>,
     pub pipeline: PipelineConfig,
     pub workers: usize,
     pub hmac_key: crate::keys::HmacKey,
@@ -374,6 +356,11 @@ pub struct Resolved {
     pub fingerprint: crate::pipeline::fingerprint::FingerprintConfig,
     pub audit: crate::audit::AuditConfig,
     pub redaction: crate::scrub::RedactionConfig,
+    /// The `SPANWARD_*` environment read at resolve time (keys for sinks), so nothing later
+    /// reads the process environment directly.
+    pub env: std::collections::HashMap<String, String>,
+    /// `spanward run --salvage`: cut a corrupted log at the damage instead of refusing to start.
+    pub salvage: bool,
 }
 
 impl Config {
@@ -467,7 +454,7 @@ impl Config {
             ));
         }
         let (otlp_exporter, file_sink) = match &self.exporters {
-            None => (None, Some(FileSinkConfig::default())),
+            None => (None, Some(crate::sink::log::LogConfig::default())),
             Some(e) => (e.otlp.clone(), e.file.clone()),
         };
         if let Some(o) = &otlp_exporter {
@@ -489,12 +476,8 @@ impl Config {
             if f.path.as_os_str().is_empty() {
                 return Err(invalid("exporters.file.path", "must not be empty".into()));
             }
-            if f.segment_bytes < 4096 {
-                return Err(invalid(
-                    "exporters.file.segment_bytes",
-                    "must be at least 4096".into(),
-                ));
-            }
+            f.validate()
+                .map_err(|e| invalid("exporters.file", e.to_string()))?;
         }
         if otlp_exporter.is_none() && file_sink.is_none() {
             return Err(invalid(
@@ -548,6 +531,11 @@ impl Config {
             fingerprint: self.fingerprint.clone(),
             audit: self.audit.clone(),
             redaction: self.redaction.clone(),
+            env: [crate::sink::log::checkpoint::SIGNING_KEY_ENV]
+                .iter()
+                .filter_map(|k| env.var(k).map(|v| (k.to_string(), v)))
+                .collect(),
+            salvage: false,
         })
     }
 }

@@ -4,7 +4,7 @@
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 
-pub mod file;
+pub mod log;
 pub mod otlp;
 
 /// What a sink promises once `write` returned `Ok`.

@@ -328,13 +328,27 @@ pub fn request(n: usize, seed: u8) -> ExportTraceServiceRequest {
     }
 }
 
-/// Reads back every record of the interim file sink.
+/// Reads back every record of the tamper-evident log (as `spanward log cat` prints them).
 pub fn file_sink_requests(dir: &std::path::Path) -> Vec<ExportTraceServiceRequest> {
-    spanward::sink::file::segments(dir)
+    let mut out = Vec::new();
+    spanward::sink::log::verify::cat(dir, 0, &mut out).unwrap();
+    String::from_utf8(out)
         .unwrap()
-        .iter()
-        .flat_map(|p| spanward::sink::file::read_segment(p).unwrap())
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
         .collect()
+}
+
+/// The raw bytes of every file in a log directory (for grepping for values that must not be there).
+pub fn log_dir_bytes(dir: &std::path::Path) -> Vec<u8> {
+    let mut all = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_file() {
+            all.extend(std::fs::read(p).unwrap());
+        }
+    }
+    all
 }
 
 /// A gRPC client for the service.

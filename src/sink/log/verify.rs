@@ -1,0 +1,445 @@
+//! Offline checks and reads of a log directory: `verify` (every CRC, leaf, stored node, root and
+//! checkpoint signature), `prove` / `verify_proof` (RFC 9162 inclusion proofs against the latest
+//! signed checkpoint) and `cat` (records as OTLP JSON). All read-only.
+
+use std::io::{BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+
+use base64::prelude::*;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use prost::Message;
+use serde::{Deserialize, Serialize};
+
+use super::checkpoint::{self, ParsedCheckpoint};
+use super::record::{list_segments, ScanOpenError, SegmentScanner};
+use super::recover::{known_vkeys, read_pruned};
+use super::tree::{self, stored_hash_count, stored_hash_index, Frontier, HashFile, ReadHashes};
+use tlog_tiles::Hash;
+
+/// The first problem found, with the file and byte offset where it is.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{} at byte offset {offset}: {what}", file.display())]
+pub struct VerifyFailure {
+    pub file: PathBuf,
+    pub offset: u64,
+    pub what: String,
+}
+
+fn fail(file: &Path, offset: u64, what: impl Into<String>) -> VerifyFailure {
+    VerifyFailure {
+        file: file.to_path_buf(),
+        offset,
+        what: what.into(),
+    }
+}
+
+/// Totals of a log that verified.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VerifyReport {
+    /// Tree size: every record ever appended.
+    pub tree_size: u64,
+    /// Records whose payload is still present (the rest were removed by retention).
+    pub records: u64,
+    pub pruned_records: u64,
+    pub spans: u64,
+    /// Bytes of segment files.
+    pub bytes: u64,
+    pub segments: u64,
+    pub checkpoints: u64,
+    /// Size covered by the last checkpoint; records after it are not signed yet.
+    pub last_checkpoint_size: u64,
+    /// Payloads that are not an OTLP `ExportTraceServiceRequest` (not an integrity problem).
+    pub undecodable_payloads: u64,
+    pub root: String,
+}
+
+/// Span count of an encoded OTLP request (None if it does not decode).
+pub fn count_spans(payload: &[u8]) -> Option<u64> {
+    let req = ExportTraceServiceRequest::decode(payload).ok()?;
+    Some(
+        req.resource_spans
+            .iter()
+            .flat_map(|r| r.scope_spans.iter())
+            .map(|s| s.spans.len() as u64)
+            .sum(),
+    )
+}
+
+fn load_checkpoints(
+    dir: &Path,
+    vkeys: &[String],
+) -> Result<Vec<(u64, ParsedCheckpoint)>, VerifyFailure> {
+    let cpath = checkpoint::checkpoints_path(dir);
+    let frames = checkpoint::read_frames(dir).map_err(|e| fail(&cpath, 0, e.to_string()))?;
+    if let Some((off, _, what)) = &frames.fault {
+        return Err(fail(&cpath, *off, what.clone()));
+    }
+    let mut out: Vec<(u64, ParsedCheckpoint)> = Vec::new();
+    for (off, note) in &frames.frames {
+        let cp = checkpoint::parse_checkpoint(note, Some(vkeys))
+            .map_err(|e| fail(&cpath, *off, e.to_string()))?;
+        if let Some((_, prev)) = out.last() {
+            if cp.origin != prev.origin {
+                return Err(fail(&cpath, *off, "checkpoint names another origin"));
+            }
+            if cp.size < prev.size {
+                return Err(fail(
+                    &cpath,
+                    *off,
+                    format!(
+                        "checkpoint size {} is below the previous one's {}",
+                        cp.size, prev.size
+                    ),
+                ));
+            }
+            if cp.size == prev.size && cp.root != prev.root {
+                return Err(fail(&cpath, *off, "two checkpoints of one size disagree"));
+            }
+        }
+        out.push((*off, cp));
+    }
+    let latest = dir.join(checkpoint::LATEST_CHECKPOINT_FILE);
+    if let Ok(text) = std::fs::read(&latest) {
+        match out.last() {
+            Some((_, cp)) if cp.note == text => {}
+            _ => {
+                return Err(fail(
+                    &latest,
+                    0,
+                    "latest-checkpoint file differs from the last entry of checkpoints.log",
+                ))
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Checks everything: segment headers and contiguity, every record's CRC and sequence number,
+/// every leaf and stored node against `hashes.dat`, the root at every checkpoint, and every
+/// checkpoint's signature (against `vkeys`, or the directory's `pubkeys` when `None`).
+/// `progress(done_bytes, total_bytes)` is called as segments are read.
+pub fn verify_dir(
+    dir: &Path,
+    vkeys: Option<&[String]>,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<VerifyReport, VerifyFailure> {
+    let keys_owned;
+    let vkeys = match vkeys {
+        Some(k) => k,
+        None => {
+            keys_owned = known_vkeys(dir)
+                .map_err(|e| fail(&dir.join(checkpoint::PUBKEYS_FILE), 0, e.to_string()))?;
+            &keys_owned
+        }
+    };
+    let cpath = checkpoint::checkpoints_path(dir);
+    let cps = load_checkpoints(dir, vkeys)?;
+    let pruned = read_pruned(dir).map_err(|e| fail(dir, 0, e.to_string()))?;
+    let segs = list_segments(dir).map_err(|e| fail(dir, 0, e.to_string()))?;
+    let hpath = dir.join(tree::HASHES_FILE);
+    let hfile = HashFile::open(dir).map_err(|e| fail(&hpath, 0, e.to_string()))?;
+    let mut hseq = BufReader::with_capacity(
+        1 << 20,
+        std::fs::File::open(&hpath).map_err(|e| fail(&hpath, 0, e.to_string()))?,
+    );
+    let total: u64 = segs
+        .iter()
+        .filter_map(|(_, p)| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
+
+    let mut rep = VerifyReport {
+        checkpoints: cps.len() as u64,
+        segments: segs.len() as u64,
+        pruned_records: pruned,
+        ..VerifyReport::default()
+    };
+    let mut f = Frontier::default();
+    let mut hpos: u64 = 0;
+    let mut next_cp = 0usize;
+
+    // Compares the stored hashes a new leaf creates with hashes.dat; checks checkpoints due.
+    let mut step = |f: &mut Frontier,
+                    leaf: Hash,
+                    at: Option<(&Path, u64)>,
+                    next_cp: &mut usize|
+     -> Result<(), VerifyFailure> {
+        let hs = f.append(leaf);
+        for (i, h) in hs.iter().enumerate() {
+            let mut b = [0u8; 32];
+            hseq.read_exact(&mut b).map_err(|_| {
+                fail(
+                    &hpath,
+                    hpos * tree::HASH_LEN,
+                    "hashes.dat ends before the log does (start the service once to rebuild it)",
+                )
+            })?;
+            if b != h.0 {
+                return Err(match (i, at) {
+                    (0, Some((p, off))) => fail(
+                        p,
+                        off,
+                        "record differs from the leaf hash recorded when it was written",
+                    ),
+                    _ => fail(
+                        &hpath,
+                        hpos * tree::HASH_LEN,
+                        "stored tree node differs from the recomputed one",
+                    ),
+                });
+            }
+            hpos += 1;
+        }
+        while let Some((off, cp)) = cps.get(*next_cp) {
+            if cp.size != f.size() {
+                break;
+            }
+            if cp.root != f.root() {
+                return Err(fail(
+                    &cpath,
+                    *off,
+                    format!(
+                        "root of the first {} records differs from this signed checkpoint's",
+                        cp.size
+                    ),
+                ));
+            }
+            *next_cp += 1;
+        }
+        Ok(())
+    };
+    while let Some((off, cp)) = cps.get(next_cp) {
+        if cp.size != 0 {
+            break;
+        }
+        if cp.root != tree::EMPTY_HASH {
+            return Err(fail(
+                &cpath,
+                *off,
+                "empty-tree checkpoint has a non-empty root",
+            ));
+        }
+        next_cp += 1;
+    }
+
+    // Records whose payloads retention removed: their leaves come from hashes.dat.
+    for seq in 0..pruned {
+        let leaf = hfile
+            .read_hash(stored_hash_index(0, seq))
+            .map_err(|_| fail(&hpath, stored_hash_index(0, seq) * 32, "missing leaf hash"))?;
+        step(&mut f, leaf, None, &mut next_cp)?;
+    }
+    let mut expected = pruned;
+    let mut done_bytes = 0u64;
+    for (first, path) in &segs {
+        if *first != expected {
+            return Err(fail(
+                path,
+                0,
+                format!("segment starts at record {first} but the log continues at {expected} (segment missing or extra)"),
+            ));
+        }
+        let mut sc = SegmentScanner::open(path).map_err(|e| match e {
+            ScanOpenError::Io(e) => fail(path, 0, e.to_string()),
+            ScanOpenError::Header { what, .. } => fail(path, 0, what),
+        })?;
+        if sc.first_seq != *first {
+            return Err(fail(path, 8, "segment header names another first record"));
+        }
+        loop {
+            let (leaf, off, spans, len) = match sc.next_record() {
+                Ok(Some(r)) => (r.leaf(), r.offset, count_spans(r.payload), r.raw.len()),
+                Ok(None) => break,
+                Err(flt) => return Err(fail(path, flt.offset(), flt.describe())),
+            };
+            rep.records += 1;
+            match spans {
+                Some(s) => rep.spans += s,
+                None => rep.undecodable_payloads += 1,
+            }
+            step(&mut f, leaf, Some((path, off)), &mut next_cp)?;
+            if rep.records.is_multiple_of(4096) {
+                progress(done_bytes + off + len as u64, total);
+            }
+        }
+        expected = sc.next_seq();
+        done_bytes += sc.file_len();
+        rep.bytes += sc.file_len();
+        progress(done_bytes, total);
+    }
+    if let Some((off, cp)) = cps.get(next_cp) {
+        return Err(fail(
+            &cpath,
+            *off,
+            format!(
+                "checkpoint covers {} records but the log holds {} (records removed below a checkpoint)",
+                cp.size,
+                f.size()
+            ),
+        ));
+    }
+    let want = stored_hash_count(f.size());
+    let have = hfile
+        .entries()
+        .map_err(|e| fail(&hpath, 0, e.to_string()))?;
+    if have != want {
+        return Err(fail(
+            &hpath,
+            want * tree::HASH_LEN,
+            format!("hashes.dat holds {have} nodes where the log needs {want}"),
+        ));
+    }
+    rep.tree_size = f.size();
+    rep.root = f.root().to_string();
+    rep.last_checkpoint_size = cps.last().map(|(_, c)| c.size).unwrap_or(0);
+    Ok(rep)
+}
+
+/// An inclusion proof of one record, as `spanward prove` prints it (JSON).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct InclusionProof {
+    pub seq: u64,
+    pub tree_size: u64,
+    /// Base64 of `SHA-256(0x00 ‖ record)`.
+    pub leaf_hash: String,
+    /// Base64 audit path, bottom-up (RFC 9162 §2.1.3).
+    pub proof: Vec<String>,
+    /// The signed checkpoint (C2SP note) the proof leads to.
+    pub checkpoint: String,
+}
+
+/// Proves record `seq` against the latest checkpoint.
+pub fn prove(dir: &Path, seq: u64) -> Result<InclusionProof, VerifyFailure> {
+    let cpath = checkpoint::checkpoints_path(dir);
+    let frames = checkpoint::read_frames(dir).map_err(|e| fail(&cpath, 0, e.to_string()))?;
+    let (off, note) = frames
+        .frames
+        .last()
+        .ok_or_else(|| fail(&cpath, 0, "no checkpoint yet"))?;
+    let cp =
+        checkpoint::parse_checkpoint(note, None).map_err(|e| fail(&cpath, *off, e.to_string()))?;
+    if seq >= cp.size {
+        return Err(fail(
+            &cpath,
+            *off,
+            format!(
+                "record {seq} is not covered by the latest checkpoint (tree size {})",
+                cp.size
+            ),
+        ));
+    }
+    let hpath = dir.join(tree::HASHES_FILE);
+    let hfile = HashFile::open(dir).map_err(|e| fail(&hpath, 0, e.to_string()))?;
+    let leaf = hfile
+        .read_hash(stored_hash_index(0, seq))
+        .map_err(|e| fail(&hpath, stored_hash_index(0, seq) * 32, e.to_string()))?;
+    // When the payload is still there, the proof must be of the record as stored.
+    if let Some((path, off, actual)) = find_record_leaf(dir, seq)? {
+        if actual != leaf {
+            return Err(fail(
+                &path,
+                off,
+                "record differs from the leaf hash recorded when it was written",
+            ));
+        }
+    }
+    let proof = tlog_tiles::prove_record(cp.size, seq, &hfile)
+        .map_err(|e| fail(&hpath, 0, e.to_string()))?;
+    let p = InclusionProof {
+        seq,
+        tree_size: cp.size,
+        leaf_hash: leaf.to_string(),
+        proof: proof.iter().map(|h| h.to_string()).collect(),
+        checkpoint: String::from_utf8_lossy(note).into_owned(),
+    };
+    // Never hand out a proof that does not check.
+    verify_proof(&p, None).map_err(|e| fail(&hpath, 0, e))?;
+    Ok(p)
+}
+
+fn find_record_leaf(dir: &Path, seq: u64) -> Result<Option<(PathBuf, u64, Hash)>, VerifyFailure> {
+    let segs = list_segments(dir).map_err(|e| fail(dir, 0, e.to_string()))?;
+    let Some((_, path)) = segs.iter().rev().find(|(first, _)| *first <= seq) else {
+        return Ok(None);
+    };
+    let mut sc = SegmentScanner::open(path).map_err(|e| fail(path, 0, e.to_string()))?;
+    loop {
+        match sc.next_record() {
+            Ok(Some(r)) if r.seq == seq => return Ok(Some((path.clone(), r.offset, r.leaf()))),
+            Ok(Some(_)) => {}
+            Ok(None) => return Ok(None),
+            Err(f) => return Err(fail(path, f.offset(), f.describe())),
+        }
+    }
+}
+
+fn parse_b64_hash(s: &str) -> Result<Hash, String> {
+    let b = BASE64_STANDARD
+        .decode(s.trim())
+        .map_err(|_| format!("{s:?} is not base64"))?;
+    let a: [u8; 32] = b
+        .try_into()
+        .map_err(|_| "a hash must be 32 bytes".to_string())?;
+    Ok(Hash(a))
+}
+
+/// Checks an inclusion proof: the checkpoint parses (and, with `vkeys`, carries a valid
+/// signature by one of them), its size and root are the proof's, and the audit path leads from
+/// the leaf to that root.
+pub fn verify_proof(p: &InclusionProof, vkeys: Option<&[String]>) -> Result<(), String> {
+    let cp =
+        checkpoint::parse_checkpoint(p.checkpoint.as_bytes(), vkeys).map_err(|e| e.to_string())?;
+    if cp.size != p.tree_size {
+        return Err(format!(
+            "proof is for tree size {} but the checkpoint has {}",
+            p.tree_size, cp.size
+        ));
+    }
+    let leaf = parse_b64_hash(&p.leaf_hash)?;
+    let path = p
+        .proof
+        .iter()
+        .map(|s| parse_b64_hash(s))
+        .collect::<Result<Vec<_>, _>>()?;
+    tlog_tiles::check_record(&path, cp.size, cp.root, p.seq, leaf)
+        .map_err(|e| format!("inclusion proof does not verify: {e}"))
+}
+
+/// Writes records from `from` on as OTLP JSON, one `ExportTraceServiceRequest` per line (each
+/// line is a valid OTLP/HTTP JSON body). Returns the number of records written; payloads that
+/// are not OTLP are skipped and counted in the second value.
+pub fn cat(dir: &Path, from: u64, out: &mut dyn Write) -> Result<(u64, u64), VerifyFailure> {
+    let segs = list_segments(dir).map_err(|e| fail(dir, 0, e.to_string()))?;
+    let (mut written, mut skipped) = (0u64, 0u64);
+    for (i, (first, path)) in segs.iter().enumerate() {
+        if let Some((next, _)) = segs.get(i + 1) {
+            if *next <= from {
+                continue;
+            }
+        }
+        let _ = first;
+        let mut sc = SegmentScanner::open(path).map_err(|e| fail(path, 0, e.to_string()))?;
+        loop {
+            match sc.next_record() {
+                Ok(Some(r)) => {
+                    if r.seq < from {
+                        continue;
+                    }
+                    match ExportTraceServiceRequest::decode(r.payload) {
+                        Ok(req) => {
+                            serde_json::to_writer(&mut *out, &req)
+                                .map_err(|e| fail(path, r.offset, e.to_string()))?;
+                            out.write_all(b"\n")
+                                .map_err(|e| fail(path, r.offset, e.to_string()))?;
+                            written += 1;
+                        }
+                        Err(_) => skipped += 1,
+                    }
+                }
+                Ok(None) => break,
+                Err(f) => return Err(fail(path, f.offset(), f.describe())),
+            }
+        }
+    }
+    Ok((written, skipped))
+}
