@@ -178,7 +178,7 @@ async fn kill9_never_loses_an_acknowledged_span() {
     let mut child = start(bin, &cfg, &skey, admin).await;
     verify(bin, &data, &pubkey);
     let stored = span_ids(&file_sink_requests(&data));
-    let acked = acked.lock().unwrap();
+    let acked = acked.lock().unwrap().clone();
     assert!(
         acked.len() > iterations * 5,
         "the clients were acknowledged too little to prove anything"
