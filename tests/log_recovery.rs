@@ -261,7 +261,9 @@ fn checkpoints_and_recovery_are_logged_without_payload_text() {
         .finish();
     let (env, _) = key_env();
     let tmp = tempfile::tempdir().unwrap();
-    tracing::subscriber::with_default(sub, || {
+    // Global, not thread-local: checkpoints are also written by the sink's background thread.
+    tracing::subscriber::set_global_default(sub).unwrap();
+    {
         {
             let s = LogSink::open(&config(tmp.path()), &env, false).unwrap();
             s.append(b"secret-payload-text").unwrap();
@@ -278,7 +280,7 @@ fn checkpoints_and_recovery_are_logged_without_payload_text() {
         drop(f);
         let s = LogSink::open(&config(tmp.path()), &env, false).unwrap();
         assert_eq!(s.stats().tree_size, 1);
-    });
+    }
     let out = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
     assert!(
         out.contains("INFO") && out.contains("log checkpoint"),
