@@ -69,11 +69,14 @@ pg=$(port); ph=$(port)
 run_one "Rotel 0.0.1a15 (pass-through)" "$rpid" "$pg" "$work/count-rotel.log"
 kill -INT "$cpid"; wait "$cpid" 2>/dev/null || true
 
-# spanward pass-through (OTLP forward only).
-pc=$(port); "$counter" "127.0.0.1:$pc" > "$work/count-sw.log" & cpid=$!
-wait_port "$pc"
-pg=$(port); ph=$(port); pa=$(port)
-cat > "$work/sw.yaml" <<YAML
+# spanward: pass-through (stages off) and the full pipeline (sampling 1.0, fingerprints, default
+# packs), both forwarding over OTLP.
+run_spanward() {
+  local name=$1 stages=$2
+  pc=$(port); "$counter" "127.0.0.1:$pc" > "$work/count-sw.log" & cpid=$!
+  wait_port "$pc"
+  pg=$(port); ph=$(port); pa=$(port)
+  cat > "$work/sw.yaml" <<YAML
 receivers:
   otlp:
     grpc: { endpoint: "127.0.0.1:$pg" }
@@ -81,10 +84,14 @@ receivers:
 exporters:
   otlp: { endpoint: "http://127.0.0.1:$pc" }
 admin: { endpoint: "127.0.0.1:$pa" }
+$stages
 YAML
-"$bin" run --config "$work/sw.yaml" 2> "$work/sw.log" & spid=$!
-run_one "spanward (pass-through)" "$spid" "$pg" "$work/count-sw.log"
-kill -INT "$cpid"; wait "$cpid" 2>/dev/null || true
+  SPANWARD_HMAC_KEY=000102030405060708090a0b0c0d0e0f "$bin" run --config "$work/sw.yaml" 2> "$work/sw.log" & spid=$!
+  run_one "$name" "$spid" "$pg" "$work/count-sw.log"
+  kill -INT "$cpid"; wait "$cpid" 2>/dev/null || true
+}
+run_spanward "spanward (pass-through)" $'fingerprint: { enabled: false }\nredaction: { enabled: false }'
+run_spanward "spanward (full pipeline)" "sampling: { ratio: 1.0 }"
 
 echo
 echo "load: spanward load --duration ${secs}s --concurrency $conc --spans-per-request 512 --payload-bytes 1500 --pii-fraction 0.3 --seed 1 (gRPC); $(nproc) cores"
