@@ -30,6 +30,7 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
@@ -83,6 +84,10 @@ pub struct AuditFileConfig {
     /// `flush()` also fsyncs the file (records survive a power loss once flushed).
     /// Default `false`: flushed records survive a process crash, not a power loss.
     pub fsync: bool,
+    /// Hash-chain the records: each line carries `prev_hash`, the SHA-256 of the previous
+    /// line (across rotations), so an edited, removed or reordered record breaks the chain and
+    /// `spanward audit-verify` names the line. Default `true`; costs one SHA-256 per record.
+    pub chain: bool,
 }
 
 impl Default for AuditFileConfig {
@@ -92,6 +97,7 @@ impl Default for AuditFileConfig {
             max_bytes: 64 << 20,
             keep: 10,
             fsync: false,
+            chain: true,
         }
     }
 }
@@ -148,6 +154,8 @@ struct FileSink {
     cfg: AuditFileConfig,
     writer: BufWriter<File>,
     size: u64,
+    /// SHA-256 of the last line written (the chain's head), all zero for a fresh chain.
+    last_hash: [u8; 32],
 }
 
 /// The audit trail. Shared by all workers (`Send + Sync`); records are serialised outside the
@@ -200,10 +208,15 @@ impl AuditLog {
         let file = match (&cfg.file, cfg.enabled) {
             (Some(fc), true) => {
                 let (f, size) = open_append(&fc.path)?;
+                let last_hash = last_line_hash(&fc.path).map_err(|source| AuditError::Open {
+                    path: fc.path.display().to_string(),
+                    source,
+                })?;
                 Some(Mutex::new(FileSink {
                     cfg: fc.clone(),
                     writer: BufWriter::with_capacity(64 << 10, f),
                     size,
+                    last_hash,
                 }))
             }
             _ => None,
@@ -234,8 +247,17 @@ impl AuditLog {
             tracing::info!(target: LOG_TARGET, "{line}");
         }
         if let Some(file) = &self.file {
-            line.push('\n');
             let mut f = file.lock().map_err(|_| AuditError::Poisoned)?;
+            if f.cfg.chain {
+                // `line` is a JSON object: add the link before its closing brace.
+                line.pop();
+                line.push_str(&format!(
+                    ",\"prev_hash\":\"{}\"}}",
+                    hex::encode(f.last_hash)
+                ));
+                f.last_hash = Sha256::digest(line.as_bytes()).into();
+            }
+            line.push('\n');
             f.append(line.as_bytes())?;
         }
         Ok(())
@@ -362,6 +384,78 @@ impl FileSink {
         }
         Ok(())
     }
+}
+
+/// SHA-256 of the last complete line of a file (all zero when there is none), to continue
+/// the chain after a restart.
+fn last_line_hash(path: &Path) -> std::io::Result<[u8; 32]> {
+    let mut f = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok([0; 32]),
+        Err(e) => return Err(e),
+    };
+    let len = f.metadata()?.len();
+    // Records are far below 64 KiB (fields are cut at MAX_FIELD_CHARS).
+    let start = len.saturating_sub(64 << 10);
+    f.seek(SeekFrom::Start(start))?;
+    let mut tail = Vec::new();
+    f.read_to_end(&mut tail)?;
+    let complete = match tail.iter().rposition(|&b| b == b'\n') {
+        Some(i) => &tail[..i],
+        None => return Ok([0; 32]),
+    };
+    let last = match complete.iter().rposition(|&b| b == b'\n') {
+        Some(i) => &complete[i + 1..],
+        None if start == 0 => complete,
+        None => return Ok([0; 32]),
+    };
+    if last.is_empty() {
+        return Ok([0; 32]);
+    }
+    Ok(Sha256::digest(last).into())
+}
+
+/// What [`verify_chain`] found.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ChainReport {
+    pub records: u64,
+    /// Lines whose `prev_hash` is all zero: where a chain (re)starts (a new file, or a
+    /// restart right after a rotation).
+    pub chain_starts: u64,
+}
+
+/// Checks the hash chain over audit files given oldest first (rotated files, then the current
+/// one). Fails naming the file and line where a record was edited, removed or reordered.
+pub fn verify_chain(paths: &[PathBuf]) -> Result<ChainReport, String> {
+    let zero = hex::encode([0u8; 32]);
+    let mut prev: Option<String> = None;
+    let mut rep = ChainReport::default();
+    for p in paths {
+        let text = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
+        for (i, line) in text.lines().enumerate() {
+            if line.is_empty() {
+                continue;
+            }
+            let at = || format!("{} line {}", p.display(), i + 1);
+            let v: serde_json::Value =
+                serde_json::from_str(line).map_err(|_| format!("{}: not a JSON record", at()))?;
+            let link = v
+                .get("prev_hash")
+                .and_then(|h| h.as_str())
+                .ok_or_else(|| format!("{}: no prev_hash (chain: false?)", at()))?;
+            if link == zero {
+                rep.chain_starts += 1;
+            } else if prev.as_deref() != Some(link) {
+                return Err(format!(
+                    "{}: prev_hash does not match the previous record (edited, removed or reordered)",
+                    at()
+                ));
+            }
+            prev = Some(hex::encode(Sha256::digest(line.as_bytes())));
+            rep.records += 1;
+        }
+    }
+    Ok(rep)
 }
 
 /// Only files this module rotated are ever pruned: `<RFC 3339 time>` or `<time>-<n>`.

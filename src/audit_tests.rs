@@ -187,6 +187,7 @@ fn file_cfg(dir: &Path, max_bytes: u64, keep: usize) -> AuditConfig {
             max_bytes,
             keep,
             fsync: true,
+            chain: true,
         }),
     }
 }
@@ -247,7 +248,9 @@ fn rotation_keeps_newest_files() {
     let one = serde_json::to_string(&build_record(&res, &span).unwrap())
         .unwrap()
         .len() as u64
-        + 1;
+        + 1
+        + r#","prev_hash":"""#.len() as u64
+        + 64;
     // Two records per file; 9 records → 5 files written, 2 rotated kept plus the live one.
     let cfg = file_cfg(dir.path(), 2 * one, 2);
     // A neighbour that merely shares the prefix is never pruned.
@@ -346,4 +349,73 @@ fn service_log_destination_at_info() {
 fn audit_log_is_send_sync() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<AuditLog>();
+}
+
+#[test]
+fn chain_detects_edits_removals_and_continues_across_restarts_and_rotations() {
+    let dir = tempfile::tempdir().unwrap();
+    // Small files so the chain crosses rotations.
+    let cfg = file_cfg(dir.path(), 2_000, 0);
+    let (res, span) = (Resource::default(), tool_span_for_chain());
+    {
+        let log = AuditLog::new(&cfg).unwrap();
+        for _ in 0..10 {
+            log.record(&res, &span).unwrap();
+        }
+        log.flush().unwrap();
+    }
+    {
+        // A restart continues the chain from the file's last line.
+        let log = AuditLog::new(&cfg).unwrap();
+        for _ in 0..5 {
+            log.record(&res, &span).unwrap();
+        }
+        log.flush().unwrap();
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap() != "audit.jsonl")
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "the test needs a rotation");
+    files.push(dir.path().join("audit.jsonl"));
+    let rep = crate::audit::verify_chain(&files).unwrap();
+    assert_eq!(rep.records, 15);
+    assert_eq!(rep.chain_starts, 1);
+
+    // Edit one field of a middle record.
+    let cur = dir.path().join("audit.jsonl");
+    let text = std::fs::read_to_string(&cur).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines.len() >= 2);
+    let edited = text.replacen("execute_tool", "execute_toot", 1);
+    std::fs::write(&cur, &edited).unwrap();
+    assert!(crate::audit::verify_chain(&files).is_err());
+    // Remove a record instead.
+    let removed: String = lines
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != 0)
+        .map(|(_, l)| format!("{l}\n"))
+        .collect();
+    std::fs::write(&cur, removed).unwrap();
+    let err = crate::audit::verify_chain(&files).unwrap_err();
+    assert!(err.contains("line 1"), "{err}");
+}
+
+fn tool_span_for_chain() -> Span {
+    Span {
+        trace_id: vec![1; 16],
+        span_id: vec![2; 8],
+        name: "execute_tool lookup".into(),
+        attributes: vec![KeyValue {
+            key: "gen_ai.operation.name".into(),
+            value: Some(AnyValue {
+                value: Some(Value::StringValue("execute_tool".into())),
+            }),
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
 }

@@ -56,6 +56,11 @@ enum Command {
     Log(log::LogCommand),
     /// Make a key: an HMAC key (default) or an Ed25519 checkpoint signing key (`--signing`).
     Keygen(log::SigningKeygenArgs),
+    /// Check the hash chain of audit files (give rotated files oldest first, then the current).
+    AuditVerify {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// Exit 0 when an admin URL answers 200 (for container health checks without curl).
     Healthcheck {
         #[arg(long, default_value = "http://127.0.0.1:8888/healthz")]
@@ -232,6 +237,19 @@ pub fn main() -> ExitCode {
         Command::Token(args) => token::run(args),
         Command::Patterns(args) => patterns::run(args),
         Command::Healthcheck { url } => cmd_healthcheck(&url),
+        Command::AuditVerify { files } => match crate::audit::verify_chain(&files) {
+            Ok(r) => {
+                println!(
+                    "ok: {} records, {} chain start(s)",
+                    r.records, r.chain_starts
+                );
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => {
+                println!("FAIL: {e}");
+                Ok(ExitCode::FAILURE)
+            }
+        },
         Command::Scrub(args) => scrub::run(args),
     };
     match res {
