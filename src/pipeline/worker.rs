@@ -52,6 +52,42 @@ fn run(ctx: &WorkerContext) {
     ctx.health.workers_running.fetch_sub(1, Ordering::AcqRel);
 }
 
+/// Writes to one sink. A sink that holds on retryable failures (local storage with a full disk)
+/// is retried here with backoff until it succeeds or shutdown abandons the batch: the worker
+/// stays busy, the queue fills, and receivers refuse with a retryable status.
+fn write_holding(
+    ctx: &WorkerContext,
+    sink: &dyn Sink,
+    req: &opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest,
+    buf: &[u8],
+    spans: usize,
+) -> Result<crate::sink::Delivery, crate::sink::SinkError> {
+    let mut wait = Duration::from_millis(50);
+    let mut warned = false;
+    loop {
+        match sink.write(req, buf, spans) {
+            Err(e)
+                if e.kind == crate::sink::FailureKind::Retryable
+                    && sink.hold_on_retryable()
+                    && !ctx.abandon.load(Ordering::Acquire) =>
+            {
+                if !warned {
+                    tracing::warn!(sink = e.sink, error = %e.message, "sink cannot write; holding the batch and retrying (back-pressure)");
+                    warned = true;
+                }
+                std::thread::sleep(wait);
+                wait = (wait * 2).min(Duration::from_secs(2));
+            }
+            other => {
+                if warned && other.is_ok() {
+                    tracing::info!(sink = sink.name(), "sink writes again");
+                }
+                return other;
+            }
+        }
+    }
+}
+
 fn handle(ctx: &WorkerContext, mut batch: Batch, buf: &mut Vec<u8>) {
     let m = &ctx.metrics;
     let spans_in = batch.spans;
@@ -76,7 +112,7 @@ fn handle(ctx: &WorkerContext, mut batch: Batch, buf: &mut Vec<u8>) {
             let label = ExporterLabel {
                 exporter: sink.name(),
             };
-            match sink.write(&batch.request, buf, spans) {
+            match write_holding(ctx, sink.as_ref(), &batch.request, buf, spans) {
                 Ok(_) => {
                     m.exporter_sent_spans
                         .get_or_create(&label)

@@ -67,6 +67,13 @@ pub trait Sink: Send + Sync {
         true
     }
 
+    /// Whether a `Retryable` failure should be retried in place by the worker (blocking it, so
+    /// the queue fills and receivers refuse) rather than given up. True for local storage: a
+    /// full disk must become back-pressure, never the loss of spans already acknowledged.
+    fn hold_on_retryable(&self) -> bool {
+        false
+    }
+
     /// The shutdown deadline passed: stop waiting and retrying, fail what is in flight.
     fn abort(&self) {}
 

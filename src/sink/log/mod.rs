@@ -577,6 +577,10 @@ impl Sink for LogSink {
         }
     }
 
+    fn hold_on_retryable(&self) -> bool {
+        true
+    }
+
     fn ready(&self) -> bool {
         self.inner.ready.load(Ordering::SeqCst)
     }
