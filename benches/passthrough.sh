@@ -28,7 +28,14 @@ rotel=$venv/rotel/rotel-agent
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 hwm_kib() { awk '/VmHWM/{print $2}' "/proc/$1/status"; }
-received() { tail -n 1 "$1" | sed -E 's/spans=([0-9]+).*/\1/'; }
+received() {
+  # A counting receiver's log, or (for log-only runs) spanward's admin address: delivered spans.
+  if [[ "$1" == admin:* ]]; then
+    curl -s "http://${1#admin:}/metrics" | awk '/^spanward_pipeline_delivered_spans_total/{print $2}'
+  else
+    tail -n 1 "$1" | sed -E 's/spans=([0-9]+).*/\1/'
+  fi
+}
 wait_port() { for _ in $(seq 100); do (echo > "/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
 hz=$(getconf CLK_TCK)
 
@@ -45,6 +52,7 @@ run_one() {
       --spans-per-request 512 --payload-bytes 1500 --pii-fraction 0.3 --seed 1 --json | tail -n 1)
   sleep 3  # let the collector flush its batches
   local c1 r1; c1=$(cpu_ticks "$pid"); r1=$(received "$clog")
+  r0=${r0:-0}; r1=${r1:-0}
   local hwm; hwm=$(hwm_kib "$pid")
   python3 - "$name" "$out" "$c0" "$c1" "$r0" "$r1" "$hwm" "$hz" "$secs" >> "$results" <<'PY'
 import json, sys
@@ -92,6 +100,27 @@ YAML
 }
 run_spanward "spanward (pass-through)" $'fingerprint: { enabled: false }\nredaction: { enabled: false }'
 run_spanward "spanward (full pipeline)" "sampling: { ratio: 1.0 }"
+
+# spanward into the tamper-evident log with ack: durable (fsync: batch, group commit).
+run_spanward_log() {
+  local name=$1 stages=$2
+  pg=$(port); ph=$(port); pa=$(port)
+  cat > "$work/sw.yaml" <<YAML
+receivers:
+  otlp:
+    grpc: { endpoint: "127.0.0.1:$pg" }
+    http: { endpoint: "127.0.0.1:$ph" }
+exporters:
+  file: { path: "$work/log-$RANDOM", fsync: batch }
+admin: { endpoint: "127.0.0.1:$pa" }
+pipeline: { ack: durable }
+$stages
+YAML
+  SPANWARD_HMAC_KEY=000102030405060708090a0b0c0d0e0f "$bin" run --config "$work/sw.yaml" 2> "$work/sw.log" & spid=$!
+  run_one "$name" "$spid" "$pg" "admin:127.0.0.1:$pa"
+}
+run_spanward_log "spanward (pass-through → log, ack: durable)" $'fingerprint: { enabled: false }\nredaction: { enabled: false }'
+run_spanward_log "spanward (full pipeline → log, ack: durable)" "sampling: { ratio: 1.0 }"
 
 echo
 echo "load: spanward load --duration ${secs}s --concurrency $conc --spans-per-request 512 --payload-bytes 1500 --pii-fraction 0.3 --seed 1 (gRPC); $(nproc) cores"

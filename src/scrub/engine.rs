@@ -1,14 +1,27 @@
 //! Detection engines behind one small trait, so the production engine, a naive
 //! one-regex-per-rule baseline and peers run in the same benchmark.
 //!
-//! The production engine: an Aho-Corasick keyword prefilter over each string; the regex of a
-//! rule runs only in windows around its keyword hits; rules without keywords (numbers: cards,
-//! phones, IBANs, IPs…) share one multi-pattern regex pass; then validators; then overlap
-//! resolution in [`resolve`].
+//! The production engine:
+//! 1. one Aho-Corasick DFA over every rule's keywords (ASCII case-insensitive, overlapping),
+//!    each hit carrying the rules it gates;
+//! 2. confirmation at the hit: a rule whose every match starts with a keyword (vendor prefixes,
+//!    `bearer`, `\bkey…`) runs one anchored search at the hit; a rule of the form `C*K…`
+//!    (`[A-Za-z0-9_.-]*(?:secret|token…)…`) runs one anchored search where the run of `C`
+//!    before the hit starts; only the rest scan a window around the hit (see
+//!    [`super::analyze`]; the contract is that every match contains one of the rule's keywords);
+//! 3. keywordless rules (cards, phones, IBANs, IPs…) share one multi-pattern pass, gated by a
+//!    byte pair every match must contain (a digit then `.` for IPv4, `+` then a digit for E.164,
+//!    …) and bounded by the longest possible match, so text without such a pair is skipped;
+//! 4. capture groups (the slow regex engines) run only on an already-found match; then
+//!    validators; then overlap resolution in [`resolve`].
+//!
+//! `tests/scrub_engine_diff.rs` checks that this redacts exactly what the naive engine does.
 
-use super::rules::{compile_many, RuleSet};
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use super::analyze;
+use super::rules::{ascii_boundaries, compile_many, compile_many_kind, RuleSet};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex_automata::meta::Regex;
+use regex_automata::{Input, PatternID, PatternSet};
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -83,28 +96,90 @@ fn ceil_boundary(s: &str, mut i: usize) -> usize {
     i
 }
 
+/// How a keyword hit of a rule is confirmed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Plan {
+    /// Every match starts with a keyword: one anchored search at the hit.
+    AtHit,
+    /// The regex is `C*R` with `R` starting at a keyword: one anchored search where the run of
+    /// class `C` before the hit starts.
+    AtRun(analyze::ByteSet),
+    /// The keyword sits inside the match: the regex runs in a window around the hit.
+    Window,
+}
+
 /// The production engine.
 pub struct FastEngine {
     set: Arc<RuleSet>,
-    /// Keyword automaton (ASCII case-insensitive, overlapping hits).
+    /// Keyword automaton (DFA, ASCII case-insensitive, overlapping hits).
     ac: Option<AhoCorasick>,
     /// For each keyword pattern: the rules it gates.
     kw_rules: Vec<Vec<u32>>,
-    /// Keywordless rules, in the order of `free_re`'s patterns.
-    free: Vec<u32>,
+    /// Per rule: how keyword hits are confirmed.
+    plans: Vec<Plan>,
+    /// Gated keywordless rules, highest priority first, in the order of `free_re`'s patterns.
+    free_gated: Vec<u32>,
     free_re: Option<Regex>,
+    /// The same patterns with `MatchKind::All`: which of them match in a span, in one pass.
+    free_all: Option<Regex>,
+    /// Gates of the gated keywordless rules (bit i = `free_gated[i]`): a rule may match only
+    /// around a byte `a` followed by a byte `b` with `first[a] & second[b]` holding its bit.
+    first: Box<[u64; 256]>,
+    second: Box<[u64; 256]>,
+    /// Rules whose gate is a single byte (they also trigger on a string's last byte).
+    single: u64,
+    /// Rule of each gate bit.
+    gate_rules: Vec<u32>,
+    /// Longest match of any gated keywordless rule.
+    free_radius: usize,
+    /// Keywordless rules without a usable gate: scanned over whole strings.
+    free_whole: Vec<u32>,
 }
 
 impl FastEngine {
     pub fn new(set: Arc<RuleSet>) -> Result<FastEngine, String> {
         let mut kws: Vec<String> = Vec::new();
         let mut kw_rules: Vec<Vec<u32>> = Vec::new();
-        let mut free = Vec::new();
+        let mut free_gated = Vec::new();
+        let mut free_whole = Vec::new();
+        let mut free_radius = 0;
+        let mut plans = Vec::with_capacity(set.rules.len());
+        let mut first = Box::new([0u64; 256]);
+        let mut second = Box::new([0u64; 256]);
+        let mut single = 0u64;
         for (i, r) in set.rules.iter().enumerate() {
+            let hir = analyze::parse(&ascii_boundaries(&r.source));
             if r.keywords.is_empty() {
-                free.push(i as u32);
+                plans.push(Plan::Window);
+                let radius = hir.as_ref().and_then(analyze::max_len);
+                let gate = hir.as_ref().and_then(analyze::trigger);
+                match (radius, gate) {
+                    (Some(radius), Some(gate)) if free_gated.len() < 64 => {
+                        let bit = 1u64 << free_gated.len();
+                        for b in 0..=255u8 {
+                            if gate.first.contains(b) {
+                                first[usize::from(b)] |= bit;
+                            }
+                            if gate.second.contains(b) {
+                                second[usize::from(b)] |= bit;
+                            }
+                        }
+                        if (0..=255u8).all(|b| gate.second.contains(b)) {
+                            single |= bit;
+                        }
+                        free_radius = free_radius.max(radius);
+                        free_gated.push(i as u32);
+                    }
+                    _ => free_whole.push(i as u32),
+                }
                 continue;
             }
+            let plan = match &hir {
+                Some(h) if analyze::starts_with_keyword(h, &r.keywords) => Plan::AtHit,
+                Some(h) => analyze::leading_run(h, &r.keywords).map_or(Plan::Window, Plan::AtRun),
+                None => Plan::Window,
+            };
+            plans.push(plan);
             for k in &r.keywords {
                 let k = k.to_ascii_lowercase();
                 match kws.iter().position(|x| *x == k) {
@@ -116,6 +191,28 @@ impl FastEngine {
                 }
             }
         }
+        let gate_rules = free_gated.clone();
+        // Highest priority first, so the leftmost-first pass prefers them (the gate bits were
+        // assigned above; they are only used together, so the order change does not matter).
+        free_gated.sort_by_key(|&i| std::cmp::Reverse(set.rules[i as usize].priority));
+        let free_re = if free_gated.is_empty() {
+            None
+        } else {
+            let srcs: Vec<&str> = free_gated
+                .iter()
+                .map(|&i| set.rules[i as usize].source.as_str())
+                .collect();
+            Some(compile_many(&srcs)?)
+        };
+        let free_all = if free_gated.is_empty() {
+            None
+        } else {
+            let srcs: Vec<&str> = free_gated
+                .iter()
+                .map(|&i| set.rules[i as usize].source.as_str())
+                .collect();
+            Some(compile_many_kind(&srcs, regex_automata::MatchKind::All)?)
+        };
         let ac = if kws.is_empty() {
             None
         } else {
@@ -123,32 +220,77 @@ impl FastEngine {
                 AhoCorasickBuilder::new()
                     .ascii_case_insensitive(true)
                     .match_kind(MatchKind::Standard)
+                    .kind(Some(AhoCorasickKind::DFA))
                     .build(&kws)
                     .map_err(|e| e.to_string())?,
             )
-        };
-        // Highest priority first, so the leftmost-first pass prefers them.
-        free.sort_by_key(|&i| std::cmp::Reverse(set.rules[i as usize].priority));
-        let free_re = if free.is_empty() {
-            None
-        } else {
-            let srcs: Vec<&str> = free
-                .iter()
-                .map(|&i| set.rules[i as usize].source.as_str())
-                .collect();
-            Some(compile_many(&srcs)?)
         };
         Ok(FastEngine {
             set,
             ac,
             kw_rules,
-            free,
+            plans,
+            free_gated,
             free_re,
+            free_all,
+            first,
+            second,
+            single,
+            gate_rules,
+            free_radius,
+            free_whole,
         })
     }
 
     pub fn rules(&self) -> &Arc<RuleSet> {
         &self.set
+    }
+
+    /// The gate bit of a gated keywordless rule.
+    fn gate_bit(&self, rule: u32) -> Option<u64> {
+        let bit = self.gate_rules.iter().position(|&r| r == rule)?;
+        Some(1u64 << bit)
+    }
+
+    /// How each rule is matched (rule id, strategy), for diagnostics and tests.
+    pub fn strategies(&self) -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = Vec::new();
+        for (i, r) in self.set.rules.iter().enumerate() {
+            let i32_ = i as u32;
+            let how = if let Some(bit) = self.gate_bit(i32_) {
+                let show = |t: &[u64; 256]| -> String {
+                    let n = (0..256).filter(|&b| t[b] & bit != 0).count();
+                    if n == 256 {
+                        return "any".into();
+                    }
+                    (0..=255u8)
+                        .filter(|&b| t[usize::from(b)] & bit != 0)
+                        .map(|b| {
+                            if b.is_ascii_graphic() {
+                                char::from(b)
+                            } else {
+                                '~'
+                            }
+                        })
+                        .collect()
+                };
+                format!(
+                    "keywordless, shared pass gated by byte pair [{}][{}]",
+                    show(&self.first),
+                    show(&self.second)
+                )
+            } else if self.free_whole.contains(&i32_) {
+                "keywordless, whole-string scan".to_string()
+            } else {
+                match self.plans[i] {
+                    Plan::AtHit => "anchored at keyword".to_string(),
+                    Plan::AtRun(_) => "anchored at the identifier run before keyword".to_string(),
+                    Plan::Window => format!("window [-{}, +{}]", r.before, r.after),
+                }
+            };
+            v.push((r.id.to_string(), how));
+        }
+        v
     }
 
     fn push(&self, rule: u32, found: &[Range<usize>], out: &mut Vec<Match>) {
@@ -158,62 +300,168 @@ impl FastEngine {
             rule,
         }));
     }
+
+    /// Keyword stage: anchored confirmation at hits, windowed confirmation around them.
+    fn find_keyword_rules(&self, ac: &AhoCorasick, text: &str, out: &mut Vec<Match>) {
+        // (rule, start, end): anchored starts with their limit, or windows; grouped per rule.
+        let mut todo: Vec<(u32, usize, usize)> = Vec::new();
+        for hit in ac.find_overlapping_iter(text) {
+            for &ri in &self.kw_rules[hit.pattern().as_usize()] {
+                let r = &self.set.rules[ri as usize];
+                match self.plans[ri as usize] {
+                    Plan::AtHit => todo.push((
+                        ri,
+                        hit.start(),
+                        hit.end().saturating_add(r.after).min(text.len()),
+                    )),
+                    Plan::AtRun(class) => {
+                        let b = text.as_bytes();
+                        let mut s = hit.start();
+                        while s > 0 && class.contains(b[s - 1]) {
+                            s -= 1;
+                        }
+                        todo.push((ri, s, hit.end().saturating_add(r.after).min(text.len())));
+                    }
+                    Plan::Window => {
+                        let s = hit.start().saturating_sub(r.before);
+                        let e = hit.end().saturating_add(r.after).min(text.len());
+                        todo.push((ri, s, e));
+                    }
+                }
+            }
+        }
+        if todo.is_empty() {
+            return;
+        }
+        todo.sort_unstable();
+        let mut found: Vec<Range<usize>> = Vec::new();
+        let mut i = 0;
+        while i < todo.len() {
+            let (ri, s, mut e) = todo[i];
+            let r = &self.set.rules[ri as usize];
+            let mut j = i + 1;
+            found.clear();
+            if self.plans[ri as usize] != Plan::Window {
+                // Like a leftmost-first scan: a start inside this rule's previous match is
+                // part of that match, not a new one.
+                let mut last_end = 0;
+                let mut k = i;
+                while k < todo.len() && todo[k].0 == ri {
+                    let st = todo[k].1;
+                    if st >= last_end && (k == i || st != todo[k - 1].1) {
+                        let lim = ceil_boundary(text, todo[k].2);
+                        if let Some(me) = r.confirm_at(text, st, lim, &mut found) {
+                            last_end = me.max(st + 1);
+                        }
+                    }
+                    k += 1;
+                }
+                j = k;
+            } else {
+                while j < todo.len() && todo[j].0 == ri && todo[j].1 <= e {
+                    e = e.max(todo[j].2);
+                    j += 1;
+                }
+                let s = floor_boundary(text, s);
+                let e = ceil_boundary(text, e);
+                r.confirm(text, s..e, &mut found);
+            }
+            self.push(ri, &found, out);
+            i = j;
+        }
+    }
+
+    /// One leftmost-first multi-pattern pass over `text[s..e]` (look-around sees the whole text).
+    fn free_window(
+        &self,
+        re: &Regex,
+        text: &str,
+        s: usize,
+        e: usize,
+        found: &mut Vec<Range<usize>>,
+        out: &mut Vec<Match>,
+    ) {
+        let s = floor_boundary(text, s);
+        let e = ceil_boundary(text, e);
+        for m in re.find_iter(Input::new(text).span(s..e)) {
+            let ri = self.free_gated[m.pattern().as_usize()];
+            let rule = &self.set.rules[ri as usize];
+            found.clear();
+            // The multi-pattern match of this pattern is the rule's own leftmost-first match.
+            rule.confirm_match(text, m.range(), found);
+            if found.is_empty() {
+                // The candidate failed its rule's checks: another keywordless rule may still
+                // match here (the multi-pattern pass reports one rule per spot). One pass says
+                // which of them match at all in the stretch; only those are confirmed.
+                let e = ceil_boundary(
+                    text,
+                    m.start().saturating_add(self.free_radius).max(m.end()),
+                );
+                let span = Input::new(text).span(m.start()..e);
+                let mut which = PatternSet::new(self.free_gated.len());
+                match &self.free_all {
+                    Some(all) => all.which_overlapping_matches(&span, &mut which),
+                    None => (0..self.free_gated.len()).for_each(|p| {
+                        let _ = which.try_insert(PatternID::new_unchecked(p));
+                    }),
+                }
+                for p in which.iter() {
+                    let oi = self.free_gated[p.as_usize()];
+                    if oi != ri {
+                        self.set.rules[oi as usize].confirm(text, m.start()..e, found);
+                        self.push(oi, found, out);
+                        found.clear();
+                    }
+                }
+            } else {
+                self.push(ri, found, out);
+            }
+        }
+    }
+
+    /// Keywordless stage. Every match of a gated rule contains its gate (an adjacent byte pair,
+    /// or a byte) and is at most `free_radius` long, so a multi-pattern pass from the first to
+    /// the last gate hit, widened by that radius, sees every match; text without gate hits is
+    /// skipped. Rules without a gate scan the whole string.
+    fn find_free_rules(&self, text: &str, out: &mut Vec<Match>) {
+        let b = text.as_bytes();
+        let mut found: Vec<Range<usize>> = Vec::new();
+        if let Some(re) = &self.free_re {
+            // One pass from the first to the last gate hit, widened by the radius (several
+            // small passes cost more to start than they save on agent payloads, where numbers
+            // are spread throughout).
+            let hit = |p: usize| {
+                let m1 = self.first[usize::from(b[p])];
+                m1 != 0
+                    && m1
+                        & match b.get(p + 1) {
+                            Some(&c) => self.second[usize::from(c)],
+                            None => self.single,
+                        }
+                        != 0
+            };
+            if let Some(lo) = (0..b.len()).find(|&p| hit(p)) {
+                let hi = (lo..b.len()).rev().find(|&p| hit(p)).unwrap_or(lo);
+                let s = lo.saturating_sub(self.free_radius);
+                let e = (hi + self.free_radius + 2).min(b.len());
+                self.free_window(re, text, s, e, &mut found, out);
+            }
+        }
+        for &ri in &self.free_whole {
+            found.clear();
+            self.set.rules[ri as usize].confirm(text, 0..text.len(), &mut found);
+            self.push(ri, &found, out);
+        }
+    }
 }
 
 impl Engine for FastEngine {
     fn find(&self, text: &str, out: &mut Vec<Match>) {
-        let mut found: Vec<Range<usize>> = Vec::new();
         if let Some(ac) = &self.ac {
-            // (rule, window) pairs; merged per rule so a rule never rescans the same bytes.
-            let mut windows: Vec<(u32, usize, usize)> = Vec::new();
-            for hit in ac.find_overlapping_iter(text) {
-                for &ri in &self.kw_rules[hit.pattern().as_usize()] {
-                    let r = &self.set.rules[ri as usize];
-                    let s = hit.start().saturating_sub(r.before);
-                    let e = hit.end().saturating_add(r.after).min(text.len());
-                    windows.push((ri, s, e));
-                }
-            }
-            if !windows.is_empty() {
-                windows.sort_unstable();
-                let mut i = 0;
-                while i < windows.len() {
-                    let (ri, s, mut e) = windows[i];
-                    let mut j = i + 1;
-                    while j < windows.len() && windows[j].0 == ri && windows[j].1 <= e {
-                        e = e.max(windows[j].2);
-                        j += 1;
-                    }
-                    let s = floor_boundary(text, s);
-                    let e = ceil_boundary(text, e);
-                    found.clear();
-                    self.set.rules[ri as usize].confirm(text, s..e, &mut found);
-                    self.push(ri, &found, out);
-                    i = j;
-                }
-            }
+            self.find_keyword_rules(ac, text, out);
         }
-        if let Some(re) = &self.free_re {
-            for m in re.find_iter(text) {
-                let ri = self.free[m.pattern().as_usize()];
-                let rule = &self.set.rules[ri as usize];
-                found.clear();
-                rule.confirm(text, m.range(), &mut found);
-                if found.is_empty() {
-                    // The candidate failed its rule's checks: another keywordless rule may
-                    // still match here (the multi-pattern pass reports one pattern per spot).
-                    let e = ceil_boundary(text, m.end().saturating_add(32));
-                    for &oi in &self.free {
-                        if oi != ri {
-                            self.set.rules[oi as usize].confirm(text, m.start()..e, &mut found);
-                            self.push(oi, &found, out);
-                            found.clear();
-                        }
-                    }
-                } else {
-                    self.push(ri, &found, out);
-                }
-            }
+        if self.free_re.is_some() || !self.free_whole.is_empty() {
+            self.find_free_rules(text, out);
         }
     }
 }

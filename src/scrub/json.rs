@@ -31,14 +31,36 @@ fn hex4(b: &[u8]) -> Option<u32> {
 /// Decodes JSON string escapes once, leniently: unknown or broken escapes stay literal.
 /// Returns `None` when nothing would change (no backslash escape in `raw`).
 pub fn unescape_once(raw: &str) -> Option<View> {
+    let mut map = Vec::with_capacity(raw.len() + 1);
+    let text = unescape_impl::<true>(raw, &mut map)?;
+    Some(View { text, map })
+}
+
+/// As [`unescape_once`] without the offset map (the common case: nothing matches, so nothing
+/// needs mapping back).
+fn unescape_text(raw: &str) -> Option<String> {
+    unescape_impl::<false>(raw, &mut Vec::new())
+}
+
+fn unescape_impl<const MAP: bool>(raw: &str, map: &mut Vec<usize>) -> Option<String> {
     let b = raw.as_bytes();
     memchr::memchr(b'\\', b)?;
     let mut text = String::with_capacity(raw.len());
-    let mut map = Vec::with_capacity(raw.len() + 1);
     let mut changed = false;
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'\\' && i + 1 < b.len() {
+        // Copy the literal run up to the next backslash in one go (backslash is ASCII, so the
+        // run ends on a char boundary).
+        let next = memchr::memchr(b'\\', &b[i..]).map_or(b.len(), |k| i + k);
+        if next > i {
+            text.push_str(&raw[i..next]);
+            if MAP {
+                map.extend(i..next);
+            }
+            i = next;
+            continue;
+        }
+        if i + 1 < b.len() {
             let simple = match b[i + 1] {
                 b'n' => Some('\n'),
                 b't' => Some('\t'),
@@ -51,7 +73,7 @@ pub fn unescape_once(raw: &str) -> Option<View> {
                 _ => None,
             };
             if let Some(c) = simple {
-                push_char(&mut text, &mut map, c, i);
+                push_char::<MAP>(&mut text, map, c, i);
                 i += 2;
                 changed = true;
                 continue;
@@ -67,7 +89,7 @@ pub fn unescape_once(raw: &str) -> Option<View> {
                             if (0xDC00..0xE000).contains(&lo) {
                                 let cp = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
                                 if let Some(c) = char::from_u32(cp) {
-                                    push_char(&mut text, &mut map, c, i);
+                                    push_char::<MAP>(&mut text, map, c, i);
                                     i += 12;
                                     changed = true;
                                     continue;
@@ -76,7 +98,7 @@ pub fn unescape_once(raw: &str) -> Option<View> {
                         }
                     }
                     if let Some(c) = char::from_u32(hi) {
-                        push_char(&mut text, &mut map, c, i);
+                        push_char::<MAP>(&mut text, map, c, i);
                         i += 6;
                         changed = true;
                         continue;
@@ -84,36 +106,42 @@ pub fn unescape_once(raw: &str) -> Option<View> {
                 }
             }
         }
-        // A literal char (possibly multi-byte): copy it whole.
-        let ch_len = utf8_len(b[i]);
-        let end = (i + ch_len).min(b.len());
-        text.push_str(&raw[i..end]);
-        for k in 0..(end - i) {
-            map.push(i + k);
+        // A backslash that starts no escape stays literal.
+        text.push('\\');
+        if MAP {
+            map.push(i);
         }
-        i = end;
+        i += 1;
     }
-    map.push(b.len());
-    changed.then_some(View { text, map })
+    if MAP {
+        map.push(b.len());
+    }
+    changed.then_some(text)
 }
 
-fn utf8_len(first: u8) -> usize {
-    match first {
-        0x00..=0x7F => 1,
-        0xC0..=0xDF => 2,
-        0xE0..=0xEF => 3,
-        _ => 4,
-    }
-}
-
-fn push_char(text: &mut String, map: &mut Vec<usize>, c: char, raw_at: usize) {
+fn push_char<const MAP: bool>(text: &mut String, map: &mut Vec<usize>, c: char, raw_at: usize) {
     let n = c.len_utf8();
     text.push(c);
     // Every byte of the decoded char points at the start of its escape; the byte after it
     // (the next char) points at the next escape, so ranges never split an escape.
-    for _ in 0..n {
-        map.push(raw_at);
+    if MAP {
+        for _ in 0..n {
+            map.push(raw_at);
+        }
     }
+}
+
+/// The decoded text of [`decoded_view`] without building offset maps; `None` when `raw` holds
+/// no escapes.
+pub fn decoded_text(raw: &str, max_depth: usize) -> Option<String> {
+    let mut text = unescape_text(raw)?;
+    for _ in 1..max_depth {
+        match unescape_text(&text) {
+            Some(next) => text = next,
+            None => break,
+        }
+    }
+    Some(text)
 }
 
 /// Decodes repeatedly (JSON inside a JSON string inside …) up to `max_depth` levels, composing
@@ -155,6 +183,19 @@ mod tests {
         let s = v.text.find("hunter2").unwrap();
         let r = v.raw_range(s..s + 7);
         assert_eq!(&raw[r], "hunter2");
+    }
+
+    #[test]
+    fn text_only_decoding_agrees() {
+        for raw in [
+            r#"{"to":"alice\u0040example.com","k":"a\nb"}"#,
+            r#"{"args":"{\"password\":\"hunter2\\\"x\"}"}"#,
+            "tail backslash \\",
+            "bad \\q escape \\u12 and \\uD83D\\uDE00 é",
+        ] {
+            let v = decoded_view(raw, 3).map(|v| v.text);
+            assert_eq!(decoded_text(raw, 3), v, "{raw}");
+        }
     }
 
     #[test]

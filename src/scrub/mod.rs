@@ -5,12 +5,15 @@
 //! - `rules.rs`: TOML packs → compiled [`rules::RuleSet`], tp/fp self-checks.
 //! - `engine.rs`: the [`Engine`] trait, the production [`engine::FastEngine`] (keyword
 //!   prefilter → windowed regex → validators) and the naive baseline; overlap resolution.
+//! - `analyze.rs`: static analysis of pack regexes (anchorable at keyword hits, byte-pair gates,
+//!   longest match) that lets the engine skip work without changing what rules match.
 //! - `validate.rs`: Luhn, IBAN mod-97, SSN, IP, JWT, entropy… checks.
 //! - `json.rs`: escape-aware views so matches inside JSON strings are found and replaced
 //!   without breaking the JSON.
 //! - `replace.rs`: actions (`mask`, `token`, `partial`, `drop`) and the text rewrite.
 //! - `span.rs`: the walk over every string of a resource, scope and span.
 
+pub mod analyze;
 pub mod engine;
 pub mod json;
 pub mod replace;
@@ -212,37 +215,92 @@ impl ScrubReport {
     }
 }
 
-/// A case-insensitive glob (`*`, `?`).
+/// A case-insensitive glob (`*`, `?`). Keys are checked for every attribute of every span, so
+/// the common shapes (`name`, `*part*`, `prefix*`, `*suffix`) skip the general matcher.
 #[derive(Debug, Clone)]
-pub(crate) struct Glob(Vec<u8>);
+pub(crate) struct Glob {
+    pat: Vec<u8>,
+    shape: Shape,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    Exact,
+    Contains,
+    Prefix,
+    Suffix,
+    General,
+}
 
 impl Glob {
     fn new(p: &str) -> Glob {
-        Glob(p.to_ascii_lowercase().into_bytes())
+        let pat = p.to_ascii_lowercase().into_bytes();
+        let inner_wild = |s: &[u8]| s.iter().any(|&c| c == b'*' || c == b'?');
+        let n = pat.len();
+        let (shape, lit) = if !inner_wild(&pat) {
+            (Shape::Exact, pat.clone())
+        } else if n >= 2 && pat[0] == b'*' && pat[n - 1] == b'*' && !inner_wild(&pat[1..n - 1]) {
+            (Shape::Contains, pat[1..n - 1].to_vec())
+        } else if n >= 1 && pat[n - 1] == b'*' && !inner_wild(&pat[..n - 1]) {
+            (Shape::Prefix, pat[..n - 1].to_vec())
+        } else if n >= 1 && pat[0] == b'*' && !inner_wild(&pat[1..]) {
+            (Shape::Suffix, pat[1..].to_vec())
+        } else {
+            (Shape::General, pat)
+        };
+        Glob { pat: lit, shape }
     }
 
     fn matches(&self, s: &str) -> bool {
-        let (p, t) = (&self.0[..], s.as_bytes());
-        let (mut pi, mut ti) = (0, 0);
-        let (mut star, mut mark) = (None, 0);
-        while ti < t.len() {
-            if pi < p.len() && (p[pi] == b'?' || p[pi] == t[ti].to_ascii_lowercase()) {
-                pi += 1;
-                ti += 1;
-            } else if pi < p.len() && p[pi] == b'*' {
-                star = Some(pi);
-                mark = ti;
-                pi += 1;
-            } else if let Some(sp) = star {
-                pi = sp + 1;
-                mark += 1;
-                ti = mark;
-            } else {
-                return false;
+        let (p, t) = (&self.pat[..], s.as_bytes());
+        match self.shape {
+            Shape::Exact => t.eq_ignore_ascii_case(p),
+            Shape::Prefix => t.len() >= p.len() && t[..p.len()].eq_ignore_ascii_case(p),
+            Shape::Suffix => t.len() >= p.len() && t[t.len() - p.len()..].eq_ignore_ascii_case(p),
+            Shape::Contains => {
+                if p.is_empty() {
+                    return true;
+                }
+                // Candidates only where the first byte matches (either case).
+                let (lo, up) = (p[0], p[0].to_ascii_uppercase());
+                let mut from = 0;
+                while let Some(k) = memchr::memchr2(lo, up, &t[from..]) {
+                    let at = from + k;
+                    if t.len() - at < p.len() {
+                        return false;
+                    }
+                    if t[at..at + p.len()].eq_ignore_ascii_case(p) {
+                        return true;
+                    }
+                    from = at + 1;
+                }
+                false
             }
+            Shape::General => glob_general(p, t),
         }
-        p[pi..].iter().all(|&c| c == b'*')
     }
+}
+
+fn glob_general(p: &[u8], t: &[u8]) -> bool {
+    let (mut pi, mut ti) = (0, 0);
+    let (mut star, mut mark) = (None, 0);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == b'?' || p[pi] == t[ti].to_ascii_lowercase()) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == b'*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(sp) = star {
+            pi = sp + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == b'*')
 }
 
 #[derive(Debug, Clone, Default)]
@@ -259,9 +317,11 @@ impl KeyGlobs {
             return false;
         }
         let last = key.rsplit('.').next().unwrap_or(key);
-        self.0
-            .iter()
-            .any(|g| g.matches(key) || (last.len() != key.len() && g.matches(last)))
+        self.0.iter().any(|g| {
+            // A segment holding the part means the key holds it too.
+            g.matches(key)
+                || (g.shape != Shape::Contains && last.len() != key.len() && g.matches(last))
+        })
     }
 }
 
@@ -434,5 +494,13 @@ mod tests {
         assert!(!g.matches("authorization.mode.count"));
         assert!(Glob::new("a*b?c").matches("aXXbYc"));
         assert!(!Glob::new("a*b?c").matches("aXXbc"));
+        assert!(Glob::new("x-*").matches("X-Api-Key"));
+        assert!(!Glob::new("x-*").matches("ax-b"));
+        assert!(Glob::new("*_token").matches("GITHUB_TOKEN"));
+        assert!(!Glob::new("*_token").matches("token_count"));
+        assert!(Glob::new("*").matches(""));
+        assert!(Glob::new("**").matches("abc"));
+        assert!(Glob::new("").matches(""));
+        assert!(!Glob::new("").matches("a"));
     }
 }

@@ -1,7 +1,7 @@
 //! Replacement: turns resolved matches into the rewritten text.
 
 use super::engine::{resolve, Engine, Match};
-use super::json::{decoded_view, json_tokens, TokKind};
+use super::json::{decoded_text, decoded_view, json_tokens, TokKind};
 use super::rules::Action;
 use super::{ScrubReport, Scrubber};
 use regex_automata::meta::Regex;
@@ -98,18 +98,38 @@ impl Scrubber {
         scratch: &mut Vec<Match>,
         rep: &mut ScrubReport,
     ) -> Option<Rewritten> {
-        let view = if memchr::memchr(b'\\', text.as_bytes()).is_some() {
-            decoded_view(text, self.max_escape_depth)
+        // Detection runs on the decoded text; the offset map back to raw escapes is only built
+        // when something matched (most strings match nothing).
+        let decoded = if memchr::memchr(b'\\', text.as_bytes()).is_some() {
+            decoded_text(text, self.max_escape_depth)
         } else {
             None
         };
-        let scan: &str = view.as_ref().map_or(text, |v| v.text.as_str());
+        let scan: &str = decoded.as_deref().unwrap_or(text);
         scratch.clear();
         self.engine.find(scan, scratch);
         protect(scan, scratch);
         if scratch.is_empty() {
             return None;
         }
+        let view = match decoded {
+            Some(d) => match decoded_view(text, self.max_escape_depth) {
+                Some(v) if v.text == d => Some(v),
+                // Both decoders share one implementation, so this cannot happen; if it did,
+                // offsets would not map back: fail closed by masking the whole value.
+                _ => {
+                    let mut out = String::new();
+                    self.replacement(scratch[0].rule as usize, "", &mut out);
+                    rep.add(&self.set.rules[scratch[0].rule as usize].typ, 1);
+                    return Some(Rewritten {
+                        text: out,
+                        drop: false,
+                    });
+                }
+            },
+            None => None,
+        };
+        let scan: &str = view.as_ref().map_or(text, |v| v.text.as_str());
         resolve(&self.set, scratch);
         // In a JSON document a replacement must stay inside a string literal (or replace a
         // whole number literal by a string), whatever a regex spanned.

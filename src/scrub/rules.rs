@@ -137,7 +137,7 @@ pub struct Rule {
 
 /// `\b` in packs means an ASCII word boundary: Unicode boundaries would force the slow
 /// engines on non-ASCII text, and identifiers/secrets are ASCII anyway.
-fn ascii_boundaries(re: &str) -> String {
+pub(crate) fn ascii_boundaries(re: &str) -> String {
     let mut out = String::with_capacity(re.len() + 16);
     let mut chars = re.chars().peekable();
     while let Some(c) = chars.next() {
@@ -173,11 +173,20 @@ fn build_error(e: &regex_automata::meta::BuildError) -> String {
     }
 }
 
-/// Compiles several pack regexes into one multi-pattern regex.
+/// Compiles several pack regexes into one multi-pattern regex (leftmost-first).
 pub fn compile_many(res: &[&str]) -> Result<Regex, String> {
+    compile_many_kind(res, regex_automata::MatchKind::LeftmostFirst)
+}
+
+/// As [`compile_many`] with a match kind (`All` answers "which patterns match in here").
+pub fn compile_many_kind(res: &[&str], kind: regex_automata::MatchKind) -> Result<Regex, String> {
     let pats: Vec<String> = res.iter().map(|r| ascii_boundaries(r)).collect();
     Regex::builder()
-        .configure(Regex::config().nfa_size_limit(Some(256 << 20)))
+        .configure(
+            Regex::config()
+                .nfa_size_limit(Some(256 << 20))
+                .match_kind(kind),
+        )
         .build_many(&pats)
         .map_err(|e| build_error(&e))
 }
@@ -280,29 +289,15 @@ impl Rule {
     /// stopwords and validators; pushes each accepted range.
     pub fn confirm(&self, text: &str, span: Range<usize>, out: &mut Vec<Range<usize>>) {
         let mut input = Input::new(text).span(span.clone());
-        // Captures only for rules that select a group (allocation per window otherwise).
-        let mut caps = if self.secret_group.is_empty() {
-            regex_automata::util::captures::Captures::empty(self.regex.group_info().clone())
-        } else {
-            self.regex.create_captures()
-        };
+        let mut caps = None;
         let mut pos = span.start;
         while pos <= span.end {
             input.set_start(pos);
-            let (ms, me, r) = if self.secret_group.is_empty() {
-                match self.regex.search(&input) {
-                    Some(m) => (m.start(), m.end(), m.range()),
-                    None => break,
-                }
-            } else {
-                self.regex.search_captures(&input, &mut caps);
-                let Some(m) = caps.get_match() else { break };
-                let g = self.secret_group.iter().find_map(|&g| caps.get_group(g));
-                match g {
-                    Some(gs) => (m.start(), m.end(), gs.range()),
-                    None => (m.start(), m.end(), m.start()..m.start()),
-                }
+            // The DFAs find the match; captures (slow engines) run only on the match itself.
+            let Some(m) = self.regex.search(&input) else {
+                break;
             };
+            let (ms, me) = (m.start(), m.end());
             // Advance past this match (at least one char so empty matches cannot loop).
             pos = if me > ms {
                 me
@@ -312,12 +307,74 @@ impl Rule {
                     .next()
                     .map_or(text.len() + 1, |c| ms + c.len_utf8())
             };
+            let r = self.secret_range(text, m, &mut caps);
             if r.is_empty() {
                 continue;
             }
             if let Some(r) = self.accept(text, r) {
                 out.push(r);
             }
+        }
+    }
+
+    /// One anchored search at `start` (the match must begin there), bounded by `end`; pushes
+    /// the accepted range. Returns the match end when the regex matched (accepted or not).
+    pub fn confirm_at(
+        &self,
+        text: &str,
+        start: usize,
+        end: usize,
+        out: &mut Vec<Range<usize>>,
+    ) -> Option<usize> {
+        let input = Input::new(text)
+            .span(start..end)
+            .anchored(regex_automata::Anchored::Yes);
+        let m = self.regex.search(&input)?;
+        let r = self.secret_range(text, m, &mut None);
+        if !r.is_empty() {
+            if let Some(r) = self.accept(text, r) {
+                out.push(r);
+            }
+        }
+        Some(m.end())
+    }
+
+    /// Group selection, allowlist, stopwords and validators for `range`, already known to be
+    /// exactly a leftmost-first match of this rule's regex (e.g. reported by a multi-pattern
+    /// regex built from it); pushes the accepted range.
+    pub fn confirm_match(&self, text: &str, range: Range<usize>, out: &mut Vec<Range<usize>>) {
+        let m = regex_automata::Match::must(0, range);
+        let r = self.secret_range(text, m, &mut None);
+        if !r.is_empty() {
+            if let Some(r) = self.accept(text, r) {
+                out.push(r);
+            }
+        }
+    }
+
+    /// The part of match `m` to redact: the first participating secret group, or all of it.
+    fn secret_range(
+        &self,
+        text: &str,
+        m: regex_automata::Match,
+        caps: &mut Option<regex_automata::util::captures::Captures>,
+    ) -> Range<usize> {
+        if self.secret_group.is_empty() {
+            return m.range();
+        }
+        let caps = caps.get_or_insert_with(|| self.regex.create_captures());
+        let input = Input::new(text)
+            .span(m.range())
+            .anchored(regex_automata::Anchored::Pattern(m.pattern()));
+        self.regex.search_captures(&input, caps);
+        match caps.get_match() {
+            Some(cm) if cm.range() == m.range() => self
+                .secret_group
+                .iter()
+                .find_map(|&g| caps.get_group(g))
+                .map_or(m.start()..m.start(), |g| g.range()),
+            // Cannot happen (same regex, same span); fail closed by redacting the whole match.
+            _ => m.range(),
         }
     }
 

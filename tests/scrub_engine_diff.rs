@@ -1,0 +1,131 @@
+//! The production engine's shortcuts (anchored confirmation at keyword hits, gated keywordless
+//! pass) must redact exactly the bytes the naive engine (every rule's regex over the whole
+//! string) redacts, on the corpus, on every rule's examples, and on generated text.
+
+use proptest::prelude::*;
+use spanward::scrub::engine::{resolve, Engine, FastEngine, NaiveEngine};
+use spanward::scrub::rules::RuleSet;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+
+fn engines() -> &'static (Arc<RuleSet>, FastEngine, NaiveEngine) {
+    static E: OnceLock<(Arc<RuleSet>, FastEngine, NaiveEngine)> = OnceLock::new();
+    E.get_or_init(|| {
+        let set =
+            Arc::new(RuleSet::from_packs(&RuleSet::default_sources(), &[], &[], false).unwrap());
+        let fast = FastEngine::new(set.clone()).unwrap();
+        let naive = NaiveEngine::new(set.clone());
+        (set, fast, naive)
+    })
+}
+
+/// Redacted byte ranges (labels may differ where two rules cover the same bytes).
+fn covered(e: &dyn Engine, set: &RuleSet, text: &str) -> Vec<(usize, usize)> {
+    let mut ms = Vec::new();
+    e.find(text, &mut ms);
+    resolve(set, &mut ms);
+    ms.iter().map(|m| (m.start, m.end)).collect()
+}
+
+fn same(text: &str) -> Result<(), String> {
+    let (set, fast, naive) = engines();
+    let (a, b) = (covered(fast, set, text), covered(naive, set, text));
+    if a == b {
+        Ok(())
+    } else {
+        Err(format!(
+            "fast {a:?} != naive {b:?} (text of {} bytes)",
+            text.len()
+        ))
+    }
+}
+
+#[test]
+fn corpus_and_examples_match_naive() {
+    let (set, _, _) = engines();
+    let mut texts: Vec<String> = set
+        .rules
+        .iter()
+        .flat_map(|r| r.tp.iter().chain(r.fp.iter()).cloned())
+        .collect();
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let corpus = std::env::var("SPANWARD_CORPUS")
+        .map(PathBuf::from)
+        .ok()
+        .or_else(|| {
+            [
+                "../shared/corpus/agent-payloads.jsonl",
+                "../../shared/corpus/agent-payloads.jsonl",
+            ]
+            .iter()
+            .map(|p| here.join(p))
+            .find(|p| p.exists())
+        });
+    if let Some(p) = corpus {
+        for l in std::fs::read_to_string(p)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+        {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            texts.push(v["text"].as_str().unwrap().to_string());
+        }
+    }
+    let bad: Vec<String> = texts.iter().filter_map(|t| same(t).err()).collect();
+    assert!(
+        bad.is_empty(),
+        "{} of {} differ: {:?}",
+        bad.len(),
+        texts.len(),
+        &bad[..bad.len().min(5)]
+    );
+}
+
+#[test]
+fn hot_rules_are_confirmed_at_the_hit() {
+    let (_, fast, _) = engines();
+    let plans = fast.strategies();
+    for id in [
+        "secret_assignment",
+        "generic_secret_near_keyword",
+        "authorization_bearer",
+        "jwt",
+        "private_key",
+        "github_pat",
+    ] {
+        let how = &plans.iter().find(|(r, _)| r == id).unwrap().1;
+        assert!(how.starts_with("anchored"), "{id}: {how}");
+    }
+    for (id, how) in &plans {
+        assert!(
+            !how.contains("whole-string"),
+            "{id} scans whole strings: {how}"
+        );
+    }
+}
+
+fn piece() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[a-z ]{0,12}",
+        "[0-9 .:+()-]{1,24}",
+        "[A-Z]{2}[0-9]{2}[A-Z0-9 ]{10,30}",
+        "[0-9a-f:]{2,40}",
+        Just("api_key=".to_string()),
+        Just(" token: ".to_string()),
+        Just("password=".to_string()),
+        Just("Authorization: Bearer ".to_string()),
+        Just("@example.com ".to_string()),
+        Just("ghp_".to_string()),
+        Just("sk-".to_string()),
+        Just("\"secret\": \"".to_string()),
+        "[A-Za-z0-9_+/=.-]{8,48}",
+    ]
+}
+
+proptest! {
+    #[test]
+    fn generated_text_matches_naive(parts in prop::collection::vec(piece(), 1..12)) {
+        let text: String = parts.concat();
+        prop_assert!(same(&text).is_ok(), "{}", same(&text).unwrap_err());
+    }
+}
