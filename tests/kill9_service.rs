@@ -8,7 +8,7 @@ mod common;
 use common::*;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 struct Rng(u64);
 impl Rng {
@@ -40,28 +40,17 @@ fn span_ids(
 }
 
 async fn start(
-    bin: &str,
     cfg: &std::path::Path,
     skey: &str,
     admin: std::net::SocketAddr,
 ) -> std::process::Child {
-    let child = std::process::Command::new(bin)
-        .args(["run", "--config"])
-        .arg(cfg)
-        .env("SPANWARD_SIGNING_KEY", skey)
-        .env("RUST_LOG", "warn")
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !matches!(http_get(admin, "/readyz").await, Ok((200, _))) {
-        assert!(
-            Instant::now() < deadline,
-            "service did not become ready after restart"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    child
+    start_binary(
+        cfg,
+        admin,
+        &[("SPANWARD_SIGNING_KEY", skey)],
+        std::process::Stdio::null(),
+    )
+    .await
 }
 
 fn verify(bin: &str, dir: &std::path::Path, pubkey: &std::path::Path) {
@@ -126,7 +115,7 @@ async fn kill9_never_loses_an_acknowledged_span() {
     let mut next_id: u64 = 0;
     let mut killed_mid_flight = 0;
     for it in 0..iterations {
-        let mut child = start(bin, &cfg, &skey, admin).await;
+        let mut child = start(&cfg, &skey, admin).await;
         if it > 0 {
             // After recovery the log verifies and holds every span acknowledged so far.
             verify(bin, &data, &pubkey);
@@ -175,7 +164,7 @@ async fn kill9_never_loses_an_acknowledged_span() {
         }
     }
     // A last restart recovers the final kill; then everything is checked once more.
-    let mut child = start(bin, &cfg, &skey, admin).await;
+    let child = start(&cfg, &skey, admin).await;
     verify(bin, &data, &pubkey);
     let stored = span_ids(&file_sink_requests(&data));
     let acked = acked.lock().unwrap().clone();
@@ -193,12 +182,5 @@ async fn kill9_never_loses_an_acknowledged_span() {
         acked.len(),
         stored.len()
     );
-    let _ = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let code = tokio::task::spawn_blocking(move || child.wait())
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(code.success());
+    stop_binary(child).await;
 }

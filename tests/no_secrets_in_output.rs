@@ -54,19 +54,8 @@ async fn logs_metrics_and_errors_carry_no_corpus_secret() {
     .unwrap();
     let log_path = dir.path().join("spanward.log");
     let log = std::fs::File::create(&log_path).unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_spanward"))
-        .args(["run", "--config"])
-        .arg(&cfg)
-        .env_remove("RUST_LOG")
-        .stderr(log)
-        .spawn()
-        .unwrap();
     let admin: std::net::SocketAddr = format!("127.0.0.1:{pa}").parse().unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while !matches!(http_get(admin, "/readyz").await, Ok((200, _))) {
-        assert!(std::time::Instant::now() < deadline, "binary not ready");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let child = start_binary(&cfg, admin, &[], log.into()).await;
 
     // Every payload as a span attribute, an event attribute and part of the span name.
     let mut c = grpc_client(format!("127.0.0.1:{pg}").parse().unwrap()).await;
@@ -120,15 +109,7 @@ async fn logs_metrics_and_errors_carry_no_corpus_secret() {
     }
     down.wait_spans(sent, 60).await;
     let metrics = http_get(admin, "/metrics").await.unwrap().1;
-    let st = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(st.success());
-    let code = tokio::task::spawn_blocking(move || child.wait().unwrap())
-        .await
-        .unwrap();
-    assert!(code.success());
+    stop_binary(child).await;
 
     let logs = std::fs::read_to_string(&log_path).unwrap();
     assert!(logs.contains("DEBUG"), "the run must log at debug level");

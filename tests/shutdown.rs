@@ -30,11 +30,7 @@ async fn sigterm_on_the_binary_drains_and_exits_zero() {
     let (down, daddr) = Downstream::start().await;
     down.delay_ms.store(30, Ordering::Release);
     let dir = tempfile::tempdir().unwrap();
-    let port = |_: ()| {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let (pg, ph, pa) = (port(()), port(()), port(()));
+    let (pg, ph, pa) = (free_port(), free_port(), free_port());
     let cfg = dir.path().join("spanward.yaml");
     std::fs::write(
         &cfg,
@@ -44,31 +40,13 @@ async fn sigterm_on_the_binary_drains_and_exits_zero() {
         ),
     )
     .unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_spanward"))
-        .args(["run", "--config"])
-        .arg(&cfg)
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let admin: std::net::SocketAddr = format!("127.0.0.1:{pa}").parse().unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while !matches!(http_get(admin, "/readyz").await, Ok((200, _))) {
-        assert!(std::time::Instant::now() < deadline, "binary not ready");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let admin = format!("127.0.0.1:{pa}").parse().unwrap();
+    let child = start_binary(&cfg, admin, &[], std::process::Stdio::null()).await;
     let mut c = grpc_client(format!("127.0.0.1:{pg}").parse().unwrap()).await;
     for i in 0..20u8 {
         c.export(request(10, i)).await.unwrap();
     }
-    let st = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(st.success());
-    let code = tokio::task::spawn_blocking(move || child.wait().unwrap())
-        .await
-        .unwrap();
-    assert!(code.success(), "exit status {code:?}");
+    stop_binary(child).await;
     assert_eq!(down.span_count(), 200);
     let stored = file_sink_requests(&dir.path().join("data"));
     assert_eq!(spanward::pipeline::count_spans_all(&stored), 200);

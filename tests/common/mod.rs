@@ -413,3 +413,57 @@ pub fn str_attr(s: &Span, k: &str) -> Option<String> {
         }
     })
 }
+
+/// A free loopback port (bound and released; tests of the binary need numbers for its config).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts `spanward run --config CFG` as a child process with `envs` set and its stderr sent
+/// to `stderr`, and waits until its admin endpoint reports ready.
+pub async fn start_binary(
+    cfg: &std::path::Path,
+    admin: SocketAddr,
+    envs: &[(&str, &str)],
+    stderr: std::process::Stdio,
+) -> std::process::Child {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_spanward"));
+    cmd.args(["run", "--config"])
+        .arg(cfg)
+        .env_remove("RUST_LOG")
+        .stderr(stderr);
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !matches!(http_get(admin, "/readyz").await, Ok((200, _))) {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("spanward exited before it was ready: {status}");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "spanward binary not ready in 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    child
+}
+
+/// Sends SIGTERM and waits for a clean exit.
+pub async fn stop_binary(child: std::process::Child) {
+    let st = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let mut child = child;
+    let code = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(code.success(), "exit status {code:?}");
+}
