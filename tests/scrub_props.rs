@@ -118,7 +118,9 @@ fn secret() -> impl Strategy<Value = (String, String)> {
                 ("card".into(), s)
             }),
         prop::collection::vec(any::<u8>(), 18).prop_map(|b| ("iban".into(), iban_de(&b))),
+        // Area 666 is never issued (the validator rightly rejects it), so it is not generated.
         ("[1-8][0-9]{2}", "[1-9][0-9]", "[1-9][0-9]{3}")
+            .prop_filter("area 666 is never issued", |(a, _, _)| a != "666")
             .prop_map(|(a, g, s)| ("ssn".into(), format!("{a}-{g}-{s}"))),
         ("[2-9][0-9]{2}", "[2-9][0-9]{2}", "[0-9]{4}")
             .prop_map(|(a, b, c)| ("phone".into(), format!("({a}) {b}-{c}"))),
