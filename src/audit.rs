@@ -281,6 +281,12 @@ impl AuditLog {
         Ok(())
     }
 
+    /// The chain head (SHA-256 of the last record written, hex) when the file is hash-chained.
+    pub fn chain_head(&self) -> Option<String> {
+        let f = self.file.as_ref()?.lock().ok()?;
+        (f.cfg.chain && f.last_hash != [0; 32]).then(|| hex::encode(f.last_hash))
+    }
+
     /// Writes buffered records to the file (and fsyncs when configured).
     pub fn flush(&self) -> Result<(), AuditError> {
         if let Some(file) = &self.file {

@@ -68,6 +68,49 @@ async fn execute_tool_gets_hashes_and_one_audit_record() {
     assert_eq!(records[0]["input_hash"], ih.as_str());
     assert_eq!(records[0]["output_hash"], oh.as_str());
     assert_eq!(records[0]["operation"], "execute_tool");
+    // The audit chain is anchored in what the sinks store: every forwarded resource carries the
+    // chain head, which is the SHA-256 of an audit line.
+    use sha2::Digest;
+    let line_hashes: Vec<String> = text
+        .lines()
+        .map(|l| hex::encode(sha2::Sha256::digest(l.as_bytes())))
+        .collect();
+    let heads: Vec<String> = down
+        .received
+        .lock()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r.resource_spans.iter())
+        .filter_map(|rs| {
+            rs.resource.as_ref()?.attributes.iter().find_map(|kv| {
+                (kv.key == spanward::pipeline::stages::AUDIT_CHAIN_HEAD).then(|| {
+                    match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
+                        Some(
+                            opentelemetry_proto::tonic::common::v1::any_value::Value::StringValue(
+                                s,
+                            ),
+                        ) => s.clone(),
+                        _ => String::new(),
+                    }
+                })
+            })
+        })
+        .collect();
+    assert!(!heads.is_empty());
+    assert!(
+        heads.iter().all(|h| line_hashes.contains(h)),
+        "chain head is not an audit line's hash"
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_spanward"))
+        .arg("audit-verify")
+        .arg(&audit)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     // Never a payload.
     for needle in ["ada@example.org", "4111", "refund card"] {
         assert!(

@@ -12,6 +12,9 @@ use crate::scrub::{ScrubReport, Scrubber};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+/// Resource attribute carrying the audit file's chain head after the batch's records.
+pub const AUDIT_CHAIN_HEAD: &str = "spanward.audit.chain_head";
+
 /// What the stages did to one batch.
 #[derive(Debug, Default)]
 pub struct StageReport {
@@ -106,6 +109,7 @@ impl Stages {
             report.dropped.push((DropReason::ScrubError, failed));
         }
         if let Some(a) = &self.audit {
+            let head_before = a.chain_head();
             let empty = Default::default();
             for rs in &req.resource_spans {
                 let resource = rs.resource.as_ref().unwrap_or(&empty);
@@ -117,6 +121,24 @@ impl Stages {
             }
             if let Err(e) = a.flush() {
                 tracing::warn!(error = %e, "audit file flush failed");
+            }
+            // Anchor the audit chain in what the sinks store: the batch carries the chain head
+            // after its records, so the log's signed checkpoints commit to the audit trail.
+            if let Some(head) = a.chain_head().filter(|h| Some(h) != head_before.as_ref()) {
+                for rs in &mut req.resource_spans {
+                    let r = rs.resource.get_or_insert_with(Default::default);
+                    r.attributes.push(opentelemetry_proto::tonic::common::v1::KeyValue {
+                        key: AUDIT_CHAIN_HEAD.into(),
+                        value: Some(opentelemetry_proto::tonic::common::v1::AnyValue {
+                            value: Some(
+                                opentelemetry_proto::tonic::common::v1::any_value::Value::StringValue(
+                                    head.clone(),
+                                ),
+                            ),
+                        }),
+                        ..Default::default()
+                    });
+                }
             }
         }
         report.dropped.retain(|(_, n)| *n > 0);
