@@ -26,16 +26,22 @@ enum Fate {
     Drop,
 }
 
+impl Fate {
+    fn of(drop: bool) -> Fate {
+        if drop {
+            Fate::Drop
+        } else {
+            Fate::Keep
+        }
+    }
+}
+
 impl Scrubber {
     fn scrub_string(&self, s: &mut String, w: &mut Walk<'_>) -> Fate {
         match self.scrub_text(s, &mut w.scratch, w.rep) {
             Some(out) => {
                 *s = out.text;
-                if out.drop {
-                    Fate::Drop
-                } else {
-                    Fate::Keep
-                }
+                Fate::of(out.drop)
             }
             None => Fate::Keep,
         }
@@ -76,11 +82,7 @@ impl Scrubber {
                     Ok(text) => match self.scrub_text(text, &mut w.scratch, w.rep) {
                         Some(out) => {
                             *b = out.text.into_bytes();
-                            if out.drop {
-                                Fate::Drop
-                            } else {
-                                Fate::Keep
-                            }
+                            Fate::of(out.drop)
                         }
                         None => Fate::Keep,
                     },
