@@ -195,23 +195,21 @@ impl FastEngine {
         // Highest priority first, so the leftmost-first pass prefers them (the gate bits were
         // assigned above; they are only used together, so the order change does not matter).
         free_gated.sort_by_key(|&i| std::cmp::Reverse(set.rules[i as usize].priority));
-        let free_re = if free_gated.is_empty() {
-            None
+        // One list of sources for both the leftmost-first pass and the all-matches pass.
+        let free_srcs: Vec<&str> = free_gated
+            .iter()
+            .map(|&i| set.rules[i as usize].source.as_str())
+            .collect();
+        let (free_re, free_all) = if free_srcs.is_empty() {
+            (None, None)
         } else {
-            let srcs: Vec<&str> = free_gated
-                .iter()
-                .map(|&i| set.rules[i as usize].source.as_str())
-                .collect();
-            Some(compile_many(&srcs)?)
-        };
-        let free_all = if free_gated.is_empty() {
-            None
-        } else {
-            let srcs: Vec<&str> = free_gated
-                .iter()
-                .map(|&i| set.rules[i as usize].source.as_str())
-                .collect();
-            Some(compile_many_kind(&srcs, regex_automata::MatchKind::All)?)
+            (
+                Some(compile_many(&free_srcs)?),
+                Some(compile_many_kind(
+                    &free_srcs,
+                    regex_automata::MatchKind::All,
+                )?),
+            )
         };
         let ac = if kws.is_empty() {
             None

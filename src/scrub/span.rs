@@ -21,6 +21,16 @@ struct Walk<'r> {
     keys: Option<Vec<String>>,
 }
 
+impl<'r> Walk<'r> {
+    fn new(rep: &'r mut ScrubReport, keys: Option<Vec<String>>) -> Self {
+        Walk {
+            scratch: Vec::new(),
+            rep,
+            keys,
+        }
+    }
+}
+
 enum Fate {
     Keep,
     Drop,
@@ -162,11 +172,7 @@ impl Scrubber {
         if !self.enabled {
             return;
         }
-        let mut w = Walk {
-            scratch: Vec::new(),
-            rep,
-            keys: None,
-        };
+        let mut w = Walk::new(rep, None);
         self.scrub_attrs(&mut r.attributes, &mut w, 0);
     }
 
@@ -175,11 +181,7 @@ impl Scrubber {
         if !self.enabled {
             return;
         }
-        let mut w = Walk {
-            scratch: Vec::new(),
-            rep,
-            keys: None,
-        };
+        let mut w = Walk::new(rep, None);
         self.scrub_string(&mut s.name, &mut w);
         self.scrub_string(&mut s.version, &mut w);
         self.scrub_attrs(&mut s.attributes, &mut w, 0);
@@ -192,11 +194,7 @@ impl Scrubber {
             return;
         }
         let mut local = ScrubReport::default();
-        let mut w = Walk {
-            scratch: Vec::new(),
-            rep: &mut local,
-            keys: (self.summary == Summary::Debug).then(Vec::new),
-        };
+        let mut w = Walk::new(&mut local, (self.summary == Summary::Debug).then(Vec::new));
         self.scrub_string(&mut s.name, &mut w);
         self.scrub_string(&mut s.trace_state, &mut w);
         if let Some(st) = s.status.as_mut() {
