@@ -104,10 +104,12 @@ async fn every_transport_arrives_identical() {
         .metric("spanward_receiver_accepted_spans_total", &[])
         .await;
     assert_eq!(accepted, 15.0);
-    let sent_otlp = svc
-        .metric("spanward_exporter_sent_spans_total", &["exporter=\"otlp\""])
-        .await;
-    assert_eq!(sent_otlp, 15.0);
+    svc.wait_metric(
+        "spanward_exporter_sent_spans_total",
+        &["exporter=\"otlp\""],
+        15.0,
+    )
+    .await;
 
     let dir = svc.stop().await;
     let mut stored = file_sink_requests(dir.path());

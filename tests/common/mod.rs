@@ -194,6 +194,22 @@ impl Service {
         metric_value(&self.metrics().await, name, labels)
     }
 
+    /// Waits until a metric reaches `want` (counters lag the downstream by one export reply).
+    pub async fn wait_metric(&self, name: &str, labels: &[&str], want: f64) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let v = self.metric(name, labels).await;
+            if v == want {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{name}{labels:?} is {v}, expected {want}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     pub fn grpc_url(&self) -> String {
         format!("http://{}", self.grpc)
     }
