@@ -96,18 +96,16 @@ async fn export(State(ingest): State<Arc<Ingest>>, headers: HeaderMap, body: Bod
         error_response(http_status(reason), &r, enc)
     };
     let max = ingest.limits.max_body_bytes;
-    let raw = match http_body_util::Limited::new(body, max).collect().await {
-        Ok(c) => c.to_bytes(),
-        Err(e) => {
-            if e.downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some()
-            {
-                return fail(
-                    RefuseReason::TooLarge,
-                    &format!("request body over {max} bytes"),
-                );
-            }
-            return fail(RefuseReason::Malformed, "could not read request body");
+    let raw = match read_body(body, max).await {
+        Ok(b) => b,
+        Err(ReadError::TooLarge) => {
+            return fail(
+                RefuseReason::TooLarge,
+                &format!("request body over {max} bytes"),
+            )
+        }
+        Err(ReadError::Broken) => {
+            return fail(RefuseReason::Malformed, "could not read request body")
         }
     };
     let content_encoding = headers
@@ -157,6 +155,60 @@ async fn export(State(ingest): State<Arc<Ingest>>, headers: HeaderMap, body: Bod
         }
         Err(r) => error_response(http_status(r.reason), &r, enc),
     }
+}
+
+enum ReadError {
+    TooLarge,
+    Broken,
+}
+
+/// How much of an oversized body is read and thrown away before the 413 goes out, and for how
+/// long. Closing a socket with unread data makes the kernel send RST, which can destroy the
+/// response in the client's receive buffer: the client then sees "connection reset" instead of
+/// a non-retryable 413 and retries the same body forever. Draining a bounded amount (like
+/// nginx's lingering close) lets ordinary oversized requests get their answer; a body beyond
+/// the cap still gets the reset, so a hostile client cannot make us read without end.
+const DRAIN_MAX_BYTES: usize = 64 * 1024 * 1024;
+const DRAIN_MAX_TIME: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Collects at most `max` bytes; on overflow drains (bounded, see above) and reports TooLarge.
+async fn read_body(body: Body, max: usize) -> Result<bytes::Bytes, ReadError> {
+    let mut body = body;
+    // A declared length over the limit is refused before a single byte is buffered.
+    let declared_too_large = axum::body::HttpBody::size_hint(&body)
+        .exact()
+        .is_some_and(|n| n > max as u64);
+    let mut buf = bytes::BytesMut::new();
+    if !declared_too_large {
+        loop {
+            match body.frame().await {
+                None => return Ok(buf.freeze()),
+                Some(Err(_)) => return Err(ReadError::Broken),
+                Some(Ok(frame)) => {
+                    if let Ok(data) = frame.into_data() {
+                        if buf.len() + data.len() > max {
+                            break;
+                        }
+                        buf.extend_from_slice(&data);
+                    }
+                }
+            }
+        }
+    }
+    drop(buf);
+    let drain = async {
+        let mut seen = 0usize;
+        while let Some(Ok(frame)) = body.frame().await {
+            if let Ok(data) = frame.into_data() {
+                seen += data.len();
+                if seen > DRAIN_MAX_BYTES {
+                    break;
+                }
+            }
+        }
+    };
+    let _ = tokio::time::timeout(DRAIN_MAX_TIME, drain).await;
+    Err(ReadError::TooLarge)
 }
 
 /// The OTLP/HTTP router.

@@ -253,9 +253,15 @@ pub async fn http_request(
     }
     req.push_str("\r\n");
     s.write_all(req.as_bytes()).await?;
-    s.write_all(body).await?;
+    // A server may answer (413) and stop reading before the whole body is sent; like real
+    // clients, still read the answer it gave.
+    let wrote = s.write_all(body).await;
     let mut buf = Vec::new();
-    s.read_to_end(&mut buf).await?;
+    let read = s.read_to_end(&mut buf).await;
+    if buf.is_empty() {
+        wrote?;
+        read?;
+    }
     let split = buf
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
