@@ -5,7 +5,7 @@ use crate::admin::{self, metrics::Metrics, summary::Summariser, Health};
 use crate::config::Resolved;
 use crate::pipeline::{queue, stages::Stages, worker, DropReason};
 use crate::receiver::{self, Ingest};
-use crate::sink::{log::LogSink, otlp::OtlpSink, Sink};
+use crate::sink::{kafka::KafkaSink, log::LogSink, otlp::OtlpSink, Sink};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -25,6 +25,8 @@ pub enum RunError {
     LogSink(#[from] crate::sink::log::LogError),
     #[error(transparent)]
     OtlpSink(#[from] crate::sink::otlp::OtlpSinkError),
+    #[error("exporters.kafka: {0}")]
+    KafkaSink(crate::sink::kafka::KafkaConfigError),
     #[error("starting worker threads: {0}")]
     Workers(std::io::Error),
     #[error("{0}")]
@@ -124,18 +126,27 @@ fn tokio_listener(
     tokio::net::TcpListener::from_std(l).map_err(|source| RunError::Bind { what, addr, source })
 }
 
-/// Builds the configured sinks, in fan-out order: the local log first (cheap, local), then the
-/// next stage.
+/// Builds the configured sinks, in fan-out order: the local log first (cheap, local, and the
+/// Kafka records carry its sequence numbers), then the next stage, then Kafka.
 fn build_sinks(cfg: &Resolved) -> Result<Vec<Arc<dyn Sink>>, RunError> {
     let mut sinks: Vec<Arc<dyn Sink>> = Vec::new();
+    let mut origin = None;
     if let Some(f) = &cfg.file_sink {
-        sinks.push(Arc::new(LogSink::open(f, &cfg.env, cfg.salvage)?));
+        let log = LogSink::open(f, &cfg.env, cfg.salvage)?;
+        origin = Some(log.origin().to_string());
+        sinks.push(Arc::new(log));
     }
     if let Some(o) = &cfg.otlp_exporter {
         sinks.push(Arc::new(OtlpSink::new(
             o,
             tokio::runtime::Handle::current(),
         )?));
+    }
+    if let Some(k) = &cfg.kafka_sink {
+        sinks.push(Arc::new(
+            KafkaSink::new(k, origin.as_deref(), tokio::runtime::Handle::current())
+                .map_err(RunError::KafkaSink)?,
+        ));
     }
     Ok(sinks)
 }

@@ -164,6 +164,9 @@ pub struct ExportersConfig {
     /// The local tamper-evident append-only log (see `crate::sink::log::LogConfig`).
     #[serde(deserialize_with = "present")]
     pub file: Option<crate::sink::log::LogConfig>,
+    /// Produce to a Kafka topic (see `crate::sink::kafka::KafkaConfig`).
+    #[serde(deserialize_with = "present")]
+    pub kafka: Option<crate::sink::kafka::KafkaConfig>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
@@ -349,6 +352,7 @@ pub struct Resolved {
     pub limits: LimitsConfig,
     pub otlp_exporter: Option<OtlpExporterConfig>,
     pub file_sink: Option<crate::sink::log::LogConfig>,
+    pub kafka_sink: Option<crate::sink::kafka::KafkaConfig>,
     pub pipeline: PipelineConfig,
     pub workers: usize,
     pub hmac_key: crate::keys::HmacKey,
@@ -453,10 +457,19 @@ impl Config {
                 "must be at least 2".into(),
             ));
         }
-        let (otlp_exporter, file_sink) = match &self.exporters {
-            None => (None, Some(crate::sink::log::LogConfig::default())),
-            Some(e) => (e.otlp.clone(), e.file.clone()),
+        let (otlp_exporter, mut file_sink, kafka_sink) = match &self.exporters {
+            None => (None, Some(crate::sink::log::LogConfig::default()), None),
+            Some(e) => (e.otlp.clone(), e.file.clone(), e.kafka.clone()),
         };
+        // Replicas share one config file but each log needs its own origin (checkpoints name
+        // it): the environment (e.g. the pod name) can set it per replica.
+        if let (Some(f), Some(o)) = (file_sink.as_mut(), env.var(LOG_ORIGIN_ENV)) {
+            f.origin = Some(o);
+        }
+        if let Some(k) = &kafka_sink {
+            k.validate()
+                .map_err(|e| invalid("exporters.kafka", e.to_string()))?;
+        }
         if let Some(o) = &otlp_exporter {
             let ep = o.endpoint.as_str();
             if !(ep.starts_with("http://") || ep.starts_with("https://")) {
@@ -479,7 +492,7 @@ impl Config {
             f.validate()
                 .map_err(|e| invalid("exporters.file", e.to_string()))?;
         }
-        if otlp_exporter.is_none() && file_sink.is_none() {
+        if otlp_exporter.is_none() && file_sink.is_none() && kafka_sink.is_none() {
             return Err(invalid(
                 "exporters",
                 "lists no exporter: spans would have nowhere to go".into(),
@@ -524,6 +537,7 @@ impl Config {
             limits,
             otlp_exporter,
             file_sink,
+            kafka_sink,
             pipeline: self.pipeline.clone(),
             workers,
             hmac_key,
@@ -539,6 +553,10 @@ impl Config {
         })
     }
 }
+
+/// Overrides `exporters.file.origin`, so replicas that share a config file get distinct
+/// log origins (set it from the pod or host name).
+pub const LOG_ORIGIN_ENV: &str = "SPANWARD_LOG_ORIGIN";
 
 /// serde_norway appends " at line L column C" to messages; we report the location separately.
 fn strip_location(msg: &str) -> String {

@@ -100,3 +100,40 @@ fn durations_and_enums() {
     assert_eq!(c.pipeline.queue.max_wait, Duration::from_millis(250));
     assert_eq!(c.pipeline.ack, AckMode::Durable);
 }
+
+#[test]
+fn kafka_exporter_section_turns_it_on_and_is_checked() {
+    let r = Config::from_yaml(
+        "exporters:\n  kafka: { brokers: [\"127.0.0.1:9092\"], topic: spans, compression: lz4 }\n",
+        "t",
+    )
+    .unwrap()
+    .resolve("t")
+    .unwrap();
+    assert!(r.file_sink.is_none() && r.otlp_exporter.is_none());
+    let k = r.kafka_sink.unwrap();
+    assert_eq!(k.topic, "spans");
+    assert_eq!(k.acks, crate::sink::kafka::KafkaAcks::All);
+    assert!(k.idempotence);
+
+    let e = Config::from_yaml("exporters:\n  kafka: { topik: x }\n", "t").unwrap_err();
+    assert!(e.to_string().contains("exporters.kafka"), "{e}");
+    let e = Config::from_yaml("exporters:\n  kafka: { acks: leader }\n", "t")
+        .unwrap()
+        .resolve("t")
+        .unwrap_err();
+    assert!(e.to_string().contains("idempotence"), "{e}");
+}
+
+#[test]
+fn log_origin_comes_from_the_environment_per_replica() {
+    let c = Config::from_yaml("exporters:\n  file: { origin: shared }\n", "t").unwrap();
+    let env: std::collections::HashMap<String, String> =
+        [(LOG_ORIGIN_ENV.to_string(), "pod-7".to_string())].into();
+    let r = c.resolve_with_env("t", &env).unwrap();
+    assert_eq!(r.file_sink.unwrap().origin.as_deref(), Some("pod-7"));
+    let r = c
+        .resolve_with_env("t", &std::collections::HashMap::new())
+        .unwrap();
+    assert_eq!(r.file_sink.unwrap().origin.as_deref(), Some("shared"));
+}

@@ -61,11 +61,12 @@ fn write_holding(
     req: &opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest,
     buf: &[u8],
     spans: usize,
+    prov: &mut crate::sink::Provenance,
 ) -> Result<crate::sink::Delivery, crate::sink::SinkError> {
     let mut wait = Duration::from_millis(50);
     let mut warned = false;
     loop {
-        match sink.write(req, buf, spans) {
+        match sink.write_in_fanout(req, buf, spans, prov) {
             Err(e)
                 if e.kind == crate::sink::FailureKind::Retryable
                     && sink.hold_on_retryable()
@@ -108,11 +109,12 @@ fn handle(ctx: &WorkerContext, mut batch: Batch, buf: &mut Vec<u8>) {
         buf.clear();
         // Encoding into a Vec cannot fail: it grows as needed.
         let _ = batch.request.encode(buf);
+        let mut prov = crate::sink::Provenance::default();
         for sink in &ctx.sinks {
             let label = ExporterLabel {
                 exporter: sink.name(),
             };
-            match write_holding(ctx, sink.as_ref(), &batch.request, buf, spans) {
+            match write_holding(ctx, sink.as_ref(), &batch.request, buf, spans, &mut prov) {
                 Ok(_) => {
                     m.exporter_sent_spans
                         .get_or_create(&label)

@@ -4,6 +4,7 @@
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 
+pub mod kafka;
 pub mod log;
 pub mod otlp;
 
@@ -48,6 +49,21 @@ impl SinkError {
     }
 }
 
+/// What earlier sinks of a fan-out learned about the batch, handed to later ones: the Kafka
+/// sink stamps the log's sequence number and leaf hash on its records, so a consumer can prove
+/// a Kafka record against the replica's tamper-evident log.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Provenance {
+    /// Where the local log put this batch, when the `file` exporter is on and wrote it.
+    pub log: Option<LogPosition>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogPosition {
+    pub seq: u64,
+    pub leaf_hash: [u8; 32],
+}
+
 /// One destination of processed spans.
 pub trait Sink: Send + Sync {
     /// Stable short name, used as the `exporter` metrics label.
@@ -61,6 +77,18 @@ pub trait Sink: Send + Sync {
         encoded: &[u8],
         spans: usize,
     ) -> Result<Delivery, SinkError>;
+
+    /// `write` as part of the worker's fan-out: sinks earlier in the fan-out record what they
+    /// learned in `prov`, later ones may use it. Defaults to `write`.
+    fn write_in_fanout(
+        &self,
+        batch: &ExportTraceServiceRequest,
+        encoded: &[u8],
+        spans: usize,
+        _prov: &mut Provenance,
+    ) -> Result<Delivery, SinkError> {
+        self.write(batch, encoded, spans)
+    }
 
     /// False once the sink can no longer accept data (e.g. after a fatal fsync error).
     fn ready(&self) -> bool {

@@ -557,12 +557,31 @@ impl Sink for LogSink {
 
     fn write(
         &self,
-        _batch: &ExportTraceServiceRequest,
+        batch: &ExportTraceServiceRequest,
         encoded: &[u8],
         spans: usize,
     ) -> Result<Delivery, SinkError> {
+        self.write_in_fanout(
+            batch,
+            encoded,
+            spans,
+            &mut crate::sink::Provenance::default(),
+        )
+    }
+
+    fn write_in_fanout(
+        &self,
+        _batch: &ExportTraceServiceRequest,
+        encoded: &[u8],
+        spans: usize,
+        prov: &mut crate::sink::Provenance,
+    ) -> Result<Delivery, SinkError> {
         match self.append(encoded) {
             Ok(r) => {
+                prov.log = Some(crate::sink::LogPosition {
+                    seq: r.seq,
+                    leaf_hash: r.leaf_hash.0,
+                });
                 self.inner
                     .counters
                     .spans
