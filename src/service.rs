@@ -191,6 +191,12 @@ pub async fn run(
         metrics: metrics.clone(),
         health: health.clone(),
         sampler: (!sampler.is_pass_through()).then_some(sampler),
+        rate_limiter: cfg
+            .rate_limit
+            .enabled()
+            .then(|| crate::receiver::ratelimit::RateLimiter::new(cfg.rate_limit.clone())),
+        memory: crate::receiver::memlimit::MemoryLimiter::start(&cfg.pipeline.memory_limiter)
+            .map_err(RunError::Workers)?,
     });
 
     // One watch channel tells every server to stop accepting.

@@ -39,6 +39,11 @@ pub struct TypeLabel {
     pub r#type: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ClientLabel {
+    pub client: String,
+}
+
 /// All counters and gauges. Cheap to clone (every field is an `Arc` inside).
 #[derive(Clone)]
 pub struct Metrics {
@@ -71,6 +76,9 @@ pub struct Metrics {
     pub redactions: Family<TypeLabel, Counter>,
     /// 1 while ready (listeners bound, workers running, sinks healthy).
     pub ready: Gauge,
+    /// Spans refused by the rate limiter, per client (bounded label set: see
+    /// `receivers.otlp.rate_limit.max_client_labels`).
+    pub receiver_rate_limited_spans: Family<ClientLabel, Counter>,
 }
 
 impl Metrics {
@@ -91,6 +99,7 @@ impl Metrics {
             batch_duration: Histogram::new(exponential_buckets(0.0001, 2.0, 16)),
             redactions: Family::default(),
             ready: Gauge::default(),
+            receiver_rate_limited_spans: Family::default(),
         };
         let mut r = Registry::with_prefix("spanward");
         r.register(
@@ -164,6 +173,11 @@ impl Metrics {
             m.redactions.clone(),
         );
         r.register("ready", "1 when ready to accept spans", m.ready.clone());
+        r.register(
+            "receiver_rate_limited_spans",
+            "Spans refused by the per-client rate limiter, by client",
+            m.receiver_rate_limited_spans.clone(),
+        );
         (m, r)
     }
 

@@ -101,6 +101,8 @@ pub struct OtlpReceiverConfig {
     pub http: Option<HttpConfig>,
     /// Request limits shared by both protocols.
     pub limits: LimitsConfig,
+    /// Per-client rate limits (off by default); see `crate::receiver::ratelimit`.
+    pub rate_limit: crate::receiver::ratelimit::RateLimitConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -313,6 +315,9 @@ pub struct PipelineConfig {
     /// Period of the INFO line summarising refused and dropped spans. Default `10s`.
     #[serde(with = "humantime_serde")]
     pub summary_interval: Duration,
+    /// Admission control on resident memory; on by default when the cgroup has a memory
+    /// limit (80 % soft, 90 % hard). See `crate::receiver::memlimit`.
+    pub memory_limiter: crate::receiver::memlimit::MemoryLimiterConfig,
 }
 
 impl Default for PipelineConfig {
@@ -324,6 +329,7 @@ impl Default for PipelineConfig {
             shutdown_timeout: Duration::from_secs(30),
             retry_after: Duration::from_secs(1),
             summary_interval: Duration::from_secs(10),
+            memory_limiter: Default::default(),
         }
     }
 }
@@ -350,6 +356,7 @@ pub struct Resolved {
     pub http: Option<SocketAddr>,
     pub admin: SocketAddr,
     pub limits: LimitsConfig,
+    pub rate_limit: crate::receiver::ratelimit::RateLimitConfig,
     pub otlp_exporter: Option<OtlpExporterConfig>,
     pub file_sink: Option<crate::sink::log::LogConfig>,
     pub kafka_sink: Option<crate::sink::kafka::KafkaConfig>,
@@ -428,7 +435,15 @@ impl Config {
                 grpc: Some(GrpcConfig::default()),
                 http: Some(HttpConfig::default()),
                 limits: LimitsConfig::default(),
+                rate_limit: Default::default(),
             });
+        otlp.rate_limit
+            .validate()
+            .map_err(|e| invalid("receivers.otlp.rate_limit", e))?;
+        self.pipeline
+            .memory_limiter
+            .validate()
+            .map_err(|e| invalid("pipeline.memory_limiter", e))?;
         let grpc = match &otlp.grpc {
             Some(g) => Some(addr("receivers.otlp.grpc.endpoint", &g.endpoint)?),
             None => None,
@@ -535,6 +550,7 @@ impl Config {
             http,
             admin,
             limits,
+            rate_limit: otlp.rate_limit.clone(),
             otlp_exporter,
             file_sink,
             kafka_sink,

@@ -57,16 +57,22 @@ pub enum RefuseReason {
     TooLarge,
     /// Undecodable protobuf/JSON, bad gzip, wrong content type. Not retryable.
     Malformed,
+    /// The client is over its `receivers.otlp.rate_limit`. Retryable after the bucket refills.
+    RateLimited,
+    /// Memory is over the `pipeline.memory_limiter` limits. Retryable.
+    MemoryLimited,
 }
 
 impl RefuseReason {
-    pub const ALL: [RefuseReason; 6] = [
+    pub const ALL: [RefuseReason; 8] = [
         RefuseReason::QueueFull,
         RefuseReason::ShuttingDown,
         RefuseReason::Unready,
         RefuseReason::NotDurable,
         RefuseReason::TooLarge,
         RefuseReason::Malformed,
+        RefuseReason::RateLimited,
+        RefuseReason::MemoryLimited,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -77,6 +83,8 @@ impl RefuseReason {
             RefuseReason::NotDurable => "not_durable",
             RefuseReason::TooLarge => "too_large",
             RefuseReason::Malformed => "malformed",
+            RefuseReason::RateLimited => "rate_limited",
+            RefuseReason::MemoryLimited => "memory_limited",
         }
     }
 

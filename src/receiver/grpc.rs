@@ -62,7 +62,9 @@ impl Codec for ServerCodec {
 
 fn status_of(r: &Refusal) -> tonic::Status {
     let code = match r.reason {
-        RefuseReason::QueueFull => tonic::Code::ResourceExhausted,
+        RefuseReason::QueueFull | RefuseReason::RateLimited | RefuseReason::MemoryLimited => {
+            tonic::Code::ResourceExhausted
+        }
         RefuseReason::ShuttingDown | RefuseReason::Unready | RefuseReason::NotDurable => {
             tonic::Code::Unavailable
         }

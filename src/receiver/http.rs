@@ -44,7 +44,9 @@ fn encoding_of(headers: &HeaderMap) -> Option<Encoding> {
 
 fn http_status(reason: RefuseReason) -> StatusCode {
     match reason {
-        RefuseReason::QueueFull => StatusCode::TOO_MANY_REQUESTS,
+        RefuseReason::QueueFull | RefuseReason::RateLimited | RefuseReason::MemoryLimited => {
+            StatusCode::TOO_MANY_REQUESTS
+        }
         RefuseReason::ShuttingDown | RefuseReason::Unready | RefuseReason::NotDurable => {
             StatusCode::SERVICE_UNAVAILABLE
         }
@@ -55,7 +57,10 @@ fn http_status(reason: RefuseReason) -> StatusCode {
 
 fn error_response(status: StatusCode, r: &Refusal, enc: Encoding) -> Response {
     let grpc_code = match r.reason {
-        RefuseReason::QueueFull | RefuseReason::TooLarge => tonic::Code::ResourceExhausted,
+        RefuseReason::QueueFull
+        | RefuseReason::TooLarge
+        | RefuseReason::RateLimited
+        | RefuseReason::MemoryLimited => tonic::Code::ResourceExhausted,
         RefuseReason::Malformed => tonic::Code::InvalidArgument,
         _ => tonic::Code::Unavailable,
     };

@@ -4,6 +4,8 @@
 pub mod body;
 pub mod grpc;
 pub mod http;
+pub mod memlimit;
+pub mod ratelimit;
 
 use crate::admin::metrics::{Metrics, TransportLabel};
 use crate::admin::Health;
@@ -34,6 +36,10 @@ pub struct Ingest {
     /// Early sampling, before the queue, so sampled-out spans never take queue space. `None`
     /// when it would keep everything.
     pub sampler: Option<crate::pipeline::sample::Sampler>,
+    /// Per-client token buckets; `None` when no rate is configured.
+    pub rate_limiter: Option<ratelimit::RateLimiter>,
+    /// Admission on resident memory; `None` when off.
+    pub memory: Option<Arc<memlimit::MemoryLimiter>>,
 }
 
 impl Ingest {
@@ -55,6 +61,18 @@ impl Ingest {
     pub async fn submit(
         &self,
         transport: &'static str,
+        request: ExportTraceServiceRequest,
+        bytes: usize,
+    ) -> Result<(), Refusal> {
+        self.submit_as(transport, None, request, bytes).await
+    }
+
+    /// [`Self::submit`] for an identified client (an authenticated name); anonymous clients
+    /// are told apart by their first resource's `service.name` for rate limiting.
+    pub async fn submit_as(
+        &self,
+        transport: &'static str,
+        client: Option<&str>,
         mut request: ExportTraceServiceRequest,
         bytes: usize,
     ) -> Result<(), Refusal> {
@@ -71,6 +89,36 @@ impl Ingest {
         }
         if !self.health.sinks_ready() {
             return refuse(RefuseReason::Unready, "a sink is unavailable");
+        }
+        if let Some(m) = &self.memory {
+            let pending =
+                self.queue.depth_spans() > 0 || self.metrics.pipeline_in_process_spans.get() > 0;
+            if m.refuse(pending) {
+                return refuse(
+                    RefuseReason::MemoryLimited,
+                    "memory limit reached, retry later",
+                );
+            }
+        }
+        if let Some(rl) = &self.rate_limiter {
+            let name = ratelimit::sanitize_client(client.unwrap_or_else(|| service_name(&request)));
+            if let ratelimit::Verdict::Limited(wait) = rl.check(&name, spans, bytes, Instant::now())
+            {
+                self.metrics
+                    .refused(transport, RefuseReason::RateLimited, spans);
+                self.metrics
+                    .receiver_rate_limited_spans
+                    .get_or_create(&crate::admin::metrics::ClientLabel {
+                        client: rl.label(&name),
+                    })
+                    .inc_by(spans as u64);
+                let mut r = self.refusal(
+                    RefuseReason::RateLimited,
+                    "rate limit exceeded, retry later",
+                );
+                r.retry_after = Some(wait.max(Duration::from_millis(100)));
+                return Err(r);
+            }
         }
         let accepted = |sampled_out: usize| {
             self.metrics
@@ -141,4 +189,18 @@ impl Ingest {
         }
         Ok(())
     }
+}
+
+/// The first resource's `service.name`, or `""`.
+fn service_name(r: &ExportTraceServiceRequest) -> &str {
+    use opentelemetry_proto::tonic::common::v1::any_value::Value;
+    r.resource_spans
+        .first()
+        .and_then(|rs| rs.resource.as_ref())
+        .and_then(|res| res.attributes.iter().find(|kv| kv.key == "service.name"))
+        .and_then(|kv| match kv.value.as_ref()?.value.as_ref()? {
+            Value::StringValue(s) => Some(s.as_str()),
+            _ => None,
+        })
+        .unwrap_or("")
 }
