@@ -69,6 +69,9 @@ pub struct Metrics {
     pub batch_duration: Histogram,
     /// Redactions applied, by type.
     pub redactions: Family<TypeLabel, Counter>,
+    /// Receiver connections whose TLS handshake failed or timed out (no client certificate,
+    /// untrusted or expired one, plaintext on a TLS port), per transport.
+    pub receiver_tls_handshake_failures: Family<TransportLabel, Counter>,
     /// 1 while ready (listeners bound, workers running, sinks healthy).
     pub ready: Gauge,
 }
@@ -91,6 +94,7 @@ impl Metrics {
             batch_duration: Histogram::new(exponential_buckets(0.0001, 2.0, 16)),
             redactions: Family::default(),
             ready: Gauge::default(),
+            receiver_tls_handshake_failures: Family::default(),
         };
         let mut r = Registry::with_prefix("spanward");
         r.register(
@@ -162,6 +166,11 @@ impl Metrics {
             "redactions",
             "Values redacted, by type",
             m.redactions.clone(),
+        );
+        r.register(
+            "receiver_tls_handshake_failures",
+            "Receiver connections whose TLS handshake failed or timed out",
+            m.receiver_tls_handshake_failures.clone(),
         );
         r.register("ready", "1 when ready to accept spans", m.ready.clone());
         (m, r)

@@ -57,16 +57,19 @@ pub enum RefuseReason {
     TooLarge,
     /// Undecodable protobuf/JSON, bad gzip, wrong content type. Not retryable.
     Malformed,
+    /// Missing or unknown bearer token. Not retryable (the same token would fail again).
+    Unauthenticated,
 }
 
 impl RefuseReason {
-    pub const ALL: [RefuseReason; 6] = [
+    pub const ALL: [RefuseReason; 7] = [
         RefuseReason::QueueFull,
         RefuseReason::ShuttingDown,
         RefuseReason::Unready,
         RefuseReason::NotDurable,
         RefuseReason::TooLarge,
         RefuseReason::Malformed,
+        RefuseReason::Unauthenticated,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -77,12 +80,16 @@ impl RefuseReason {
             RefuseReason::NotDurable => "not_durable",
             RefuseReason::TooLarge => "too_large",
             RefuseReason::Malformed => "malformed",
+            RefuseReason::Unauthenticated => "unauthenticated",
         }
     }
 
     /// Whether the client should retry (and is told when, with `RetryInfo` / `Retry-After`).
     pub fn retryable(self) -> bool {
-        !matches!(self, RefuseReason::TooLarge | RefuseReason::Malformed)
+        !matches!(
+            self,
+            RefuseReason::TooLarge | RefuseReason::Malformed | RefuseReason::Unauthenticated
+        )
     }
 }
 

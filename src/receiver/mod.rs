@@ -7,6 +7,7 @@ pub mod http;
 
 use crate::admin::metrics::{Metrics, TransportLabel};
 use crate::admin::Health;
+use crate::auth::ClientId;
 use crate::config::{AckMode, LimitsConfig, PipelineConfig, WhenFull};
 use crate::pipeline::queue::{QueueError, QueueSender};
 use crate::pipeline::{count_spans, Ack, AckResult, Batch, DropReason, RefuseReason};
@@ -51,10 +52,24 @@ impl Ingest {
         self.refusal(reason, message)
     }
 
-    /// Admits a decoded request. `bytes` is its decompressed encoded size.
+    /// Admits a decoded request from an anonymous client. `bytes` is its decompressed encoded
+    /// size.
     pub async fn submit(
         &self,
         transport: &'static str,
+        request: ExportTraceServiceRequest,
+        bytes: usize,
+    ) -> Result<(), Refusal> {
+        self.submit_as(transport, &ClientId::default(), request, bytes)
+            .await
+    }
+
+    /// Admits a decoded request from `client` (the name of its bearer token, when it has one:
+    /// the identity per-client limits are keyed on).
+    pub async fn submit_as(
+        &self,
+        transport: &'static str,
+        client: &ClientId,
         mut request: ExportTraceServiceRequest,
         bytes: usize,
     ) -> Result<(), Refusal> {
@@ -63,6 +78,13 @@ impl Ingest {
             return Ok(());
         }
         let refuse = |reason: RefuseReason, msg: &str| {
+            tracing::debug!(
+                transport,
+                client = client.0.as_deref().unwrap_or("-"),
+                reason = reason.as_str(),
+                spans,
+                "request refused"
+            );
             self.metrics.refused(transport, reason, spans);
             Err(self.refusal(reason, msg))
         };

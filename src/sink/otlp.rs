@@ -104,6 +104,8 @@ pub struct OtlpSink {
 pub enum OtlpSinkError {
     #[error("exporters.otlp.endpoint: {0}")]
     Endpoint(String),
+    #[error("exporters.otlp.tls: {0}")]
+    Tls(String),
 }
 
 impl OtlpSink {
@@ -112,10 +114,17 @@ impl OtlpSink {
         cfg: &OtlpExporterConfig,
         rt: tokio::runtime::Handle,
     ) -> Result<Self, OtlpSinkError> {
-        let ep = Endpoint::from_shared(cfg.endpoint.clone())
+        let mut ep = Endpoint::from_shared(cfg.endpoint.clone())
             .map_err(|e| OtlpSinkError::Endpoint(e.to_string()))?
             .connect_timeout(Duration::from_secs(5))
             .tcp_nodelay(true);
+        if cfg.endpoint.starts_with("https://") {
+            let tls = crate::tls::client_config(cfg.tls.as_ref())
+                .map_err(|e| OtlpSinkError::Tls(e.to_string()))?;
+            ep = ep
+                .tls_config(tls)
+                .map_err(|e| OtlpSinkError::Tls(e.to_string()))?;
+        }
         let channel = {
             // connect_lazy needs a runtime context for its background task.
             let _g = rt.enter();
