@@ -614,6 +614,14 @@ fn bad_security_config_is_refused_at_resolve() {
     ))
     .unwrap_err();
     assert!(e.contains("exporters.otlp.tls"), "{e}");
+    // Named but empty: an error, never plaintext or anonymous by accident.
+    for yaml in [
+        "receivers: { otlp: { grpc: { tls: ~ } } }",
+        "receivers: { otlp: { grpc: {}, auth: ~ } }",
+        "admin: { auth: {} }",
+    ] {
+        assert!(resolve(yaml).is_err(), "{yaml}");
+    }
     // A good one resolves.
     resolve(&format!(
         "receivers: {{ otlp: {{ grpc: {{ tls: {{ cert_file: \"{cert}\", key_file: \"{key}\", min_version: 1.3 }} }} }} }}"
