@@ -628,3 +628,82 @@ fn bad_security_config_is_refused_at_resolve() {
     ))
     .unwrap();
 }
+
+/// The service at trace level (so tonic, h2 and hyper log their internals too) sees good and
+/// bad tokens on every endpoint; none of them appears in its log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_never_reach_the_service_log_even_at_trace_level() {
+    let dir = tempfile::tempdir().unwrap();
+    let (pg, ph, pa) = (
+        common::free_port(),
+        common::free_port(),
+        common::free_port(),
+    );
+    let admin_tokens = dir.path().join("admin-tokens");
+    std::fs::write(&admin_tokens, "scraper:scrape-0123456789abcdef\n").unwrap();
+    let cfg = dir.path().join("spanward.yaml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "receivers:\n  otlp:\n    grpc: {{ endpoint: \"127.0.0.1:{pg}\" }}\n    http: {{ endpoint: \"127.0.0.1:{ph}\" }}\n    auth: {{ tokens_env: SPANWARD_TEST_TOKENS }}\nexporters:\n  file: {{ path: \"{}\" }}\nadmin: {{ endpoint: \"127.0.0.1:{pa}\", auth: {{ tokens_file: \"{}\" }} }}\nlogging: {{ level: trace }}\n{PASS_THROUGH}",
+            dir.path().join("data").display(),
+            admin_tokens.display()
+        ),
+    )
+    .unwrap();
+    let log_path = dir.path().join("spanward.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let admin: SocketAddr = format!("127.0.0.1:{pa}").parse().unwrap();
+    let grpc: SocketAddr = format!("127.0.0.1:{pg}").parse().unwrap();
+    let http: SocketAddr = format!("127.0.0.1:{ph}").parse().unwrap();
+    let env_tokens = format!("fleet-a:{TOKEN_A}");
+    let child = common::start_binary(
+        &cfg,
+        admin,
+        &[("SPANWARD_TEST_TOKENS", &env_tokens)],
+        log.into(),
+    )
+    .await;
+
+    for (token, ok) in [(TOKEN_A, true), (TOKEN_B, false)] {
+        let mut client = common::grpc_client(grpc).await;
+        let mut req = tonic::Request::new(request(2, 4));
+        req.metadata_mut()
+            .insert("authorization", format!("Bearer {token}").parse().unwrap());
+        assert_eq!(client.export(req).await.is_ok(), ok);
+        let bearer = format!("Bearer {token}");
+        let (st, _, body) = common::http_request(
+            http,
+            "POST",
+            "/v1/traces",
+            &[
+                ("content-type", "application/json"),
+                ("authorization", &bearer),
+            ],
+            b"{}",
+        )
+        .await
+        .unwrap();
+        assert_eq!(st, if ok { 200 } else { 401 });
+        assert!(!String::from_utf8_lossy(&body).contains(token));
+    }
+    for t in ["scrape-0123456789abcdef", "wrong-0123456789abcdef"] {
+        let bearer = format!("Bearer {t}");
+        common::http_request(admin, "GET", "/metrics", &[("authorization", &bearer)], &[])
+            .await
+            .unwrap();
+    }
+    common::stop_binary(child).await;
+    let text = std::fs::read_to_string(&log_path).unwrap();
+    assert!(text.contains("OTLP/gRPC receiver listening"), "{text}");
+    // The filter really reached the transport crates' internals.
+    assert!(text.contains("h2::"), "no h2 trace lines: {text}");
+    for t in [
+        TOKEN_A,
+        TOKEN_B,
+        "scrape-0123456789abcdef",
+        "wrong-0123456789abcdef",
+    ] {
+        assert!(!text.contains(t), "a token is in the service log");
+    }
+}
