@@ -368,7 +368,7 @@ pub fn exposure_warning(receivers: &[(&str, Option<SocketAddr>, bool)]) -> Optio
         .collect();
     (!exposed.is_empty()).then(|| {
         format!(
-            "receivers listen beyond loopback without TLS ({}): spans and bearer tokens cross the network in clear text",
+            "receivers listen beyond loopback without TLS ({}): spans (and any bearer tokens) cross the network in clear text",
             exposed.join(", ")
         )
     })

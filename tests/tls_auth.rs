@@ -166,6 +166,14 @@ async fn grpc_export(
 }
 
 fn rustls_client(ca: &str, identity: Option<&Leaf>) -> tokio_rustls::TlsConnector {
+    rustls_client_versions(ca, identity, rustls::DEFAULT_VERSIONS)
+}
+
+fn rustls_client_versions(
+    ca: &str,
+    identity: Option<&Leaf>,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+) -> tokio_rustls::TlsConnector {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
     let mut roots = rustls::RootCertStore::empty();
@@ -175,7 +183,7 @@ fn rustls_client(ca: &str, identity: Option<&Leaf>) -> tokio_rustls::TlsConnecto
     let b = rustls::ClientConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))
-    .with_safe_default_protocol_versions()
+    .with_protocol_versions(versions)
     .unwrap()
     .with_root_certificates(roots);
     let mut cfg = match identity {
@@ -706,4 +714,50 @@ async fn tokens_never_reach_the_service_log_even_at_trace_level() {
     ] {
         assert!(!text.contains(t), "a token is in the service log");
     }
+}
+
+/// TLS 1.2 clients work by default (and a bad client certificate already fails their
+/// handshake); `min_version: 1.3` refuses them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls12_clients_work_unless_min_version_is_13() {
+    let c = certs();
+    let tls12 = [&rustls::version::TLS12];
+    let post = |addr: SocketAddr, id: Option<Leaf>| {
+        let ca = c.pki.ca.clone();
+        async move {
+            let tcp = tokio::net::TcpStream::connect(addr).await?;
+            let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+            let s = rustls_client_versions(&ca, id.as_ref(), &tls12)
+                .connect(name, tcp)
+                .await?;
+            let body = request(1, 2).encode_to_vec();
+            let h = [("content-type", "application/x-protobuf")];
+            http_request_on(s, "localhost", "POST", "/v1/traces", &h, &body).await
+        }
+    };
+    let svc = start_tls(&c, true, "", "").await;
+    assert_eq!(post(svc.http, Some(c.client.clone())).await.unwrap().0, 200);
+    let e = post(svc.http, Some(c.client_expired.clone()))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("CertificateExpired"), "{e}");
+    svc.stop().await;
+
+    let data_dir = tempfile::tempdir().unwrap();
+    let tls = c
+        .server_tls_yaml(false)
+        .replace(" }", ", min_version: \"1.3\" }");
+    let yaml = format!(
+        "receivers:\n  otlp:\n    grpc: {{ endpoint: \"127.0.0.1:0\" }}\n    http: {{ endpoint: \"127.0.0.1:0\", tls: {tls} }}\nexporters:\n  file: {{ path: \"{}\" }}\nadmin: {{ endpoint: \"127.0.0.1:0\" }}\n{PASS_THROUGH}",
+        data_dir.path().display()
+    );
+    let svc = Service::start_yaml(&yaml, data_dir).await;
+    let e = post(svc.http, None).await.unwrap_err().to_string();
+    assert!(e.contains("ProtocolVersion"), "{e}");
+    let (st, _, _) = https_export(svc.http, &c.pki.ca, None, &[], 1)
+        .await
+        .unwrap();
+    assert_eq!(st, 200);
+    svc.stop().await;
 }
