@@ -266,10 +266,13 @@ pub fn accept_tls(
                 _ = tx.closed() => return,
                 r = listener.accept() => match r {
                     Ok(c) => c,
+                    // The peer gave up before we accepted: nothing to report.
+                    Err(e) if is_connection_error(&e) => continue,
                     Err(e) => {
-                        // Out of file descriptors and the like: back off instead of spinning.
+                        // Out of file descriptors and the like: back off instead of spinning
+                        // (and at most one line a second).
                         tracing::warn!(error = %e, "accepting a connection failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        tokio::time::sleep(Duration::from_secs(1)).await;
                         continue;
                     }
                 },
@@ -297,6 +300,14 @@ pub fn accept_tls(
         }
     });
     rx
+}
+
+fn is_connection_error(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(
+        e.kind(),
+        ConnectionRefused | ConnectionAborted | ConnectionReset
+    )
 }
 
 /// The accepted TLS connections as an axum listener.
