@@ -104,8 +104,7 @@ pub struct OtlpReceiverConfig {
     /// Bearer-token authentication for both protocols. Default: none (anyone who can connect
     /// may send). When set, a request without a listed token gets gRPC `UNAUTHENTICATED` / HTTP
     /// 401, counted `reason="unauthenticated"`.
-    // Named but empty still counts as set (then fails for lack of files or tokens): an
-    // empty `tls:` must never silently mean plaintext.
+    // A bare `auth:` is on (and fails for want of tokens): never silently anonymous.
     #[serde(deserialize_with = "present")]
     pub auth: Option<crate::auth::AuthConfig>,
 }
@@ -117,8 +116,7 @@ pub struct GrpcConfig {
     pub endpoint: String,
     /// TLS (and mTLS with `client_ca_file`). Default: none, plaintext; a plaintext receiver on a
     /// non-loopback address logs one WARN line at start.
-    // Named but empty still counts as set (then fails for lack of files or tokens): an
-    // empty `tls:` must never silently mean plaintext.
+    // A bare `tls:` is on (and fails for want of files): never silently plaintext.
     #[serde(deserialize_with = "present")]
     pub tls: Option<crate::tls::ServerTlsConfig>,
 }
@@ -138,8 +136,7 @@ pub struct HttpConfig {
     /// Listen address. Default `127.0.0.1:4318`.
     pub endpoint: String,
     /// TLS (and mTLS), as for gRPC. Default: none.
-    // Named but empty still counts as set (then fails for lack of files or tokens): an
-    // empty `tls:` must never silently mean plaintext.
+    // A bare `tls:` is on (and fails for want of files): never silently plaintext.
     #[serde(deserialize_with = "present")]
     pub tls: Option<crate::tls::ServerTlsConfig>,
 }
@@ -213,8 +210,7 @@ pub struct OtlpExporterConfig {
     /// TLS settings for an `https://` endpoint (CA, client certificate for mTLS, server name).
     /// Default: none, which with `https://` means the system trust store and no client
     /// certificate. Set with an `http://` endpoint it is an error (TLS would silently be off).
-    // Named but empty still counts as set (then fails for lack of files or tokens): an
-    // empty `tls:` must never silently mean plaintext.
+    // A bare `tls:` counts as set, so with an `http://` endpoint it is an error, not plaintext.
     #[serde(deserialize_with = "present")]
     pub tls: Option<crate::tls::ClientTlsConfig>,
 }
@@ -265,8 +261,7 @@ pub struct AdminConfig {
     pub endpoint: String,
     /// Bearer tokens for `/metrics`. Default: none (open). `/healthz` and `/readyz` stay open
     /// for probes; they reveal nothing beyond up/ready.
-    // Named but empty still counts as set (then fails for lack of files or tokens): an
-    // empty `tls:` must never silently mean plaintext.
+    // A bare `auth:` is on (and fails for want of tokens): never silently anonymous.
     #[serde(deserialize_with = "present")]
     pub auth: Option<crate::auth::AuthConfig>,
 }
