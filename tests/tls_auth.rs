@@ -761,3 +761,42 @@ async fn tls12_clients_work_unless_min_version_is_13() {
     assert_eq!(st, 200);
     svc.stop().await;
 }
+
+/// `spanward load --ca-file --token-file` drives a TLS receiver that wants tokens (gRPC and
+/// HTTP tokens; TLS is gRPC only); with a wrong token every request is UNAUTHENTICATED / 401.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn load_generator_speaks_tls_and_tokens() {
+    let c = certs();
+    let tokens = c.write("tokens", &format!("loadgen:{TOKEN_A}\n"));
+    let svc = start_tls(
+        &c,
+        false,
+        &format!("    auth: {{ tokens_file: \"{}\" }}\n", tokens.display()),
+        "",
+    )
+    .await;
+    let good = c.write("good-token", &format!("{TOKEN_A}\n"));
+    let bad = c.write("bad-token", &format!("{TOKEN_B}\n"));
+    let args = |token: &PathBuf| spanward::load::LoadArgs {
+        endpoint: svc.grpc.to_string(),
+        protocol: spanward::load::Protocol::Grpc,
+        duration: std::time::Duration::from_millis(500),
+        rate: 0,
+        concurrency: 2,
+        spans_per_request: 10,
+        payload_bytes: 300,
+        pii_fraction: 0.0,
+        seed: 1,
+        distinct_requests: 2,
+        gzip: false,
+        json: false,
+        token_file: Some(token.clone()),
+        ca_file: Some(c.path("ca.pem")),
+    };
+    let r = spanward::load::run(&args(&good)).await.unwrap();
+    assert!(r.spans_ok > 0 && r.spans_failed == 0, "{r:?}");
+    let r = spanward::load::run(&args(&bad)).await.unwrap();
+    assert_eq!(r.spans_ok, 0);
+    assert!(r.failures.contains_key("grpc:Unauthenticated"), "{r:?}");
+    svc.stop().await;
+}
