@@ -800,3 +800,54 @@ async fn load_generator_speaks_tls_and_tokens() {
     assert!(r.failures.contains_key("grpc:Unauthenticated"), "{r:?}");
     svc.stop().await;
 }
+
+/// OTLP/HTTP over TLS with ALPN `h2` (what Go's HTTP client, and so the collector's `otlphttp`
+/// exporter, negotiates by default) works too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_receiver_speaks_http2_over_tls() {
+    use rustls::pki_types::pem::PemObject;
+    let c = certs();
+    let svc = start_tls(&c, false, "", "").await;
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(rustls::pki_types::CertificateDer::from_pem_slice(c.pki.ca.as_bytes()).unwrap())
+        .unwrap();
+    let mut cfg = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    cfg.alpn_protocols = vec![b"h2".to_vec()];
+    let tcp = tokio::net::TcpStream::connect(svc.http).await.unwrap();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let tls = tokio_rustls::TlsConnector::from(Arc::new(cfg))
+        .connect(name, tcp)
+        .await
+        .unwrap();
+    assert_eq!(tls.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
+    let (mut send, conn) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(tls),
+    )
+    .await
+    .unwrap();
+    tokio::spawn(conn);
+    let req = hyper::Request::post("https://localhost/v1/traces")
+        .header("content-type", "application/x-protobuf")
+        .body(http_body_util::Full::new(bytes::Bytes::from(
+            request(6, 5).encode_to_vec(),
+        )))
+        .unwrap();
+    let resp = send.send_request(req).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.version(), hyper::Version::HTTP_2);
+    svc.wait_metric(
+        "spanward_receiver_accepted_spans_total",
+        &["transport=\"http\""],
+        6.0,
+    )
+    .await;
+    svc.stop().await;
+}
