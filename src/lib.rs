@@ -15,6 +15,7 @@
 //!   JSON-aware text walk, span walk, replacement actions.
 //! - [`audit`]: JSON audit records of agent operations.
 //! - [`keys`]: the HMAC key shared by pseudonyms and fingerprints.
+//! - [`tls`], [`auth`]: rustls for receivers and exporter, bearer tokens.
 //! - [`load`]: the load generator (`spanward load`).
 //! - [`cli`]: subcommands; `main.rs` only calls [`cli::main`].
 //! - [`service`]: [`service::run`], the one entry point that wires everything.
@@ -22,6 +23,7 @@
 
 pub mod admin;
 pub mod audit;
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod keys;
@@ -32,5 +34,6 @@ pub mod rpc_status;
 pub mod scrub;
 pub mod service;
 pub mod sink;
+pub mod tls;
 
 pub use service::{run, Listeners, RunError};

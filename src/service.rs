@@ -6,6 +6,7 @@ use crate::config::Resolved;
 use crate::pipeline::{queue, stages::Stages, worker, DropReason};
 use crate::receiver::{self, Ingest};
 use crate::sink::{kafka::KafkaSink, log::LogSink, otlp::OtlpSink, Sink};
+use crate::tls;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -31,6 +32,8 @@ pub enum RunError {
     Workers(std::io::Error),
     #[error("{0}")]
     Stage(String),
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
 }
 
 fn build_stages(cfg: &Resolved) -> Result<Stages, RunError> {
@@ -151,6 +154,62 @@ fn build_sinks(cfg: &Resolved) -> Result<Vec<Arc<dyn Sink>>, RunError> {
     Ok(sinks)
 }
 
+/// On SIGHUP, re-reads the receivers' certificates, keys and client CAs, and the token files.
+/// A file that fails to load keeps its previous version (one ERROR line naming it). `None` when
+/// there is nothing to reload.
+fn reload_on_sighup(
+    tls: Vec<(&'static str, Arc<tls::ServerTls>)>,
+    auth: Vec<(&'static str, Arc<crate::auth::Authenticator>)>,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> Option<tokio::task::JoinHandle<()>> {
+    if tls.is_empty() && auth.is_empty() {
+        return None;
+    }
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut hup = match signal(SignalKind::hangup()) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGHUP: certificates and tokens will not reload");
+                return None;
+            }
+        };
+        Some(tokio::spawn(async move {
+            tokio::pin!(stop);
+            loop {
+                tokio::select! {
+                    _ = &mut stop => return,
+                    r = hup.recv() => if r.is_none() { return },
+                }
+                for (what, t) in &tls {
+                    match t.reload() {
+                        Ok(()) => {
+                            tracing::info!("SIGHUP: reloaded the TLS certificate of the {what}")
+                        }
+                        Err(e) => {
+                            tracing::error!(error = %e, "SIGHUP: {what} keeps its previous TLS certificate")
+                        }
+                    }
+                }
+                for (what, a) in &auth {
+                    match a.reload() {
+                        Ok(()) => tracing::info!("SIGHUP: reloaded {what}"),
+                        Err(e) => {
+                            tracing::error!(error = %e, "SIGHUP: keeping the previous {what}")
+                        }
+                    }
+                }
+            }
+        }))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (tls, auth, stop);
+        None
+    }
+}
+
 /// Runs the service until `shutdown` resolves, then drains: stops accepting, lets in-flight
 /// requests finish, processes everything queued, flushes sinks. Must be called inside a
 /// multi-threaded tokio runtime.
@@ -205,38 +264,107 @@ pub async fn run(
         let _ = rx.wait_for(|v| *v).await;
     };
 
+    let grpc_addr = listeners.grpc_addr();
+    let http_addr = listeners.http_addr();
+    if let Some(w) = tls::exposure_warning(&[
+        ("OTLP/gRPC", grpc_addr, cfg.grpc_tls.is_some()),
+        ("OTLP/HTTP", http_addr, cfg.http_tls.is_some()),
+    ]) {
+        tracing::warn!("{w}");
+    }
+    let handshake_failed = |transport: &'static str| {
+        let m = metrics.clone();
+        move || {
+            m.receiver_tls_handshake_failures
+                .get_or_create(&crate::admin::metrics::TransportLabel { transport })
+                .inc();
+        }
+    };
+    // Reloaded on SIGHUP.
+    let mut reloadable_tls = Vec::new();
     let mut servers = Vec::new();
     if let Some(l) = listeners.grpc {
         let l = tokio_listener("OTLP/gRPC receiver", l)?;
-        tracing::info!(addr = %l.local_addr().map(|a| a.to_string()).unwrap_or_default(), "OTLP/gRPC receiver listening");
-        let svc = receiver::grpc::OtlpGrpc::new(ingest.clone());
-        let incoming = tokio_stream::wrappers::TcpListenerStream::new(l);
+        tracing::info!(addr = %l.local_addr().map(|a| a.to_string()).unwrap_or_default(), tls = cfg.grpc_tls.is_some(), auth = cfg.receiver_auth.is_some(), "OTLP/gRPC receiver listening");
+        let svc =
+            receiver::grpc::OtlpGrpc::new(ingest.clone()).with_auth(cfg.receiver_auth.clone());
+        let server = tonic::transport::Server::builder().add_service(svc);
         let stop = stopped(stop_rx.clone());
-        servers.push(tokio::spawn(async move {
-            if let Err(e) = tonic::transport::Server::builder()
-                .add_service(svc)
-                .serve_with_incoming_shutdown(incoming, stop)
-                .await
-            {
+        let done = |r: Result<(), tonic::transport::Error>| {
+            if let Err(e) = r {
                 tracing::error!(error = %e, "OTLP/gRPC receiver stopped");
             }
-        }));
+        };
+        match &cfg.grpc_tls {
+            Some(t) => {
+                let t = Arc::new(tls::ServerTls::load(t, tls::ALPN_GRPC)?);
+                reloadable_tls.push(("OTLP/gRPC receiver", t.clone()));
+                let rx = tls::accept_tls(l, t, handshake_failed("grpc"));
+                let incoming = tokio_stream::StreamExt::map(
+                    tokio_stream::wrappers::ReceiverStream::new(rx),
+                    |(s, _)| Ok::<_, std::io::Error>(s),
+                );
+                servers.push(tokio::spawn(async move {
+                    done(server.serve_with_incoming_shutdown(incoming, stop).await)
+                }));
+            }
+            None => {
+                let incoming = tokio_stream::wrappers::TcpListenerStream::new(l);
+                servers.push(tokio::spawn(async move {
+                    done(server.serve_with_incoming_shutdown(incoming, stop).await)
+                }));
+            }
+        }
     }
     if let Some(l) = listeners.http {
         let l = tokio_listener("OTLP/HTTP receiver", l)?;
-        tracing::info!(addr = %l.local_addr().map(|a| a.to_string()).unwrap_or_default(), "OTLP/HTTP receiver listening");
-        let app = receiver::http::router(ingest.clone());
+        tracing::info!(addr = %l.local_addr().map(|a| a.to_string()).unwrap_or_default(), tls = cfg.http_tls.is_some(), auth = cfg.receiver_auth.is_some(), "OTLP/HTTP receiver listening");
+        let app = receiver::http::router_with_auth(ingest.clone(), cfg.receiver_auth.clone());
         let stop = stopped(stop_rx.clone());
-        servers.push(tokio::spawn(async move {
-            if let Err(e) = axum::serve(l, app).with_graceful_shutdown(stop).await {
+        let done = |r: std::io::Result<()>| {
+            if let Err(e) = r {
                 tracing::error!(error = %e, "OTLP/HTTP receiver stopped");
             }
-        }));
+        };
+        match &cfg.http_tls {
+            Some(t) => {
+                let t = Arc::new(tls::ServerTls::load(t, tls::ALPN_HTTP)?);
+                reloadable_tls.push(("OTLP/HTTP receiver", t.clone()));
+                let local = l.local_addr().map_err(|source| RunError::Bind {
+                    what: "OTLP/HTTP receiver",
+                    addr: http_addr.unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0))),
+                    source,
+                })?;
+                let rx = tls::accept_tls(l, t, handshake_failed("http"));
+                let l = tls::TlsListener { rx, local };
+                servers.push(tokio::spawn(async move {
+                    done(axum::serve(l, app).with_graceful_shutdown(stop).await)
+                }));
+            }
+            None => {
+                servers.push(tokio::spawn(async move {
+                    done(axum::serve(l, app).with_graceful_shutdown(stop).await)
+                }));
+            }
+        }
     }
+    let reload_auth: Vec<_> = [
+        ("receiver tokens", cfg.receiver_auth.clone()),
+        ("admin tokens", cfg.admin_auth.clone()),
+    ]
+    .into_iter()
+    .filter_map(|(w, a)| a.map(|a| (w, a)))
+    .collect();
+    let reload_task = reload_on_sighup(reloadable_tls, reload_auth, stopped(stop_rx.clone()));
     let admin_l = tokio_listener("admin endpoint", listeners.admin)?;
     tracing::info!(addr = %admin_l.local_addr().map(|a| a.to_string()).unwrap_or_default(), "admin endpoint listening");
     let (admin_stop_tx, admin_stop_rx) = tokio::sync::watch::channel(false);
-    let admin_app = admin::router(Arc::new(registry), health.clone(), metrics.clone());
+    let admin_app = admin::router_with_auth(
+        Arc::new(registry),
+        health.clone(),
+        metrics.clone(),
+        cfg.admin_auth.clone(),
+    );
     let admin_task = tokio::spawn(async move {
         if let Err(e) = axum::serve(admin_l, admin_app)
             .with_graceful_shutdown(stopped(admin_stop_rx))
@@ -288,6 +416,9 @@ pub async fn run(
         }
     }
     qtx.close();
+    if let Some(t) = reload_task {
+        let _ = t.await;
+    }
 
     let joined = tokio::task::spawn_blocking(move || {
         for w in workers {

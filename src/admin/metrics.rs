@@ -74,6 +74,9 @@ pub struct Metrics {
     pub batch_duration: Histogram,
     /// Redactions applied, by type.
     pub redactions: Family<TypeLabel, Counter>,
+    /// Receiver connections whose TLS handshake failed or timed out (no client certificate,
+    /// untrusted or expired one, plaintext on a TLS port), per transport.
+    pub receiver_tls_handshake_failures: Family<TransportLabel, Counter>,
     /// 1 while ready (listeners bound, workers running, sinks healthy).
     pub ready: Gauge,
     /// Spans refused by the rate limiter, per client (bounded label set: see
@@ -100,6 +103,7 @@ impl Metrics {
             redactions: Family::default(),
             ready: Gauge::default(),
             receiver_rate_limited_spans: Family::default(),
+            receiver_tls_handshake_failures: Family::default(),
         };
         let mut r = Registry::with_prefix("spanward");
         r.register(
@@ -171,6 +175,11 @@ impl Metrics {
             "redactions",
             "Values redacted, by type",
             m.redactions.clone(),
+        );
+        r.register(
+            "receiver_tls_handshake_failures",
+            "Receiver connections whose TLS handshake failed or timed out",
+            m.receiver_tls_handshake_failures.clone(),
         );
         r.register("ready", "1 when ready to accept spans", m.ready.clone());
         r.register(

@@ -4,10 +4,11 @@
 pub mod metrics;
 pub mod summary;
 
+use crate::auth::Authenticator;
 use crate::sink::Sink;
 use axum::extract::State;
-use axum::http::{header, StatusCode};
-use axum::response::IntoResponse;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use prometheus_client::registry::Registry;
@@ -68,9 +69,25 @@ struct AdminState {
     registry: Arc<Registry>,
     health: Arc<Health>,
     metrics: metrics::Metrics,
+    /// Bearer tokens required for `/metrics`; `None` leaves it open.
+    auth: Option<Arc<Authenticator>>,
 }
 
-async fn metrics_handler(State(st): State<AdminState>) -> impl IntoResponse {
+async fn metrics_handler(State(st): State<AdminState>, headers: HeaderMap) -> Response {
+    if let Some(a) = &st.auth {
+        let h = headers.get(header::AUTHORIZATION).map(|v| v.as_bytes());
+        if let Err(denied) = a.check(h) {
+            return (
+                StatusCode::UNAUTHORIZED,
+                [(
+                    header::WWW_AUTHENTICATE,
+                    crate::receiver::http::bearer_challenge(denied),
+                )],
+                "missing or invalid bearer token\n",
+            )
+                .into_response();
+        }
+    }
     let ready = i64::from(st.health.not_ready_reason().is_none());
     st.metrics.ready.set(ready);
     let mut body = String::new();
@@ -82,12 +99,14 @@ async fn metrics_handler(State(st): State<AdminState>) -> impl IntoResponse {
                 "application/openmetrics-text; version=1.0.0; charset=utf-8",
             )],
             body,
-        ),
+        )
+            .into_response(),
         Err(_) => (
             StatusCode::INTERNAL_SERVER_ERROR,
             [(header::CONTENT_TYPE, "text/plain")],
             "metrics encoding failed\n".to_string(),
-        ),
+        )
+            .into_response(),
     }
 }
 
@@ -107,6 +126,16 @@ async fn readyz(State(st): State<AdminState>) -> (StatusCode, String) {
 
 /// The admin router.
 pub fn router(registry: Arc<Registry>, health: Arc<Health>, metrics: metrics::Metrics) -> Router {
+    router_with_auth(registry, health, metrics, None)
+}
+
+/// The admin router; with `auth`, `/metrics` needs a listed bearer token (the probes stay open).
+pub fn router_with_auth(
+    registry: Arc<Registry>,
+    health: Arc<Health>,
+    metrics: metrics::Metrics,
+    auth: Option<Arc<Authenticator>>,
+) -> Router {
     Router::new()
         .route("/metrics", get(metrics_handler))
         .route("/healthz", get(healthz))
@@ -115,5 +144,6 @@ pub fn router(registry: Arc<Registry>, health: Arc<Health>, metrics: metrics::Me
             registry,
             health,
             metrics,
+            auth,
         })
 }

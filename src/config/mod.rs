@@ -103,6 +103,12 @@ pub struct OtlpReceiverConfig {
     pub limits: LimitsConfig,
     /// Per-client rate limits (off by default); see `crate::receiver::ratelimit`.
     pub rate_limit: crate::receiver::ratelimit::RateLimitConfig,
+    /// Bearer-token authentication for both protocols. Default: none (anyone who can connect
+    /// may send). When set, a request without a listed token gets gRPC `UNAUTHENTICATED` / HTTP
+    /// 401, counted `reason="unauthenticated"`.
+    // A bare `auth:` is on (and fails for want of tokens): never silently anonymous.
+    #[serde(deserialize_with = "present")]
+    pub auth: Option<crate::auth::AuthConfig>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -110,12 +116,18 @@ pub struct OtlpReceiverConfig {
 pub struct GrpcConfig {
     /// Listen address. Default `127.0.0.1:4317` (loopback: nothing outside the host can send).
     pub endpoint: String,
+    /// TLS (and mTLS with `client_ca_file`). Default: none, plaintext; a plaintext receiver on a
+    /// non-loopback address logs one WARN line at start.
+    // A bare `tls:` is on (and fails for want of files): never silently plaintext.
+    #[serde(deserialize_with = "present")]
+    pub tls: Option<crate::tls::ServerTlsConfig>,
 }
 
 impl Default for GrpcConfig {
     fn default() -> Self {
         GrpcConfig {
             endpoint: "127.0.0.1:4317".into(),
+            tls: None,
         }
     }
 }
@@ -125,12 +137,17 @@ impl Default for GrpcConfig {
 pub struct HttpConfig {
     /// Listen address. Default `127.0.0.1:4318`.
     pub endpoint: String,
+    /// TLS (and mTLS), as for gRPC. Default: none.
+    // A bare `tls:` is on (and fails for want of files): never silently plaintext.
+    #[serde(deserialize_with = "present")]
+    pub tls: Option<crate::tls::ServerTlsConfig>,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
         HttpConfig {
             endpoint: "127.0.0.1:4318".into(),
+            tls: None,
         }
     }
 }
@@ -195,6 +212,12 @@ pub struct OtlpExporterConfig {
     pub max_in_flight: usize,
     /// Retry policy for retryable failures (UNAVAILABLE, RESOURCE_EXHAUSTED, …).
     pub retry: RetryConfig,
+    /// TLS settings for an `https://` endpoint (CA, client certificate for mTLS, server name).
+    /// Default: none, which with `https://` means the system trust store and no client
+    /// certificate. Set with an `http://` endpoint it is an error (TLS would silently be off).
+    // A bare `tls:` counts as set, so with an `http://` endpoint it is an error, not plaintext.
+    #[serde(deserialize_with = "present")]
+    pub tls: Option<crate::tls::ClientTlsConfig>,
 }
 
 impl Default for OtlpExporterConfig {
@@ -205,6 +228,7 @@ impl Default for OtlpExporterConfig {
             timeout: Duration::from_secs(10),
             max_in_flight: 4,
             retry: RetryConfig::default(),
+            tls: None,
         }
     }
 }
@@ -240,12 +264,18 @@ impl Default for RetryConfig {
 pub struct AdminConfig {
     /// Listen address of `/metrics`, `/healthz`, `/readyz`. Default `127.0.0.1:8888`.
     pub endpoint: String,
+    /// Bearer tokens for `/metrics`. Default: none (open). `/healthz` and `/readyz` stay open
+    /// for probes; they reveal nothing beyond up/ready.
+    // A bare `auth:` is on (and fails for want of tokens): never silently anonymous.
+    #[serde(deserialize_with = "present")]
+    pub auth: Option<crate::auth::AuthConfig>,
 }
 
 impl Default for AdminConfig {
     fn default() -> Self {
         AdminConfig {
             endpoint: "127.0.0.1:8888".into(),
+            auth: None,
         }
     }
 }
@@ -367,6 +397,12 @@ pub struct Resolved {
     pub fingerprint: crate::pipeline::fingerprint::FingerprintConfig,
     pub audit: crate::audit::AuditConfig,
     pub redaction: crate::scrub::RedactionConfig,
+    /// Receiver TLS, checked (files readable, certificate and key a pair) at resolve time.
+    pub grpc_tls: Option<crate::tls::ServerTlsConfig>,
+    pub http_tls: Option<crate::tls::ServerTlsConfig>,
+    /// Bearer tokens of the receivers and of `/metrics`, loaded at resolve time.
+    pub receiver_auth: Option<std::sync::Arc<crate::auth::Authenticator>>,
+    pub admin_auth: Option<std::sync::Arc<crate::auth::Authenticator>>,
     /// The `SPANWARD_*` environment read at resolve time (keys for sinks), so nothing later
     /// reads the process environment directly.
     pub env: std::collections::HashMap<String, String>,
@@ -434,8 +470,7 @@ impl Config {
             .unwrap_or_else(|| OtlpReceiverConfig {
                 grpc: Some(GrpcConfig::default()),
                 http: Some(HttpConfig::default()),
-                limits: LimitsConfig::default(),
-                rate_limit: Default::default(),
+                ..Default::default()
             });
         otlp.rate_limit
             .validate()
@@ -500,6 +535,8 @@ impl Config {
                 ));
             }
         }
+        let security = resolve_security(self, &otlp, otlp_exporter.as_ref(), env)
+            .map_err(|(at, m)| invalid(at, m))?;
         if let Some(f) = &file_sink {
             if f.path.as_os_str().is_empty() {
                 return Err(invalid("exporters.file.path", "must not be empty".into()));
@@ -561,6 +598,10 @@ impl Config {
             fingerprint: self.fingerprint.clone(),
             audit: self.audit.clone(),
             redaction: self.redaction.clone(),
+            grpc_tls: security.grpc_tls,
+            http_tls: security.http_tls,
+            receiver_auth: security.receiver_auth,
+            admin_auth: security.admin_auth,
             env: [crate::sink::log::checkpoint::SIGNING_KEY_ENV]
                 .iter()
                 .filter_map(|k| env.var(k).map(|v| (k.to_string(), v)))
@@ -573,6 +614,67 @@ impl Config {
 /// Overrides `exporters.file.origin`, so replicas that share a config file get distinct
 /// log origins (set it from the pod or host name).
 pub const LOG_ORIGIN_ENV: &str = "SPANWARD_LOG_ORIGIN";
+
+struct Security {
+    grpc_tls: Option<crate::tls::ServerTlsConfig>,
+    http_tls: Option<crate::tls::ServerTlsConfig>,
+    receiver_auth: Option<std::sync::Arc<crate::auth::Authenticator>>,
+    admin_auth: Option<std::sync::Arc<crate::auth::Authenticator>>,
+}
+
+/// Checks TLS files and loads token sets, so `validate` reports a bad certificate or token file
+/// and `run` never starts half-secured. Errors are (key path, message).
+fn resolve_security(
+    cfg: &Config,
+    otlp: &OtlpReceiverConfig,
+    exporter: Option<&OtlpExporterConfig>,
+    env: &dyn crate::keys::Env,
+) -> Result<Security, (&'static str, String)> {
+    use crate::tls;
+    let server = |at: &'static str, t: Option<&tls::ServerTlsConfig>, alpn| match t {
+        Some(t) => tls::server_config(t, alpn)
+            .map(|_| Some(t.clone()))
+            .map_err(|e| (at, e.to_string())),
+        None => Ok(None),
+    };
+    let grpc_tls = server(
+        "receivers.otlp.grpc.tls",
+        otlp.grpc.as_ref().and_then(|g| g.tls.as_ref()),
+        tls::ALPN_GRPC,
+    )?;
+    let http_tls = server(
+        "receivers.otlp.http.tls",
+        otlp.http.as_ref().and_then(|h| h.tls.as_ref()),
+        tls::ALPN_HTTP,
+    )?;
+    if let Some(o) = exporter {
+        match (&o.tls, o.endpoint.starts_with("https://")) {
+            (Some(_), false) => {
+                return Err((
+                    "exporters.otlp.tls",
+                    "is set but the endpoint is not https://: TLS would be off".into(),
+                ))
+            }
+            (t, true) => {
+                tls::client_config(t.as_ref())
+                    .map_err(|e| ("exporters.otlp.tls", e.to_string()))?;
+            }
+            (None, false) => {}
+        }
+    }
+    let load = |at: &'static str, a: Option<&crate::auth::AuthConfig>| match a {
+        Some(a) => crate::auth::Authenticator::load(a, env)
+            .map(|a| Some(std::sync::Arc::new(a)))
+            .map_err(|e| (at, e.to_string())),
+        None => Ok(None),
+    };
+    Ok(Security {
+        grpc_tls,
+        http_tls,
+        receiver_auth: load("receivers.otlp.auth", otlp.auth.as_ref())?,
+        admin_auth: load("admin.auth", cfg.admin.auth.as_ref())?,
+    })
+}
 
 /// serde_norway appends " at line L column C" to messages; we report the location separately.
 fn strip_location(msg: &str) -> String {

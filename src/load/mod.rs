@@ -57,6 +57,13 @@ pub struct LoadArgs {
     /// Also print the result as one JSON line (for scripts).
     #[arg(long)]
     pub json: bool,
+    /// File whose first line is the bearer token to send (a file, not a flag: `ps` would show
+    /// a flag's value).
+    #[arg(long)]
+    pub token_file: Option<std::path::PathBuf>,
+    /// gRPC over TLS, trusting the CA certificate(s) in this PEM file.
+    #[arg(long)]
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 /// The outcome of a load run.
@@ -106,6 +113,10 @@ pub enum LoadError {
     Endpoint(String),
     #[error("--concurrency and --spans-per-request must be at least 1")]
     Args,
+    #[error("--token-file: {0}")]
+    Token(String),
+    #[error("--ca-file: {0}")]
+    Tls(String),
 }
 
 struct Shared {
@@ -120,27 +131,35 @@ struct Shared {
 
 #[allow(clippy::large_enum_variant)] // one per run, never moved in a hot loop
 enum Client {
-    Grpc(tonic::transport::Channel),
+    Grpc(
+        tonic::transport::Channel,
+        Option<tonic::metadata::AsciiMetadataValue>,
+    ),
     Http(
         hyper_util::client::legacy::Client<
             hyper_util::client::legacy::connect::HttpConnector,
             http_body_util::Full<Bytes>,
         >,
         String,
+        Option<hyper::header::HeaderValue>,
     ),
 }
 
 async fn send_one(client: &Client, body: Bytes, gzip: bool) -> Result<(), String> {
     match client {
-        Client::Grpc(ch) => {
-            crate::sink::otlp::export_raw(ch.clone(), body, gzip, Duration::from_secs(30))
+        Client::Grpc(ch, auth) => {
+            let timeout = Duration::from_secs(30);
+            crate::sink::otlp::export_raw_with(ch.clone(), body, gzip, timeout, auth.as_ref())
                 .await
                 .map(|_| ())
                 .map_err(|s| format!("grpc:{:?}", s.code()))
         }
-        Client::Http(c, url) => {
+        Client::Http(c, url, auth) => {
             let mut b =
                 hyper::Request::post(url.as_str()).header("content-type", "application/x-protobuf");
+            if let Some(a) = auth {
+                b = b.header(hyper::header::AUTHORIZATION, a.clone());
+            }
             if gzip {
                 b = b.header("content-encoding", "gzip");
             }
@@ -189,18 +208,67 @@ pub async fn run(args: &LoadArgs) -> Result<LoadReport, LoadError> {
             }
         })
         .collect();
+    let bearer = match &args.token_file {
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| LoadError::Token(format!("{}: {e}", p.display())))?;
+            let t = text.lines().next().unwrap_or("").trim();
+            if t.is_empty() {
+                return Err(LoadError::Token(format!("{} is empty", p.display())));
+            }
+            Some(format!("Bearer {t}"))
+        }
+        None => None,
+    };
+    let bad_token = || LoadError::Token("not a valid header value".into());
     let client = match args.protocol {
         Protocol::Grpc => {
-            let ep = tonic::transport::Endpoint::from_shared(format!("http://{}", args.endpoint))
-                .map_err(|_| LoadError::Endpoint(args.endpoint.clone()))?
-                .tcp_nodelay(true);
-            Client::Grpc(ep.connect_lazy())
+            let scheme = if args.ca_file.is_some() {
+                "https"
+            } else {
+                "http"
+            };
+            let mut ep =
+                tonic::transport::Endpoint::from_shared(format!("{scheme}://{}", args.endpoint))
+                    .map_err(|_| LoadError::Endpoint(args.endpoint.clone()))?
+                    .tcp_nodelay(true);
+            if let Some(ca) = &args.ca_file {
+                let tls = crate::tls::client_config(Some(&crate::tls::ClientTlsConfig {
+                    ca_file: Some(ca.clone()),
+                    ..Default::default()
+                }))
+                .map_err(|e| LoadError::Tls(e.to_string()))?;
+                ep = ep
+                    .tls_config(tls)
+                    .map_err(|e| LoadError::Tls(e.to_string()))?;
+            }
+            let auth = match &bearer {
+                Some(b) => {
+                    let mut v: tonic::metadata::AsciiMetadataValue =
+                        b.parse().map_err(|_| bad_token())?;
+                    v.set_sensitive(true);
+                    Some(v)
+                }
+                None => None,
+            };
+            Client::Grpc(ep.connect_lazy(), auth)
         }
         Protocol::Http => {
+            if args.ca_file.is_some() {
+                return Err(LoadError::Tls("TLS load is gRPC only for now".into()));
+            }
             let c =
                 hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
                     .build_http();
-            Client::Http(c, format!("http://{}/v1/traces", args.endpoint))
+            let auth = match &bearer {
+                Some(b) => {
+                    let mut v = hyper::header::HeaderValue::from_str(b).map_err(|_| bad_token())?;
+                    v.set_sensitive(true);
+                    Some(v)
+                }
+                None => None,
+            };
+            Client::Http(c, format!("http://{}/v1/traces", args.endpoint), auth)
         }
     };
     let client = Arc::new(client);

@@ -61,10 +61,12 @@ pub enum RefuseReason {
     RateLimited,
     /// Memory is over the `pipeline.memory_limiter` limits. Retryable.
     MemoryLimited,
+    /// Missing or unknown bearer token. Not retryable (the same token would fail again).
+    Unauthenticated,
 }
 
 impl RefuseReason {
-    pub const ALL: [RefuseReason; 8] = [
+    pub const ALL: [RefuseReason; 9] = [
         RefuseReason::QueueFull,
         RefuseReason::ShuttingDown,
         RefuseReason::Unready,
@@ -73,6 +75,7 @@ impl RefuseReason {
         RefuseReason::Malformed,
         RefuseReason::RateLimited,
         RefuseReason::MemoryLimited,
+        RefuseReason::Unauthenticated,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -85,12 +88,16 @@ impl RefuseReason {
             RefuseReason::Malformed => "malformed",
             RefuseReason::RateLimited => "rate_limited",
             RefuseReason::MemoryLimited => "memory_limited",
+            RefuseReason::Unauthenticated => "unauthenticated",
         }
     }
 
     /// Whether the client should retry (and is told when, with `RetryInfo` / `Retry-After`).
     pub fn retryable(self) -> bool {
-        !matches!(self, RefuseReason::TooLarge | RefuseReason::Malformed)
+        !matches!(
+            self,
+            RefuseReason::TooLarge | RefuseReason::Malformed | RefuseReason::Unauthenticated
+        )
     }
 }
 

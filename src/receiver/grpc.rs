@@ -6,6 +6,7 @@
 //! spec's non-retryable `RESOURCE_EXHAUSTED` and counted too.
 
 use super::{body, Ingest, Refusal};
+use crate::auth::{Authenticator, ClientId};
 use crate::pipeline::RefuseReason;
 use bytes::{Buf, Bytes};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
@@ -70,12 +71,14 @@ fn status_of(r: &Refusal) -> tonic::Status {
         }
         RefuseReason::TooLarge => tonic::Code::ResourceExhausted,
         RefuseReason::Malformed => tonic::Code::InvalidArgument,
+        RefuseReason::Unauthenticated => tonic::Code::Unauthenticated,
     };
     crate::rpc_status::tonic_status(code, &r.message, r.retry_after)
 }
 
 struct ExportSvc {
     ingest: Arc<Ingest>,
+    client: ClientId,
     handled: Arc<AtomicBool>,
 }
 
@@ -85,6 +88,7 @@ impl tonic::server::UnaryService<Bytes> for ExportSvc {
 
     fn call(&mut self, request: tonic::Request<Bytes>) -> Self::Future {
         let ingest = self.ingest.clone();
+        let client = self.client.clone();
         self.handled.store(true, Ordering::Release);
         Box::pin(async move {
             let raw = request.into_inner();
@@ -98,7 +102,7 @@ impl tonic::server::UnaryService<Bytes> for ExportSvc {
             };
             drop(raw);
             ingest
-                .submit(TRANSPORT, req, bytes)
+                .submit_as(TRANSPORT, &client, req, bytes)
                 .await
                 .map_err(|r| status_of(&r))?;
             Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
@@ -110,11 +114,19 @@ impl tonic::server::UnaryService<Bytes> for ExportSvc {
 #[derive(Clone)]
 pub struct OtlpGrpc {
     ingest: Arc<Ingest>,
+    /// Bearer tokens; `None` accepts anonymous clients.
+    auth: Option<Arc<Authenticator>>,
 }
 
 impl OtlpGrpc {
     pub fn new(ingest: Arc<Ingest>) -> Self {
-        OtlpGrpc { ingest }
+        OtlpGrpc { ingest, auth: None }
+    }
+
+    /// Requires a listed bearer token on every call.
+    pub fn with_auth(mut self, auth: Option<Arc<Authenticator>>) -> Self {
+        self.auth = auth;
+        self
     }
 }
 
@@ -154,6 +166,24 @@ where
 
     fn call(&mut self, req: http::Request<B>) -> Self::Future {
         let ingest = self.ingest.clone();
+        // Before anything else, so an unauthenticated client learns nothing about the service.
+        let client = match &self.auth {
+            None => ClientId::default(),
+            Some(a) => {
+                let h = req.headers().get(http::header::AUTHORIZATION);
+                match a.check(h.map(|v| v.as_bytes())) {
+                    Ok(c) => c,
+                    Err(_) => {
+                        let r = ingest.reject(
+                            TRANSPORT,
+                            RefuseReason::Unauthenticated,
+                            "missing or invalid bearer token",
+                        );
+                        return Box::pin(async move { Ok(status_of(&r).into_http()) });
+                    }
+                }
+            }
+        };
         if req.uri().path() != EXPORT_PATH {
             return Box::pin(async move {
                 let st = tonic::Status::unimplemented("only TraceService/Export is served here");
@@ -170,6 +200,7 @@ where
             let handled = Arc::new(AtomicBool::new(false));
             let svc = ExportSvc {
                 ingest: ingest.clone(),
+                client,
                 handled: handled.clone(),
             };
             let mut res = grpc.unary(svc, req).await;

@@ -3,12 +3,15 @@
 //! `google.rpc.Status` body as the OTLP spec asks, and `Retry-After` when retryable.
 
 use super::{body, Ingest, Refusal};
+use crate::auth::{Authenticator, ClientId, Denied};
 use crate::pipeline::RefuseReason;
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use axum::Extension;
 use axum::Router;
 use http_body_util::BodyExt;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
@@ -52,6 +55,7 @@ fn http_status(reason: RefuseReason) -> StatusCode {
         }
         RefuseReason::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         RefuseReason::Malformed => StatusCode::BAD_REQUEST,
+        RefuseReason::Unauthenticated => StatusCode::UNAUTHORIZED,
     }
 }
 
@@ -62,6 +66,7 @@ fn error_response(status: StatusCode, r: &Refusal, enc: Encoding) -> Response {
         | RefuseReason::RateLimited
         | RefuseReason::MemoryLimited => tonic::Code::ResourceExhausted,
         RefuseReason::Malformed => tonic::Code::InvalidArgument,
+        RefuseReason::Unauthenticated => tonic::Code::Unauthenticated,
         _ => tonic::Code::Unavailable,
     };
     let st = crate::rpc_status::status(grpc_code as i32, &r.message, None);
@@ -87,7 +92,58 @@ fn error_response(status: StatusCode, r: &Refusal, enc: Encoding) -> Response {
     resp
 }
 
-async fn export(State(ingest): State<Arc<Ingest>>, headers: HeaderMap, body: Body) -> Response {
+/// How much of an unauthenticated request's body is read before the 401, and for how long:
+/// enough for an ordinary client to see the answer rather than a reset (see
+/// [`DRAIN_MAX_BYTES`]), little enough that a client without a token cannot make us read more.
+const AUTH_DRAIN_MAX_BYTES: usize = 256 * 1024;
+const AUTH_DRAIN_MAX_TIME: std::time::Duration = std::time::Duration::from_secs(1);
+
+#[derive(Clone)]
+struct AuthState {
+    ingest: Arc<Ingest>,
+    auth: Arc<Authenticator>,
+}
+
+/// Runs before routing: a request without a listed bearer token gets 401 with a
+/// `WWW-Authenticate: Bearer` challenge (RFC 6750); an accepted one carries its [`ClientId`].
+async fn authenticate(State(st): State<AuthState>, mut req: Request, next: Next) -> Response {
+    let h = req.headers().get(header::AUTHORIZATION);
+    match st.auth.check(h.map(|v| v.as_bytes())) {
+        Ok(client) => {
+            req.extensions_mut().insert(client);
+            next.run(req).await
+        }
+        Err(denied) => {
+            let enc = encoding_of(req.headers()).unwrap_or(Encoding::Protobuf);
+            let r = st.ingest.reject(
+                TRANSPORT,
+                RefuseReason::Unauthenticated,
+                "missing or invalid bearer token",
+            );
+            drain(req.into_body(), AUTH_DRAIN_MAX_BYTES, AUTH_DRAIN_MAX_TIME).await;
+            let mut resp = error_response(StatusCode::UNAUTHORIZED, &r, enc);
+            resp.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, bearer_challenge(denied));
+            resp
+        }
+    }
+}
+
+/// The `WWW-Authenticate` value for a refused request (shared with the admin endpoint).
+pub fn bearer_challenge(denied: Denied) -> HeaderValue {
+    HeaderValue::from_static(match denied {
+        Denied::Missing => "Bearer realm=\"spanward\"",
+        Denied::Invalid => "Bearer realm=\"spanward\", error=\"invalid_token\"",
+    })
+}
+
+async fn export(
+    State(ingest): State<Arc<Ingest>>,
+    client: Option<Extension<ClientId>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let client = client.map(|Extension(c)| c).unwrap_or_default();
     let Some(enc) = encoding_of(&headers) else {
         let r = ingest.reject(
             TRANSPORT,
@@ -145,7 +201,7 @@ async fn export(State(ingest): State<Arc<Ingest>>, headers: HeaderMap, body: Bod
         Ok(r) => r,
         Err(e) => return fail(RefuseReason::Malformed, &e.to_string()),
     };
-    match ingest.submit(TRANSPORT, req, bytes).await {
+    match ingest.submit_as(TRANSPORT, &client, req, bytes).await {
         Ok(()) => {
             let body = match enc {
                 Encoding::Protobuf => ExportTraceServiceResponse::default().encode_to_vec(),
@@ -201,26 +257,46 @@ async fn read_body(body: Body, max: usize) -> Result<bytes::Bytes, ReadError> {
         }
     }
     drop(buf);
+    drain(body, DRAIN_MAX_BYTES, DRAIN_MAX_TIME).await;
+    Err(ReadError::TooLarge)
+}
+
+/// Reads and discards at most `max_bytes` of a body, for at most `max_time`.
+async fn drain(mut body: Body, max_bytes: usize, max_time: std::time::Duration) {
     let drain = async {
         let mut seen = 0usize;
         while let Some(Ok(frame)) = body.frame().await {
             if let Ok(data) = frame.into_data() {
                 seen += data.len();
-                if seen > DRAIN_MAX_BYTES {
+                if seen > max_bytes {
                     break;
                 }
             }
         }
     };
-    let _ = tokio::time::timeout(DRAIN_MAX_TIME, drain).await;
-    Err(ReadError::TooLarge)
+    let _ = tokio::time::timeout(max_time, drain).await;
 }
 
 /// The OTLP/HTTP router.
 pub fn router(ingest: Arc<Ingest>) -> Router {
+    router_with_auth(ingest, None)
+}
+
+/// The OTLP/HTTP router; with `auth`, every request needs a listed bearer token.
+pub fn router_with_auth(ingest: Arc<Ingest>, auth: Option<Arc<Authenticator>>) -> Router {
     // Axum's default body limit is replaced by our own, applied after decompression.
-    Router::new()
+    let r = Router::new()
         .route("/v1/traces", post(export))
-        .layer(axum::extract::DefaultBodyLimit::disable())
-        .with_state(ingest)
+        .layer(axum::extract::DefaultBodyLimit::disable());
+    let r = match auth {
+        Some(auth) => r.layer(axum::middleware::from_fn_with_state(
+            AuthState {
+                ingest: ingest.clone(),
+                auth,
+            },
+            authenticate,
+        )),
+        None => r,
+    };
+    r.with_state(ingest)
 }

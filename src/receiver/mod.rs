@@ -9,6 +9,7 @@ pub mod ratelimit;
 
 use crate::admin::metrics::{Metrics, TransportLabel};
 use crate::admin::Health;
+use crate::auth::ClientId;
 use crate::config::{AckMode, LimitsConfig, PipelineConfig, WhenFull};
 use crate::pipeline::queue::{QueueError, QueueSender};
 use crate::pipeline::{count_spans, Ack, AckResult, Batch, DropReason, RefuseReason};
@@ -57,22 +58,24 @@ impl Ingest {
         self.refusal(reason, message)
     }
 
-    /// Admits a decoded request. `bytes` is its decompressed encoded size.
+    /// Admits a decoded request from an anonymous client. `bytes` is its decompressed encoded
+    /// size.
     pub async fn submit(
         &self,
         transport: &'static str,
         request: ExportTraceServiceRequest,
         bytes: usize,
     ) -> Result<(), Refusal> {
-        self.submit_as(transport, None, request, bytes).await
+        self.submit_as(transport, &ClientId::default(), request, bytes)
+            .await
     }
 
-    /// [`Self::submit`] for an identified client (an authenticated name); anonymous clients
-    /// are told apart by their first resource's `service.name` for rate limiting.
+    /// Admits a decoded request from `client` (the name of its bearer token, when it has one:
+    /// the identity per-client limits are keyed on).
     pub async fn submit_as(
         &self,
         transport: &'static str,
-        client: Option<&str>,
+        client: &ClientId,
         mut request: ExportTraceServiceRequest,
         bytes: usize,
     ) -> Result<(), Refusal> {
@@ -81,6 +84,13 @@ impl Ingest {
             return Ok(());
         }
         let refuse = |reason: RefuseReason, msg: &str| {
+            tracing::debug!(
+                transport,
+                client = client.0.as_deref().unwrap_or("-"),
+                reason = reason.as_str(),
+                spans,
+                "request refused"
+            );
             self.metrics.refused(transport, reason, spans);
             Err(self.refusal(reason, msg))
         };
@@ -101,7 +111,12 @@ impl Ingest {
             }
         }
         if let Some(rl) = &self.rate_limiter {
-            let name = ratelimit::sanitize_client(client.unwrap_or_else(|| service_name(&request)));
+            let name = ratelimit::sanitize_client(
+                client
+                    .0
+                    .as_deref()
+                    .unwrap_or_else(|| service_name(&request)),
+            );
             if let ratelimit::Verdict::Limited(wait) = rl.check(&name, spans, bytes, Instant::now())
             {
                 self.metrics

@@ -3,7 +3,7 @@
 //!
 //! The client is the authenticated identity when bearer tokens name one, else the first
 //! resource's `service.name`. Buckets run a debt model: a request is admitted while the bucket
-//! is not in debt and its whole cost is then taken (the bucket may go negative), so a request
+//! holds tokens and its whole cost is then taken (the bucket may go negative), so a request
 //! larger than the burst is still admitted from a full bucket and never starves; while in debt,
 //! the client is refused with the time until the debt is paid as its retry delay.
 
@@ -130,9 +130,10 @@ impl RateLimiter {
         b.at = now;
         b.spans = (b.spans + dt * self.cfg.spans_per_second).min(cap_s);
         b.bytes = (b.bytes + dt * self.cfg.bytes_per_second).min(cap_b);
-        let wait = |debt: f64, rate: f64| {
-            if rate > 0.0 && debt < 0.0 {
-                -debt / rate
+        // An empty bucket (zero or in debt) refuses until it holds tokens again.
+        let wait = |tokens: f64, rate: f64| {
+            if rate > 0.0 && tokens <= 0.0 {
+                (-tokens / rate).max(0.001)
             } else {
                 0.0
             }
@@ -215,7 +216,7 @@ mod tests {
         assert_eq!(l.check("b", 100, 0, t), Verdict::Admit);
         // After the debt is paid, admitted again.
         assert_eq!(
-            l.check("a", 10, 0, t + Duration::from_millis(500)),
+            l.check("a", 10, 0, t + Duration::from_millis(501)),
             Verdict::Admit
         );
     }

@@ -65,6 +65,17 @@ pub async fn export_raw(
     gzip: bool,
     timeout: Duration,
 ) -> Result<ExportTraceServiceResponse, tonic::Status> {
+    export_raw_with(channel, body, gzip, timeout, None).await
+}
+
+/// [`export_raw`] with an `authorization` value (the load generator's bearer token).
+pub async fn export_raw_with(
+    channel: Channel,
+    body: Bytes,
+    gzip: bool,
+    timeout: Duration,
+    authorization: Option<&tonic::metadata::AsciiMetadataValue>,
+) -> Result<ExportTraceServiceResponse, tonic::Status> {
     let mut grpc = tonic::client::Grpc::new(channel);
     if gzip {
         grpc = grpc.send_compressed(tonic::codec::CompressionEncoding::Gzip);
@@ -74,6 +85,9 @@ pub async fn export_raw(
         .map_err(|e| tonic::Status::unavailable(format!("next stage not reachable: {e}")))?;
     let mut req = tonic::Request::new(body);
     req.set_timeout(timeout);
+    if let Some(a) = authorization {
+        req.metadata_mut().insert("authorization", a.clone());
+    }
     let path = tonic::codegen::http::uri::PathAndQuery::from_static(EXPORT_PATH);
     grpc.unary(req, path, RawCodec)
         .await
@@ -104,6 +118,8 @@ pub struct OtlpSink {
 pub enum OtlpSinkError {
     #[error("exporters.otlp.endpoint: {0}")]
     Endpoint(String),
+    #[error("exporters.otlp.tls: {0}")]
+    Tls(String),
 }
 
 impl OtlpSink {
@@ -112,10 +128,17 @@ impl OtlpSink {
         cfg: &OtlpExporterConfig,
         rt: tokio::runtime::Handle,
     ) -> Result<Self, OtlpSinkError> {
-        let ep = Endpoint::from_shared(cfg.endpoint.clone())
+        let mut ep = Endpoint::from_shared(cfg.endpoint.clone())
             .map_err(|e| OtlpSinkError::Endpoint(e.to_string()))?
             .connect_timeout(Duration::from_secs(5))
             .tcp_nodelay(true);
+        if cfg.endpoint.starts_with("https://") {
+            let tls = crate::tls::client_config(cfg.tls.as_ref())
+                .map_err(|e| OtlpSinkError::Tls(e.to_string()))?;
+            ep = ep
+                .tls_config(tls)
+                .map_err(|e| OtlpSinkError::Tls(e.to_string()))?;
+        }
         let channel = {
             // connect_lazy needs a runtime context for its background task.
             let _g = rt.enter();

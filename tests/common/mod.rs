@@ -53,14 +53,29 @@ impl TraceService for Downstream {
 impl Downstream {
     /// Starts on 127.0.0.1:0; returns the recorder and its address.
     pub async fn start() -> (Downstream, SocketAddr) {
+        Self::start_with(None).await
+    }
+
+    /// Like [`Downstream::start`], serving TLS (mTLS when `tls` names a client CA).
+    pub async fn start_tls(tls: tonic::transport::ServerTlsConfig) -> (Downstream, SocketAddr) {
+        Self::start_with(Some(tls)).await
+    }
+
+    async fn start_with(
+        tls: Option<tonic::transport::ServerTlsConfig>,
+    ) -> (Downstream, SocketAddr) {
         let d = Downstream::default();
         let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = l.local_addr().unwrap();
         let svc = TraceServiceServer::new(d.clone())
             .accept_compressed(tonic::codec::CompressionEncoding::Gzip)
             .max_decoding_message_size(256 << 20);
+        let mut builder = tonic::transport::Server::builder();
+        if let Some(t) = tls {
+            builder = builder.tls_config(t).unwrap();
+        }
         tokio::spawn(async move {
-            tonic::transport::Server::builder()
+            builder
                 .add_service(svc)
                 .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(l))
                 .await
@@ -242,10 +257,22 @@ pub async fn http_request(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> std::io::Result<(u16, Vec<(String, String)>, Vec<u8>)> {
+    let s = tokio::net::TcpStream::connect(addr).await?;
+    http_request_on(s, &addr.to_string(), method, path, headers, body).await
+}
+
+/// [`http_request`] over an already open stream (e.g. a TLS connection).
+pub async fn http_request_on<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
+    mut s: S,
+    host: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<(u16, Vec<(String, String)>, Vec<u8>)> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::net::TcpStream::connect(addr).await?;
     let mut req = format!(
-        "{method} {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\ncontent-length: {}\r\n",
+        "{method} {path} HTTP/1.1\r\nhost: {host}\r\nconnection: close\r\ncontent-length: {}\r\n",
         body.len()
     );
     for (k, v) in headers {
