@@ -30,6 +30,11 @@ const PARTITIONS: i32 = 3;
 const EMAIL: &str = "maria.kafka-test@example.org";
 
 fn tansu() -> Option<PathBuf> {
+    // The service's and librdkafka's log lines go to the captured output, shown on failure.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter("info,spanward=debug,rdkafka=info")
+        .with_test_writer()
+        .try_init();
     let p = std::env::var_os("SPANWARD_TANSU")
         .map(PathBuf::from)
         .or_else(|| {

@@ -19,13 +19,15 @@ use super::{Delivery, FailureKind, Provenance, Sink, SinkError};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use prost::Message;
-use rdkafka::config::ClientConfig;
+use rdkafka::client::ClientContext;
+use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::RwLock;
 use std::time::Duration;
 
 const NAME: &str = "kafka";
@@ -401,8 +403,38 @@ fn retryable(e: &KafkaError) -> bool {
     )
 }
 
+/// librdkafka's own log and error callbacks, at debug level: a down cluster makes it report the
+/// same error many times a second; the sink's one WARN line when holding starts says it once.
+struct QuietContext;
+
+impl ClientContext for QuietContext {
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
+        tracing::debug!(?level, fac, message, "librdkafka");
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        tracing::debug!(%error, reason, "librdkafka error");
+    }
+}
+
+type KafkaProducer = FutureProducer<QuietContext>;
+
+fn create(
+    cfg: &KafkaConfig,
+    rt: &tokio::runtime::Handle,
+) -> Result<KafkaProducer, KafkaConfigError> {
+    // The producer's helper tasks need a runtime context.
+    let _g = rt.enter();
+    cfg.client_config()
+        .create_with_context(QuietContext)
+        .map_err(|e| KafkaConfigError::Client(e.to_string()))
+}
+
 pub struct KafkaSink {
-    producer: FutureProducer,
+    /// Replaced when it stops making progress (see [`KafkaSink::renew`]); the number is its
+    /// generation, so concurrent workers renew it once.
+    producer: RwLock<(u64, KafkaProducer)>,
+    generation: AtomicU64,
     cfg: KafkaConfig,
     origin: String,
     rt: tokio::runtime::Handle,
@@ -420,15 +452,10 @@ impl KafkaSink {
         rt: tokio::runtime::Handle,
     ) -> Result<Self, KafkaConfigError> {
         cfg.validate()?;
-        let producer: FutureProducer = {
-            // The producer's helper tasks need a runtime context.
-            let _g = rt.enter();
-            cfg.client_config()
-                .create()
-                .map_err(|e| KafkaConfigError::Client(e.to_string()))?
-        };
+        let producer = create(cfg, &rt)?;
         Ok(KafkaSink {
-            producer,
+            producer: RwLock::new((0, producer)),
+            generation: AtomicU64::new(0),
             origin: origin.unwrap_or(&cfg.client_id).to_string(),
             cfg: cfg.clone(),
             rt,
@@ -458,14 +485,36 @@ impl KafkaSink {
         h
     }
 
-    fn fatal(&self) -> Option<SinkError> {
-        self.producer.client().fatal_error().map(|(code, _)| {
-            SinkError::new(
-                NAME,
-                FailureKind::Fatal,
-                format!("producer failed for good: {code:?}"),
-            )
-        })
+    fn current(&self) -> (u64, KafkaProducer) {
+        match self.producer.read() {
+            Ok(p) => (p.0, p.1.clone()),
+            Err(p) => {
+                let p = p.into_inner();
+                (p.0, p.1.clone())
+            }
+        }
+    }
+
+    /// Replaces producer generation `seen` with a fresh one (no-op if another worker already
+    /// did). An idempotent producer whose records timed out, or that hit a fatal error, can stay
+    /// stuck on its producer id and sequence numbers (a broker that lost its state, a broker
+    /// without epoch bumping); a new producer gets a new id and starts clean. Records the old
+    /// one still held fail and are produced again through the new one.
+    fn renew(&self, seen: u64) {
+        let Ok(mut p) = self.producer.write() else {
+            return;
+        };
+        if p.0 != seen {
+            return;
+        }
+        match create(&self.cfg, &self.rt) {
+            Ok(fresh) => {
+                let gen = self.generation.fetch_add(1, Ordering::AcqRel) + 1;
+                *p = (gen, fresh);
+                tracing::info!(topic = %self.cfg.topic, "kafka producer recreated after failed deliveries");
+            }
+            Err(e) => tracing::warn!(error = %e, "kafka producer could not be recreated"),
+        }
     }
 
     /// Produces `records` and waits for their delivery reports; re-produces the ones that
@@ -474,6 +523,8 @@ impl KafkaSink {
         let mut pending: Vec<usize> = (0..records.len()).collect();
         let mut backoff = Duration::from_millis(100);
         loop {
+            let (gen, producer) = self.current();
+            let mut timed_out = false;
             let mut futures = Vec::with_capacity(pending.len());
             let mut failed: Vec<usize> = Vec::new();
             let mut last_error = String::new();
@@ -487,7 +538,7 @@ impl KafkaSink {
                 }
                 // A full local queue: wait for room (back-pressure), checking for shutdown.
                 loop {
-                    match self.producer.send_result(rec) {
+                    match producer.send_result(rec) {
                         Ok(f) => {
                             futures.push((i, f));
                             break;
@@ -501,7 +552,7 @@ impl KafkaSink {
                                 ));
                             }
                             rec = back;
-                            self.producer.poll(Duration::from_millis(10));
+                            producer.poll(Duration::from_millis(10));
                         }
                         Err((e, _)) => {
                             if !retryable(&e) {
@@ -529,6 +580,10 @@ impl KafkaSink {
                                 format!("record refused: {e}"),
                             ));
                         }
+                        timed_out |= matches!(
+                            e.rdkafka_error_code(),
+                            Some(RDKafkaErrorCode::MessageTimedOut)
+                        );
                         last_error = e.to_string();
                         failed.push(i);
                     }
@@ -544,8 +599,8 @@ impl KafkaSink {
                 }
                 return Ok(());
             }
-            if let Some(e) = self.fatal() {
-                return Err(e);
+            if timed_out || producer.client().fatal_error().is_some() {
+                self.renew(gen);
             }
             if self.aborted.load(Ordering::Acquire) {
                 return Err(SinkError::new(
@@ -586,9 +641,6 @@ impl Sink for KafkaSink {
         _spans: usize,
         prov: &mut Provenance,
     ) -> Result<Delivery, SinkError> {
-        if let Some(e) = self.fatal() {
-            return Err(e);
-        }
         let records = records_by_trace(batch, self.cfg.max_message_bytes as usize)
             .map_err(|e| SinkError::new(NAME, FailureKind::Permanent, e.to_string()))?;
         self.deliver(&records, &self.headers(prov))?;
@@ -598,17 +650,14 @@ impl Sink for KafkaSink {
         })
     }
 
-    fn ready(&self) -> bool {
-        self.producer.client().fatal_error().is_none()
-    }
-
     fn abort(&self) {
         self.aborted.store(true, Ordering::Release);
     }
 
     fn shutdown(&self) -> Result<(), SinkError> {
         // Every write already waited for its delivery reports; this only drains stragglers.
-        self.producer
+        self.current()
+            .1
             .flush(Duration::from_secs(5))
             .map_err(|e| SinkError::new(NAME, FailureKind::Retryable, format!("flush: {e}")))
     }
