@@ -144,4 +144,9 @@ fn a_found_secret_is_redacted_wherever_it_recurs() {
     let text = String::from_utf8_lossy(raw);
     let out = s.scrub_str(&text);
     assert!(!out.contains("eyJhbGciOiJIUzI1NiJ9.eyJ"), "{out:?}");
+    // Second fuzz find: the value was part of a longer merged match (`token=ghp_…`) and recurred
+    // on its own after an unknown key.
+    let text = "poqtn=ghp_0123456789abcdefgh\u{fffd}\u{3} gres:a/p/ps \u{1}token=ghp_0123456789abcdefgh\u{fffd}\u{3},interna345l:5432/x";
+    let out = s.scrub_str(text);
+    assert!(!out.contains("ghp_0123456789abcdefgh"), "{out:?}");
 }

@@ -61,7 +61,11 @@ pub fn run(data: &[u8], json: bool) {
     check_limits(&req, &p.limits);
     let before = count_spans(&req);
     let st = p.sampler.apply(&mut req);
-    assert_eq!(st.kept + st.sampled_out, before as u64, "sampling lost spans");
+    assert_eq!(
+        st.kept + st.sampled_out,
+        before as u64,
+        "sampling lost spans"
+    );
     assert_eq!(count_spans(&req) as u64, st.kept);
     let kept = count_spans(&req);
     let report = p.stages.process(&mut req, &p.metrics);

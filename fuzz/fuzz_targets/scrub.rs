@@ -18,8 +18,11 @@ fn scrubber() -> &'static Scrubber {
             bytes: spanward::scrub::BytesPolicy::Scan,
             ..RedactionConfig::default()
         };
-        Scrubber::new(&cfg, HmacKey::from_bytes(vec![3; 32], None, KeySource::File))
-            .expect("scrubber")
+        Scrubber::new(
+            &cfg,
+            HmacKey::from_bytes(vec![3; 32], None, KeySource::File),
+        )
+        .expect("scrubber")
     })
 }
 

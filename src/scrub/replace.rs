@@ -53,14 +53,16 @@ fn add_echoes(scan: &str, ms: &mut Vec<Match>) {
         }
         return;
     }
+    // Overlapping search: an occurrence of one value partly covered by another's is still
+    // found whole.
     let Ok(ac) = aho_corasick::AhoCorasick::builder()
-        .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+        .match_kind(aho_corasick::MatchKind::Standard)
         .build(vals.iter().map(|v| v.0))
     else {
         // Cannot happen for a few patterns of bounded size; the found values are still masked.
         return;
     };
-    ms.extend(ac.find_iter(scan).map(|h| Match {
+    ms.extend(ac.find_overlapping_iter(scan).map(|h| Match {
         start: h.start(),
         end: h.end(),
         rule: vals[h.pattern().as_usize()].1,
@@ -175,15 +177,16 @@ impl Scrubber {
             None => None,
         };
         let scan: &str = view.as_ref().map_or(text, |v| v.text.as_str());
-        resolve(&self.set, scratch);
+        // Echoes come from every match the engine reported, before overlaps merge: a value
+        // inside a longer match (`token=ghp_…`) recurs on its own elsewhere.
         let found = scratch.len();
         add_echoes(scan, scratch);
         if scratch.len() > found {
             // Echoes inside our own replacement forms stay untouched (idempotence); the rest
             // merge with the matches they repeat.
             protect(scan, scratch);
-            resolve(&self.set, scratch);
         }
+        resolve(&self.set, scratch);
         // In a JSON document a replacement must stay inside a string literal (or replace a
         // whole number literal by a string), whatever a regex spanned.
         let toks = json_tokens(text);
