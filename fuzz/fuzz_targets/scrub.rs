@@ -34,12 +34,19 @@ fn text(s: &str) {
     let twice = sc.scrub_str_report(&once, &mut rep2);
     assert_eq!(rep2.total(), 0, "second pass found more in {once:?}");
     assert_eq!(twice, once);
+    // The scrubber matches on the escape-decoded text (`\t@x.io` is a tab, not an email), so
+    // the raw-text engine is a fair oracle only where there is nothing to decode.
     let mut found = Vec::new();
-    sc.engine().find(s, &mut found);
+    if !s.contains('\\') {
+        sc.engine().find(s, &mut found);
+    }
     for m in &found {
         let v = &s[m.start..m.end];
-        // Short values can occur by chance in replacements or untouched text.
-        if v.len() >= 12 {
+        // Short values can occur by chance in replacements or untouched text (the scrubber
+        // chases recurrences from 8 bytes on). Matches touching one of our own replacement
+        // forms are left alone by design (idempotence), so they are not checked here.
+        let own = v.contains("[REDACTED:") || v.contains('>');
+        if v.len() >= 12 && !own {
             assert!(!once.contains(v), "found value survived: {v:?} in {once:?}");
         }
     }
