@@ -60,14 +60,12 @@ impl Ingest {
         body: &[u8],
         json: bool,
     ) -> Result<ExportTraceServiceRequest, Refusal> {
-        let mut req = match if json {
+        let decoded = if json {
             body::decode_json(body)
         } else {
             body::decode_protobuf(body)
-        } {
-            Ok(r) => r,
-            Err(e) => return Err(self.reject(transport, e.reason(), &e.to_string())),
         };
+        let mut req = decoded.map_err(|e| self.reject(transport, e.reason(), &e.to_string()))?;
         match body::enforce(&mut req, &self.limits) {
             Ok(e) => {
                 if e.oversize_values > 0 {
