@@ -50,6 +50,15 @@ if [ -n "$tansu_pid" ]; then
 fi
 echo "== cargo test"
 cargo test --all-targets --locked
+if command -v cargo-deny >/dev/null 2>&1; then
+  echo "== cargo deny (licenses, bans, sources)"
+  cargo deny --locked check licenses bans sources
+fi
+# Opt-in: building the fuzz targets from scratch costs more than the CI budget (see README).
+if [ "${SPANWARD_FUZZ_SMOKE:-0}" = 1 ]; then
+  echo "== fuzz smoke"
+  scripts/fuzz.sh smoke
+fi
 echo "== fail-closed proof (test-only fault injection)"
 cargo test --locked --features fault-injection --test fail_closed
 echo "== black-box redaction check through the running release binary (../shared/tools/corpus_check.py)"

@@ -189,3 +189,111 @@ async fn grpc_bad_inputs() {
     );
     svc.stop().await;
 }
+
+/// `{ "k": [[[ "leaf" ]]] }`-style nesting, `depth` levels (1 = a plain string).
+fn nested_value(depth: usize) -> opentelemetry_proto::tonic::common::v1::AnyValue {
+    use opentelemetry_proto::tonic::common::v1::{any_value::Value, AnyValue, ArrayValue};
+    let mut v = AnyValue {
+        value: Some(Value::StringValue("leaf".into())),
+    };
+    for _ in 1..depth {
+        v = AnyValue {
+            value: Some(Value::ArrayValue(ArrayValue { values: vec![v] })),
+        };
+    }
+    v
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn structural_limits() {
+    let (down, daddr) = Downstream::start().await;
+    let svc = Service::start_limits(
+        Some(daddr),
+        "{ max_spans_per_request: 5, max_attribute_depth: 4, max_attributes_per_span: 50, max_attribute_value_bytes: 64 }",
+        "",
+    )
+    .await;
+    let json = ("content-type", "application/json");
+
+    // Too many spans, over HTTP protobuf and gRPC: refused whole, not retryable, spans counted.
+    let (st, h, body) = post(&svc, &[PB], &request(6, 1).encode_to_vec()).await;
+    assert_eq!(st, 413);
+    assert!(!h.iter().any(|(k, _)| k == "retry-after"));
+    let status = spanward::rpc_status::RpcStatus::decode(body.as_slice()).unwrap();
+    assert_eq!(status.message, "more than 5 spans in one request");
+    let mut c = grpc_client(svc.grpc).await;
+    let err = c.export(request(6, 2)).await.unwrap_err();
+    assert_eq!(err.code(), tonic::Code::ResourceExhausted);
+    assert_eq!(spanward::rpc_status::retry_delay(&err), None);
+
+    // Nesting too deep, over HTTP JSON and gRPC: malformed.
+    let mut deep = request(1, 3);
+    deep.resource_spans[0].scope_spans[0].spans[0]
+        .attributes
+        .push(opentelemetry_proto::tonic::common::v1::KeyValue {
+            key: "deep".into(),
+            value: Some(nested_value(5)),
+            ..Default::default()
+        });
+    let (st, _, body) = post(&svc, &[json], &serde_json::to_vec(&deep).unwrap()).await;
+    assert_eq!(st, 400);
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(v["message"], "attribute values nested deeper than 4 levels");
+    let err = c.export(deep.clone()).await.unwrap_err();
+    assert_eq!(err.code(), tonic::Code::InvalidArgument);
+
+    // Too many attributes in one span.
+    let mut wide = request(1, 4);
+    for i in 0..60 {
+        wide.resource_spans[0].scope_spans[0].spans[0]
+            .attributes
+            .push(kv(&format!("k{i}"), "v"));
+    }
+    let (st, _, _) = post(&svc, &[PB], &wide.encode_to_vec()).await;
+    assert_eq!(st, 413);
+
+    // At the depth limit: accepted.
+    deep.resource_spans[0].scope_spans[0].spans[0].attributes[2].value = Some(nested_value(4));
+    let (st, _, _) = post(&svc, &[PB], &deep.encode_to_vec()).await;
+    assert_eq!(st, 200);
+
+    // An oversized value is accepted, replaced before it is queued, and counted; the raw text
+    // (which holds a secret the scrubber would find only if it scanned it) never arrives.
+    let secret = format!("{}AKIAIOSFODNN7EXAMPLE", "x".repeat(80));
+    let mut big = request(1, 5);
+    big.resource_spans[0].scope_spans[0].spans[0]
+        .attributes
+        .push(kv("gen_ai.prompt", &secret));
+    let (st, _, _) = post(&svc, &[PB], &big.encode_to_vec()).await;
+    assert_eq!(st, 200);
+    down.wait_spans(2, 10).await;
+    let spans = down.spans();
+    let got = spans
+        .iter()
+        .find_map(|s| str_attr(s, "gen_ai.prompt"))
+        .unwrap();
+    assert_eq!(got, "[REDACTED:oversize]");
+    assert!(!format!("{spans:?}").contains("AKIAIOSFODNN7EXAMPLE"));
+
+    let m = svc.metrics().await;
+    let refused = |transport: &str, reason: &str, what: &str| {
+        metric_value(
+            &m,
+            &format!("spanward_receiver_refused_{what}_total"),
+            &[
+                &format!("transport=\"{transport}\""),
+                &format!("reason=\"{reason}\""),
+            ],
+        )
+    };
+    assert_eq!(refused("http", "too_large", "requests"), 2.0);
+    assert_eq!(refused("http", "too_large", "spans"), 7.0);
+    assert_eq!(refused("grpc", "too_large", "spans"), 6.0);
+    assert_eq!(refused("http", "malformed", "spans"), 1.0);
+    assert_eq!(refused("grpc", "malformed", "requests"), 1.0);
+    assert_eq!(
+        metric_value(&m, "spanward_redactions_total", &["type=\"oversize\""]),
+        1.0
+    );
+    svc.stop().await;
+}

@@ -118,3 +118,35 @@ fn user_pack_overrides_by_id() {
     assert_eq!(&*email.pack, "u");
     assert!(set.rules.iter().any(|r| &*r.id == "employee_id"));
 }
+
+/// Found by the `scrub` fuzz target: a token recognised by its `Bearer` context in one place
+/// survived where the same text appeared without that context.
+#[test]
+fn a_found_secret_is_redacted_wherever_it_recurs() {
+    let s = Scrubber::new(
+        &RedactionConfig::default(),
+        HmacKey::from_bytes(vec![3; 32], None, KeySource::File),
+    )
+    .unwrap();
+    let token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.c2lnbmF0dXJl";
+    for text in [
+        format!("retrying with {token} after Authorization: Bearer {token}"),
+        format!("Authorization: Bearer {token}; echo {token}|base64 -d"),
+        format!("{{\"a\":\"{token}\",\"h\":\"Bearer {token}\"}}"),
+    ] {
+        let out = s.scrub_str(&text);
+        assert!(!out.contains(token), "{text:?} -> {out:?}");
+        assert!(!out.contains("eyJhbGciOiJIUzI1NiJ9"), "{out:?}");
+        assert_eq!(s.scrub_str(&out), out, "not idempotent");
+    }
+    // The fuzzer's input itself (context broken by invalid UTF-8, lossily decoded).
+    let raw = b"Authoriz)ation8 Bear\x9b\x8a eyJhbGciOiJIUzI1NiJ9.eyJ:dW\xb8\x96OiIxMjM0In0.c2ln/bmF0dXJlL\x01Authoriz)ation8 Bearer eyJhbGciOiJIUzI1NiJ9.eyJ:dW\xb8\x96OiIxMjM0In0.c2lnbmF0dXJlLMZha2UMZha2U";
+    let text = String::from_utf8_lossy(raw);
+    let out = s.scrub_str(&text);
+    assert!(!out.contains("eyJhbGciOiJIUzI1NiJ9.eyJ"), "{out:?}");
+    // Second fuzz find: the value was part of a longer merged match (`token=ghp_…`) and recurred
+    // on its own after an unknown key.
+    let text = "poqtn=ghp_0123456789abcdefgh\u{fffd}\u{3} gres:a/p/ps \u{1}token=ghp_0123456789abcdefgh\u{fffd}\u{3},interna345l:5432/x";
+    let out = s.scrub_str(text);
+    assert!(!out.contains("ghp_0123456789abcdefgh"), "{out:?}");
+}

@@ -2,6 +2,7 @@
 //! `fsync: batch` and appends from several threads until killed, printing `ack <seq> <id>` for
 //! every append acknowledged as durable. The test kills it with SIGKILL at a random moment
 //! and checks that every acknowledged record survived.
+#![forbid(unsafe_code)]
 
 use std::io::Write;
 use std::path::PathBuf;

@@ -163,6 +163,22 @@ pub struct LimitsConfig {
     /// inflates further is a compression bomb: refused like an oversized body, and decoding stops
     /// at the limit so memory never grows past `max_body_bytes`.
     pub max_decompression_ratio: u32,
+    /// Most spans in one request. Default 65,536 (the default queue capacity). Over it: refused
+    /// whole like an oversized body (`reason="too_large"`, not retryable).
+    pub max_spans_per_request: usize,
+    /// Most attributes in one span, counting its events' and links' attributes and every
+    /// key-value and array element nested in their values; the same bound applies to each
+    /// resource's and scope's attributes. Default 10,000. Over it: the request is refused whole
+    /// (`reason="too_large"`, not retryable).
+    pub max_attributes_per_span: usize,
+    /// Deepest nesting of attribute values (array and kvlist values inside each other; a plain
+    /// attribute value is level 1). Default 32, at most 100 (prost's decoding recursion limit;
+    /// serde_json's is 128). Deeper: the request is refused whole (`reason="malformed"`).
+    pub max_attribute_depth: usize,
+    /// Largest string or bytes attribute value, in bytes. Default 4 MiB. A larger value is
+    /// replaced by `[REDACTED:oversize]` before the request is queued and counted in
+    /// `spanward_redactions_total{type="oversize"}`: it is never forwarded unscanned.
+    pub max_attribute_value_bytes: usize,
 }
 
 impl Default for LimitsConfig {
@@ -170,6 +186,10 @@ impl Default for LimitsConfig {
         LimitsConfig {
             max_body_bytes: 20 * 1024 * 1024,
             max_decompression_ratio: 100,
+            max_spans_per_request: 65_536,
+            max_attributes_per_span: 10_000,
+            max_attribute_depth: 32,
+            max_attribute_value_bytes: 4 << 20,
         }
     }
 }
@@ -505,6 +525,23 @@ impl Config {
             return Err(invalid(
                 "receivers.otlp.limits.max_decompression_ratio",
                 "must be at least 2".into(),
+            ));
+        }
+        if !(1..=100).contains(&limits.max_attribute_depth) {
+            return Err(invalid(
+                "receivers.otlp.limits.max_attribute_depth",
+                "must be between 1 and 100".into(),
+            ));
+        }
+        if limits.max_spans_per_request == 0
+            || limits.max_attributes_per_span == 0
+            || limits.max_attribute_value_bytes == 0
+        {
+            return Err(invalid(
+                "receivers.otlp.limits",
+                "max_spans_per_request, max_attributes_per_span and max_attribute_value_bytes \
+                 must be at least 1"
+                    .into(),
             ));
         }
         let (otlp_exporter, mut file_sink, kafka_sink) = match &self.exporters {

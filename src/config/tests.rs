@@ -137,3 +137,35 @@ fn log_origin_comes_from_the_environment_per_replica() {
         .unwrap();
     assert_eq!(r.file_sink.unwrap().origin.as_deref(), Some("shared"));
 }
+
+#[test]
+fn structural_limits_parse_and_are_checked() {
+    let env = std::collections::HashMap::<String, String>::new();
+    let r = Config::from_yaml(
+        "receivers: { otlp: { http: {}, limits: { max_spans_per_request: 10, max_attribute_depth: 100 } } }",
+        "t",
+    )
+    .unwrap()
+    .resolve_with_env("t", &env)
+    .unwrap();
+    assert_eq!(r.limits.max_spans_per_request, 10);
+    assert_eq!(r.limits.max_attribute_depth, 100);
+    assert_eq!(r.limits.max_attributes_per_span, 10_000);
+    assert_eq!(r.limits.max_attribute_value_bytes, 4 << 20);
+    for bad in [
+        "max_attribute_depth: 101",
+        "max_attribute_depth: 0",
+        "max_spans_per_request: 0",
+        "max_attribute_value_bytes: 0",
+    ] {
+        let e = Config::from_yaml(
+            &format!("receivers: {{ otlp: {{ http: {{}}, limits: {{ {bad} }} }} }}"),
+            "t",
+        )
+        .unwrap()
+        .resolve_with_env("t", &env)
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("receivers.otlp.limits"), "{bad}: {e}");
+    }
+}

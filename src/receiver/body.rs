@@ -1,10 +1,17 @@
-//! Request bodies: decompression under size and ratio limits, and decoding of OTLP protobuf and
-//! OTLP/JSON. Pure functions, so they are easy to fuzz.
+//! Request bodies: decompression under size and ratio limits, decoding of OTLP protobuf and
+//! OTLP/JSON, and the structural limits checked on what was decoded. Pure functions, so they
+//! are easy to fuzz.
 
 use crate::config::LimitsConfig;
+use crate::pipeline::RefuseReason;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::{any_value::Value, AnyValue, KeyValue};
 use prost::Message;
 use std::io::Read;
+
+/// What an attribute value over `max_attribute_value_bytes` is replaced by; the scrubber uses
+/// the same marker for strings over its own `max_value_bytes`.
+pub const OVERSIZE_MARKER: &str = "[REDACTED:oversize]";
 
 /// Bodies smaller than this may inflate by any ratio: they cannot hurt.
 const RATIO_FLOOR: usize = 1024 * 1024;
@@ -23,6 +30,166 @@ pub enum BodyError {
     Protobuf(String),
     #[error("invalid OTLP JSON: {0}")]
     Json(String),
+    #[error("more than {limit} spans in one request")]
+    TooManySpans { limit: usize },
+    #[error("more than {limit} attributes in one span, resource or scope")]
+    TooManyAttributes { limit: usize },
+    #[error("attribute values nested deeper than {limit} levels")]
+    TooDeep { limit: usize },
+}
+
+impl BodyError {
+    /// How the refusal is counted and answered: oversized requests are `too_large` (HTTP 413,
+    /// gRPC `RESOURCE_EXHAUSTED`), everything undecodable or too deep is `malformed` (400,
+    /// `INVALID_ARGUMENT`, as the decoders themselves answer for nesting past their limits).
+    pub fn reason(&self) -> RefuseReason {
+        match self {
+            BodyError::TooLarge { .. }
+            | BodyError::Bomb { .. }
+            | BodyError::TooManySpans { .. }
+            | BodyError::TooManyAttributes { .. } => RefuseReason::TooLarge,
+            BodyError::BadGzip
+            | BodyError::UnsupportedEncoding
+            | BodyError::Protobuf(_)
+            | BodyError::Json(_)
+            | BodyError::TooDeep { .. } => RefuseReason::Malformed,
+        }
+    }
+}
+
+/// What [`enforce`] changed in an admitted request.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Enforced {
+    /// String and bytes attribute values over `max_attribute_value_bytes`, replaced by
+    /// [`OVERSIZE_MARKER`].
+    pub oversize_values: u64,
+}
+
+/// Checks a decoded request against the structural limits. Whole-request violations (too many
+/// spans, too many attributes in one span, nesting too deep) refuse the request; an attribute
+/// value over the byte limit is replaced by [`OVERSIZE_MARKER`] and counted, so it is never
+/// forwarded unscanned (and never costs a scan).
+pub fn enforce(
+    req: &mut ExportTraceServiceRequest,
+    limits: &LimitsConfig,
+) -> Result<Enforced, BodyError> {
+    let spans = crate::pipeline::count_spans(req);
+    if spans > limits.max_spans_per_request {
+        return Err(BodyError::TooManySpans {
+            limit: limits.max_spans_per_request,
+        });
+    }
+    let mut e = Enforced::default();
+    for rs in &mut req.resource_spans {
+        if let Some(r) = rs.resource.as_mut() {
+            Budget::new(limits).attrs(&mut r.attributes, 1, &mut e)?;
+        }
+        for ss in &mut rs.scope_spans {
+            if let Some(scope) = ss.scope.as_mut() {
+                Budget::new(limits).attrs(&mut scope.attributes, 1, &mut e)?;
+            }
+            for span in &mut ss.spans {
+                // One budget for the span, its events and links: what one span costs to scrub.
+                let mut b = Budget::new(limits);
+                b.attrs(&mut span.attributes, 1, &mut e)?;
+                for ev in &mut span.events {
+                    b.attrs(&mut ev.attributes, 1, &mut e)?;
+                }
+                for ln in &mut span.links {
+                    b.attrs(&mut ln.attributes, 1, &mut e)?;
+                }
+            }
+        }
+    }
+    Ok(e)
+}
+
+/// Walks one span's (or resource's, or scope's) attributes, counting key-values and array
+/// elements at every level against `max_attributes_per_span`. Recursion depth is bounded by
+/// `max_attribute_depth` (checked before descending), and the decoders bound it before that.
+struct Budget<'l> {
+    limits: &'l LimitsConfig,
+    left: usize,
+}
+
+impl<'l> Budget<'l> {
+    fn new(limits: &'l LimitsConfig) -> Self {
+        Budget {
+            limits,
+            left: limits.max_attributes_per_span,
+        }
+    }
+
+    fn take(&mut self, n: usize) -> Result<(), BodyError> {
+        self.left = self
+            .left
+            .checked_sub(n)
+            .ok_or(BodyError::TooManyAttributes {
+                limit: self.limits.max_attributes_per_span,
+            })?;
+        Ok(())
+    }
+
+    /// `depth` is the nesting level of the values in `kvs`: 1 for a span's own attributes.
+    fn attrs(
+        &mut self,
+        kvs: &mut [KeyValue],
+        depth: usize,
+        e: &mut Enforced,
+    ) -> Result<(), BodyError> {
+        self.take(kvs.len())?;
+        for kv in kvs {
+            if let Some(v) = kv.value.as_mut() {
+                self.value(v, depth, e)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn value(&mut self, v: &mut AnyValue, depth: usize, e: &mut Enforced) -> Result<(), BodyError> {
+        if depth > self.limits.max_attribute_depth {
+            return Err(BodyError::TooDeep {
+                limit: self.limits.max_attribute_depth,
+            });
+        }
+        let max = self.limits.max_attribute_value_bytes;
+        match v.value.as_mut() {
+            Some(Value::StringValue(s)) if s.len() > max => {
+                e.oversize_values += 1;
+                *s = OVERSIZE_MARKER.to_string();
+            }
+            Some(Value::BytesValue(b)) if b.len() > max => {
+                // Bytes may be kept unscanned (`redaction.bytes: keep`); oversized ones never.
+                e.oversize_values += 1;
+                v.value = Some(Value::StringValue(OVERSIZE_MARKER.to_string()));
+            }
+            Some(Value::ArrayValue(a)) => {
+                self.take(a.values.len())?;
+                for x in &mut a.values {
+                    self.value(x, depth + 1, e)?;
+                }
+            }
+            Some(Value::KvlistValue(kv)) => self.attrs(&mut kv.values, depth + 1, e)?,
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// Decodes a request body (already decompressed) and applies [`enforce`]: the receivers' whole
+/// decode path, in one place for the receivers and the fuzz targets.
+pub fn decode_limited(
+    body: &[u8],
+    json: bool,
+    limits: &LimitsConfig,
+) -> Result<(ExportTraceServiceRequest, Enforced), BodyError> {
+    let mut req = if json {
+        decode_json(body)?
+    } else {
+        decode_protobuf(body)?
+    };
+    let e = enforce(&mut req, limits)?;
+    Ok((req, e))
 }
 
 /// Inflates a gzip body, stopping as soon as it passes the size or ratio limit, so a bomb costs
@@ -108,6 +275,7 @@ mod tests {
         let l = LimitsConfig {
             max_body_bytes: 2 * 1024 * 1024,
             max_decompression_ratio: 100_000,
+            ..LimitsConfig::default()
         };
         let big = gz(&vec![1u8; 3 * 1024 * 1024]);
         assert_eq!(
@@ -147,6 +315,270 @@ mod tests {
         assert_eq!(span.end_time_unix_nano, 1544712661000000000);
         assert_eq!(span.attributes.len(), 5);
         assert_eq!(span.status.as_ref().unwrap().code, 2);
+    }
+
+    use opentelemetry_proto::tonic::common::v1::{ArrayValue, KeyValueList};
+    use opentelemetry_proto::tonic::resource::v1::Resource;
+    use opentelemetry_proto::tonic::trace::v1::{span::Event, ResourceSpans, ScopeSpans, Span};
+
+    /// A value nested `depth` levels deep (1 = a plain string), alternating arrays and kvlists.
+    fn nested(depth: usize) -> AnyValue {
+        let mut v = AnyValue {
+            value: Some(Value::StringValue("leaf".into())),
+        };
+        for i in 1..depth {
+            v = AnyValue {
+                value: Some(if i % 2 == 0 {
+                    Value::ArrayValue(ArrayValue { values: vec![v] })
+                } else {
+                    Value::KvlistValue(KeyValueList {
+                        values: vec![kv("k", v)],
+                    })
+                }),
+            };
+        }
+        v
+    }
+
+    /// Only arrays: the deepest nesting protobuf can carry within prost's recursion limit.
+    fn nested_arrays(depth: usize) -> AnyValue {
+        let mut v = AnyValue {
+            value: Some(Value::BoolValue(true)),
+        };
+        for _ in 1..depth {
+            v = AnyValue {
+                value: Some(Value::ArrayValue(ArrayValue { values: vec![v] })),
+            };
+        }
+        v
+    }
+
+    fn kv(key: &str, v: AnyValue) -> KeyValue {
+        KeyValue {
+            key: key.into(),
+            value: Some(v),
+            ..Default::default()
+        }
+    }
+
+    fn req_with(spans: Vec<Span>, resource_attrs: Vec<KeyValue>) -> ExportTraceServiceRequest {
+        ExportTraceServiceRequest {
+            resource_spans: vec![ResourceSpans {
+                resource: Some(Resource {
+                    attributes: resource_attrs,
+                    ..Default::default()
+                }),
+                scope_spans: vec![ScopeSpans {
+                    spans,
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+        }
+    }
+
+    fn span_with(attrs: Vec<KeyValue>) -> Span {
+        Span {
+            trace_id: vec![1; 16],
+            span_id: vec![2; 8],
+            name: "s".into(),
+            attributes: attrs,
+            ..Default::default()
+        }
+    }
+
+    fn json_of(req: &ExportTraceServiceRequest) -> Vec<u8> {
+        serde_json::to_vec(req).unwrap()
+    }
+
+    #[test]
+    fn depth_limit_applies_to_protobuf_and_json() {
+        let l = LimitsConfig::default();
+        for (depth, ok) in [(32, true), (33, false)] {
+            let req = req_with(vec![span_with(vec![kv("deep", nested(depth))])], vec![]);
+            for json in [false, true] {
+                let body = if json {
+                    json_of(&req)
+                } else {
+                    req.encode_to_vec()
+                };
+                let got = decode_limited(&body, json, &l);
+                if ok {
+                    assert_eq!(got.unwrap().0, req, "depth {depth} json={json}");
+                } else {
+                    let e = got.unwrap_err();
+                    assert_eq!(e, BodyError::TooDeep { limit: 32 }, "json={json}");
+                    assert_eq!(e.reason(), RefuseReason::Malformed);
+                }
+            }
+        }
+        // Nested in an event's attributes, and in resource attributes, too.
+        let mut sp = span_with(vec![]);
+        sp.events.push(Event {
+            attributes: vec![kv("deep", nested(33))],
+            ..Default::default()
+        });
+        let mut req = req_with(vec![sp], vec![]);
+        assert!(matches!(
+            enforce(&mut req, &l),
+            Err(BodyError::TooDeep { .. })
+        ));
+        let mut req = req_with(vec![span_with(vec![])], vec![kv("deep", nested(33))]);
+        assert!(matches!(
+            enforce(&mut req, &l),
+            Err(BodyError::TooDeep { .. })
+        ));
+    }
+
+    #[test]
+    fn decoders_bound_nesting_without_overflowing_the_stack() {
+        // Far past both decoders' own recursion limits (prost 100 messages, serde_json 128):
+        // they return errors, and nothing recurses unboundedly.
+        let l = LimitsConfig {
+            max_attribute_depth: 100,
+            ..LimitsConfig::default()
+        };
+        let req = req_with(
+            vec![span_with(vec![kv("deep", nested_arrays(500))])],
+            vec![],
+        );
+        let pb = req.encode_to_vec();
+        assert!(matches!(
+            decode_limited(&pb, false, &l),
+            Err(BodyError::Protobuf(_))
+        ));
+        // Hand-built JSON: serializing the value above would itself recurse 500 levels.
+        let mut json = String::from(
+            r#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"attributes":[{"key":"d","value":"#,
+        );
+        for _ in 0..5000 {
+            json.push_str(r#"{"arrayValue":{"values":["#);
+        }
+        assert!(matches!(
+            decode_limited(json.as_bytes(), true, &l),
+            Err(BodyError::Json(_))
+        ));
+        // Where prost stops for protobuf: an array-only nesting of 47 levels still decodes, so
+        // the configurable limit (at most 100) is what binds below that.
+        let req = req_with(vec![span_with(vec![kv("deep", nested_arrays(47))])], vec![]);
+        assert!(decode_protobuf(&req.encode_to_vec()).is_ok());
+        assert_eq!(
+            decode_limited(&req.encode_to_vec(), false, &LimitsConfig::default()),
+            Err(BodyError::TooDeep { limit: 32 })
+        );
+    }
+
+    #[test]
+    fn too_many_spans_is_refused_whole() {
+        let l = LimitsConfig {
+            max_spans_per_request: 3,
+            ..LimitsConfig::default()
+        };
+        let mut ok = req_with((0..3).map(|_| span_with(vec![])).collect(), vec![]);
+        assert!(enforce(&mut ok, &l).is_ok());
+        let mut over = req_with((0..4).map(|_| span_with(vec![])).collect(), vec![]);
+        let e = enforce(&mut over, &l).unwrap_err();
+        assert_eq!(e, BodyError::TooManySpans { limit: 3 });
+        assert_eq!(e.reason(), RefuseReason::TooLarge);
+        assert_eq!(e.to_string(), "more than 3 spans in one request");
+    }
+
+    #[test]
+    fn attribute_budget_counts_events_links_and_nested_values() {
+        let l = LimitsConfig {
+            max_attributes_per_span: 5,
+            ..LimitsConfig::default()
+        };
+        let s = |n: usize| -> Vec<KeyValue> {
+            (0..n)
+                .map(|i| kv(&format!("k{i}"), AnyValue::default()))
+                .collect()
+        };
+        // 3 own + 2 on an event = 5: at the limit.
+        let mut sp = span_with(s(3));
+        sp.events.push(Event {
+            attributes: s(2),
+            ..Default::default()
+        });
+        let mut req = req_with(vec![sp.clone()], s(5));
+        assert!(enforce(&mut req, &l).is_ok());
+        // One more on the event: over.
+        sp.events[0].attributes.push(kv("x", AnyValue::default()));
+        let mut req = req_with(vec![sp], vec![]);
+        assert_eq!(
+            enforce(&mut req, &l),
+            Err(BodyError::TooManyAttributes { limit: 5 })
+        );
+        // One attribute holding an array of 5: 6 in all.
+        let arr = AnyValue {
+            value: Some(Value::ArrayValue(ArrayValue {
+                values: vec![AnyValue::default(); 5],
+            })),
+        };
+        let mut req = req_with(vec![span_with(vec![kv("a", arr)])], vec![]);
+        assert!(matches!(
+            enforce(&mut req, &l),
+            Err(BodyError::TooManyAttributes { .. })
+        ));
+        // The budget is per span: two spans with 5 each pass.
+        let mut req = req_with(vec![span_with(s(5)), span_with(s(5))], vec![]);
+        assert!(enforce(&mut req, &l).is_ok());
+        // Resource attributes have their own budget.
+        let mut req = req_with(vec![span_with(vec![])], s(6));
+        assert!(enforce(&mut req, &l).is_err());
+    }
+
+    #[test]
+    fn oversize_values_are_replaced_and_counted() {
+        let l = LimitsConfig {
+            max_attribute_value_bytes: 8,
+            ..LimitsConfig::default()
+        };
+        let str_v = |s: &str| AnyValue {
+            value: Some(Value::StringValue(s.into())),
+        };
+        let inner = AnyValue {
+            value: Some(Value::KvlistValue(KeyValueList {
+                values: vec![kv("in", str_v("secret-too-long"))],
+            })),
+        };
+        let attrs = vec![
+            kv("at_limit", str_v("12345678")),
+            kv("over", str_v("123456789")),
+            kv(
+                "bytes",
+                AnyValue {
+                    value: Some(Value::BytesValue(vec![7; 9])),
+                },
+            ),
+            kv("nested", inner),
+        ];
+        for json in [false, true] {
+            let req = req_with(vec![span_with(attrs.clone())], vec![]);
+            let body = if json {
+                json_of(&req)
+            } else {
+                req.encode_to_vec()
+            };
+            let (got, e) = decode_limited(&body, json, &l).unwrap();
+            assert_eq!(e.oversize_values, 3);
+            let a = &got.resource_spans[0].scope_spans[0].spans[0].attributes;
+            let s = |i: usize| match a[i].value.as_ref().and_then(|v| v.value.as_ref()) {
+                Some(Value::StringValue(s)) => s.clone(),
+                Some(Value::KvlistValue(kv)) => {
+                    match kv.values[0].value.as_ref().unwrap().value.as_ref() {
+                        Some(Value::StringValue(s)) => s.clone(),
+                        other => panic!("{other:?}"),
+                    }
+                }
+                other => panic!("{other:?}"),
+            };
+            assert_eq!(s(0), "12345678");
+            assert_eq!(s(1), OVERSIZE_MARKER);
+            assert_eq!(s(2), OVERSIZE_MARKER);
+            assert_eq!(s(3), OVERSIZE_MARKER);
+            assert!(!format!("{got:?}").contains("secret-too-long"));
+        }
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! tonic's own size refusals (which happen before any handler runs) are mapped to the OTLP
 //! spec's non-retryable `RESOURCE_EXHAUSTED` and counted too.
 
-use super::{body, Ingest, Refusal};
+use super::{Ingest, Refusal};
 use crate::auth::{Authenticator, ClientId};
 use crate::pipeline::RefuseReason;
 use bytes::{Buf, Bytes};
@@ -93,13 +93,9 @@ impl tonic::server::UnaryService<Bytes> for ExportSvc {
         Box::pin(async move {
             let raw = request.into_inner();
             let bytes = raw.len();
-            let req = match body::decode_protobuf(&raw) {
-                Ok(r) => r,
-                Err(e) => {
-                    let r = ingest.reject(TRANSPORT, RefuseReason::Malformed, &e.to_string());
-                    return Err(status_of(&r));
-                }
-            };
+            let req = ingest
+                .decode(TRANSPORT, &raw, false)
+                .map_err(|r| status_of(&r))?;
             drop(raw);
             ingest
                 .submit_as(TRANSPORT, &client, req, bytes)

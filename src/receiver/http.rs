@@ -192,14 +192,11 @@ async fn export(
         }
     };
     let bytes = plain.len();
-    let decoded = match enc {
-        Encoding::Protobuf => body::decode_protobuf(&plain),
-        Encoding::Json => body::decode_json(&plain),
-    };
+    let decoded = ingest.decode(TRANSPORT, &plain, enc == Encoding::Json);
     drop(plain);
     let req = match decoded {
         Ok(r) => r,
-        Err(e) => return fail(RefuseReason::Malformed, &e.to_string()),
+        Err(r) => return error_response(http_status(r.reason), &r, enc),
     };
     match ingest.submit_as(TRANSPORT, &client, req, bytes).await {
         Ok(()) => {

@@ -58,6 +58,41 @@ impl Ingest {
         self.refusal(reason, message)
     }
 
+    /// Decodes a (decompressed) body and applies the structural limits: a refusal is counted
+    /// (with the request's span count when it was decodable), replaced oversized values are
+    /// counted as `redactions{type="oversize"}`.
+    pub fn decode(
+        &self,
+        transport: &'static str,
+        body: &[u8],
+        json: bool,
+    ) -> Result<ExportTraceServiceRequest, Refusal> {
+        let decoded = if json {
+            body::decode_json(body)
+        } else {
+            body::decode_protobuf(body)
+        };
+        let mut req = decoded.map_err(|e| self.reject(transport, e.reason(), &e.to_string()))?;
+        match body::enforce(&mut req, &self.limits) {
+            Ok(e) => {
+                if e.oversize_values > 0 {
+                    self.metrics
+                        .redactions
+                        .get_or_create(&crate::admin::metrics::TypeLabel {
+                            r#type: "oversize".to_string(),
+                        })
+                        .inc_by(e.oversize_values);
+                }
+                Ok(req)
+            }
+            Err(e) => {
+                let reason = e.reason();
+                self.metrics.refused(transport, reason, count_spans(&req));
+                Err(self.refusal(reason, &e.to_string()))
+            }
+        }
+    }
+
     /// Admits a decoded request from an anonymous client. `bytes` is its decompressed encoded
     /// size.
     pub async fn submit(

@@ -22,6 +22,53 @@ fn own_tokens() -> &'static Option<Regex> {
     })
 }
 
+/// Shortest found value whose other occurrences in the same string are redacted too. Shorter
+/// values (a 4-digit PIN-like tail) would recur by chance in unrelated text.
+const ECHO_MIN_BYTES: usize = 8;
+
+/// A value found once is a secret wherever else it appears in the same string, even where the
+/// context that revealed it is missing (`Authorization: Bearer T … retrying with T`). Adds a
+/// match, with the same rule, for every other occurrence of each found value (one pass: a
+/// substring search for one value, an Aho-Corasick automaton for several).
+fn add_echoes(scan: &str, ms: &mut Vec<Match>) {
+    let mut vals: Vec<(&str, u32)> = ms
+        .iter()
+        .filter(|m| m.end - m.start >= ECHO_MIN_BYTES)
+        .map(|m| (&scan[m.start..m.end], m.rule))
+        .collect();
+    if vals.is_empty() {
+        return;
+    }
+    vals.sort_unstable();
+    vals.dedup_by(|a, b| a.0 == b.0);
+    // Occurrences of UTF-8 text inside UTF-8 text always start and end on char boundaries.
+    if let [(v, rule)] = vals[..] {
+        let hits: Vec<usize> = memchr::memmem::find_iter(scan.as_bytes(), v.as_bytes()).collect();
+        if hits.len() > 1 {
+            ms.extend(hits.into_iter().map(|start| Match {
+                start,
+                end: start + v.len(),
+                rule,
+            }));
+        }
+        return;
+    }
+    // Overlapping search: an occurrence of one value partly covered by another's is still
+    // found whole.
+    let Ok(ac) = aho_corasick::AhoCorasick::builder()
+        .match_kind(aho_corasick::MatchKind::Standard)
+        .build(vals.iter().map(|v| v.0))
+    else {
+        // Cannot happen for a few patterns of bounded size; the found values are still masked.
+        return;
+    };
+    ms.extend(ac.find_overlapping_iter(scan).map(|h| Match {
+        start: h.start(),
+        end: h.end(),
+        rule: vals[h.pattern().as_usize()].1,
+    }));
+}
+
 fn protect(text: &str, ms: &mut Vec<Match>) {
     if ms.is_empty() || !(text.contains("[REDACTED:") || text.contains('>')) {
         return;
@@ -130,6 +177,15 @@ impl Scrubber {
             None => None,
         };
         let scan: &str = view.as_ref().map_or(text, |v| v.text.as_str());
+        // Echoes come from every match the engine reported, before overlaps merge: a value
+        // inside a longer match (`token=ghp_…`) recurs on its own elsewhere.
+        let found = scratch.len();
+        add_echoes(scan, scratch);
+        if scratch.len() > found {
+            // Echoes inside our own replacement forms stay untouched (idempotence); the rest
+            // merge with the matches they repeat.
+            protect(scan, scratch);
+        }
         resolve(&self.set, scratch);
         // In a JSON document a replacement must stay inside a string literal (or replace a
         // whole number literal by a string), whatever a regex spanned.

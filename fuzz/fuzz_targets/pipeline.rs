@@ -1,0 +1,127 @@
+//! Shared by the OTLP targets: the worker's in-process path over one request body, with the
+//! invariants every accepted request must keep. No network, no sinks.
+
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use prost::Message;
+use spanward::admin::metrics::Metrics;
+use spanward::config::LimitsConfig;
+use spanward::keys::{HmacKey, KeySource};
+use spanward::pipeline::fingerprint::{FingerprintConfig, Fingerprinter};
+use spanward::pipeline::sample::{Sampler, SamplingConfig};
+use spanward::pipeline::stages::Stages;
+use spanward::pipeline::{count_spans, DropReason};
+use spanward::receiver::body;
+use spanward::scrub::{RedactionConfig, Scrubber};
+use std::sync::OnceLock;
+
+struct Pipeline {
+    limits: LimitsConfig,
+    sampler: Sampler,
+    stages: Stages,
+    metrics: Metrics,
+}
+
+fn pipeline() -> &'static Pipeline {
+    static P: OnceLock<Pipeline> = OnceLock::new();
+    P.get_or_init(|| {
+        let key = || HmacKey::from_bytes(vec![7; 32], None, KeySource::File);
+        // Half the traces kept, so both sampling branches and tracestate rewriting run.
+        let sampling = SamplingConfig {
+            ratio: 0.5,
+            ..SamplingConfig::default()
+        };
+        Pipeline {
+            // Small enough that libFuzzer's inputs reach every limit.
+            limits: LimitsConfig {
+                max_spans_per_request: 64,
+                max_attributes_per_span: 256,
+                max_attribute_depth: 16,
+                max_attribute_value_bytes: 512,
+                ..LimitsConfig::default()
+            },
+            sampler: Sampler::new(&sampling).expect("sampler"),
+            stages: Stages {
+                fingerprint: Some(
+                    Fingerprinter::new(&FingerprintConfig::default(), key()).expect("fingerprint"),
+                ),
+                scrub: Some(Scrubber::new(&RedactionConfig::default(), key()).expect("scrubber")),
+                audit: None,
+            },
+            metrics: Metrics::new().0,
+        }
+    })
+}
+
+/// Decode with limits → sample → fingerprint → scrub → encode, as receiver and worker do.
+pub fn run(data: &[u8], json: bool) {
+    let p = pipeline();
+    let Ok((mut req, _)) = body::decode_limited(data, json, &p.limits) else {
+        return;
+    };
+    check_limits(&req, &p.limits);
+    let before = count_spans(&req);
+    let st = p.sampler.apply(&mut req);
+    assert_eq!(
+        st.kept + st.sampled_out,
+        before as u64,
+        "sampling lost spans"
+    );
+    assert_eq!(count_spans(&req) as u64, st.kept);
+    let kept = count_spans(&req);
+    let report = p.stages.process(&mut req, &p.metrics);
+    // No stage may fail on decodable input: a failure drops spans (fail closed), but here it
+    // would mean a panic caught inside the stages, i.e. a bug.
+    let failed: usize = report
+        .dropped
+        .iter()
+        .filter(|(r, _)| *r == DropReason::ScrubError)
+        .map(|(_, n)| n)
+        .sum();
+    assert_eq!(failed, 0, "a stage failed on a decodable request");
+    assert_eq!(count_spans(&req), kept);
+    // What the worker hands to the sinks decodes back to the same request.
+    let bytes = req.encode_to_vec();
+    let back = ExportTraceServiceRequest::decode(bytes.as_slice()).expect("re-decode");
+    assert_eq!(count_spans(&back), kept);
+    assert_eq!(
+        spanward::sink::log::verify::count_spans(&bytes),
+        Some(kept as u64)
+    );
+}
+
+/// Nothing the limits refuse or replace survives decoding.
+fn check_limits(req: &ExportTraceServiceRequest, l: &LimitsConfig) {
+    use opentelemetry_proto::tonic::common::v1::{any_value::Value, AnyValue};
+    fn walk(v: &AnyValue, depth: usize, l: &LimitsConfig) {
+        assert!(depth <= l.max_attribute_depth);
+        match v.value.as_ref() {
+            Some(Value::StringValue(s)) => assert!(s.len() <= l.max_attribute_value_bytes),
+            Some(Value::BytesValue(b)) => assert!(b.len() <= l.max_attribute_value_bytes),
+            Some(Value::ArrayValue(a)) => a.values.iter().for_each(|x| walk(x, depth + 1, l)),
+            Some(Value::KvlistValue(kv)) => kv
+                .values
+                .iter()
+                .filter_map(|kv| kv.value.as_ref())
+                .for_each(|x| walk(x, depth + 1, l)),
+            _ => {}
+        }
+    }
+    assert!(count_spans(req) <= l.max_spans_per_request);
+    for span in req
+        .resource_spans
+        .iter()
+        .flat_map(|r| r.scope_spans.iter())
+        .flat_map(|s| s.spans.iter())
+    {
+        let all = span
+            .attributes
+            .iter()
+            .chain(span.events.iter().flat_map(|e| e.attributes.iter()))
+            .chain(span.links.iter().flat_map(|e| e.attributes.iter()));
+        for kv in all {
+            if let Some(v) = kv.value.as_ref() {
+                walk(v, 1, l);
+            }
+        }
+    }
+}
