@@ -363,6 +363,7 @@ pub async fn run(
         Arc::new(registry),
         health.clone(),
         metrics.clone(),
+        qtx.clone(),
         cfg.admin_auth.clone(),
     );
     let admin_task = tokio::spawn(async move {
@@ -391,9 +392,8 @@ pub async fn run(
                     _ = tick.tick() => false,
                     _ = &mut stop => true,
                 };
+                // The depth gauges are refreshed at every scrape (admin), not here.
                 let depth = q.depth_spans();
-                metrics.exporter_queue_size.set(depth as i64);
-                metrics.queue_bytes.set(q.depth_bytes() as i64);
                 if let Some(line) = s.tick(&metrics, depth, q.capacity_spans()) {
                     tracing::info!(target: "spanward::summary", "{line}");
                 }

@@ -5,6 +5,7 @@ pub mod metrics;
 pub mod summary;
 
 use crate::auth::Authenticator;
+use crate::pipeline::queue::QueueSender;
 use crate::sink::Sink;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
@@ -71,6 +72,8 @@ struct AdminState {
     metrics: metrics::Metrics,
     /// Bearer tokens required for `/metrics`; `None` leaves it open.
     auth: Option<Arc<Authenticator>>,
+    /// Read at every scrape, so the depth gauges are the queue's own counters at that moment.
+    queue: QueueSender,
 }
 
 async fn metrics_handler(State(st): State<AdminState>, headers: HeaderMap) -> Response {
@@ -90,6 +93,12 @@ async fn metrics_handler(State(st): State<AdminState>, headers: HeaderMap) -> Re
     }
     let ready = i64::from(st.health.not_ready_reason().is_none());
     st.metrics.ready.set(ready);
+    // Workers take batches off without touching the gauges; reading the queue here keeps the
+    // scrape exact instead of showing the depth of the last enqueue or summary tick.
+    st.metrics
+        .exporter_queue_size
+        .set(st.queue.depth_spans() as i64);
+    st.metrics.queue_bytes.set(st.queue.depth_bytes() as i64);
     let mut body = String::new();
     match prometheus_client::encoding::text::encode(&mut body, &st.registry) {
         Ok(()) => (
@@ -124,9 +133,14 @@ async fn readyz(State(st): State<AdminState>) -> (StatusCode, String) {
     }
 }
 
-/// The admin router.
-pub fn router(registry: Arc<Registry>, health: Arc<Health>, metrics: metrics::Metrics) -> Router {
-    router_with_auth(registry, health, metrics, None)
+/// The admin router. `queue` is the pipeline's queue, whose depth `/metrics` reports.
+pub fn router(
+    registry: Arc<Registry>,
+    health: Arc<Health>,
+    metrics: metrics::Metrics,
+    queue: QueueSender,
+) -> Router {
+    router_with_auth(registry, health, metrics, queue, None)
 }
 
 /// The admin router; with `auth`, `/metrics` needs a listed bearer token (the probes stay open).
@@ -134,6 +148,7 @@ pub fn router_with_auth(
     registry: Arc<Registry>,
     health: Arc<Health>,
     metrics: metrics::Metrics,
+    queue: QueueSender,
     auth: Option<Arc<Authenticator>>,
 ) -> Router {
     Router::new()
@@ -145,5 +160,6 @@ pub fn router_with_auth(
             health,
             metrics,
             auth,
+            queue,
         })
 }

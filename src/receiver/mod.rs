@@ -222,10 +222,8 @@ impl Ingest {
                 return refuse(RefuseReason::ShuttingDown, "shutting down");
             }
         }
+        // The queue-depth gauges are read from the queue at scrape time (admin), not set here.
         accepted(sampled_out);
-        self.metrics
-            .exporter_queue_size
-            .set(self.queue.depth_spans() as i64);
         if let Some(w) = waiter {
             match w.await {
                 Ok(AckResult::Delivered) => {}
