@@ -1,7 +1,8 @@
 //! Forwards processed batches to the next collector stage over OTLP/gRPC. The batch is sent as the
 //! bytes the worker already encoded (a pass-through codec), so two sinks share one encoding.
-//! Retries follow the OTLP spec: retryable codes back off exponentially, honouring `RetryInfo`;
-//! everything else is permanent. A worker stays blocked while its batch is retried, which is what
+//! Retries follow the OTLP spec: retryable codes back off exponentially (jittered ±20 %); a
+//! `RetryInfo` delay replaces the backoff and is never shortened (jitter adds up to 20 % to it);
+//! `RESOURCE_EXHAUSTED` without `RetryInfo` and every other code are permanent. A worker stays blocked while its batch is retried, which is what
 //! turns a slow or dead next stage into back-pressure instead of memory growth.
 
 use super::{Delivery, FailureKind, Sink, SinkError};
@@ -105,6 +106,24 @@ fn retryable(status: &tonic::Status) -> bool {
     }
 }
 
+/// The wait before the next attempt, as `(floor, jittered)`; `jitter` is uniform in [0, 1).
+/// Jitter spreads retries of several workers so they do not hit the next stage together. A
+/// `RetryInfo` delay is a floor set by the next stage: jitter only adds to it (up to 20 %), never
+/// retrying earlier than asked. Our own backoff is jittered ±20 % and is its own floor.
+fn retry_wait(
+    retry_info: Option<Duration>,
+    backoff: Duration,
+    jitter: f64,
+) -> (Duration, Duration) {
+    match retry_info {
+        Some(d) => (d, d + d.mul_f64(0.2 * jitter)),
+        None => {
+            let w = backoff.mul_f64(0.8 + 0.4 * jitter);
+            (w, w)
+        }
+    }
+}
+
 pub struct OtlpSink {
     channel: Channel,
     cfg: OtlpExporterConfig,
@@ -193,23 +212,27 @@ impl OtlpSink {
                     format!("next stage refused: {:?}", status.code()),
                 ));
             }
-            let mut wait = crate::rpc_status::retry_delay(&status).unwrap_or(backoff);
-            // Jitter spreads retries of several workers so they do not hit the next stage together.
-            let jitter = 0.8 + rand::random::<f64>() * 0.4;
-            wait = wait.mul_f64(jitter);
-            if started.elapsed() + wait > retry.max_elapsed_time
-                || self.aborted.load(Ordering::Acquire)
-            {
+            let (floor, wait) = retry_wait(
+                crate::rpc_status::retry_delay(&status),
+                backoff,
+                rand::random::<f64>(),
+            );
+            let elapsed = started.elapsed();
+            if elapsed + floor > retry.max_elapsed_time || self.aborted.load(Ordering::Acquire) {
                 return Err(SinkError::new(
                     "otlp",
                     FailureKind::Retryable,
                     format!(
                         "gave up after {:.1}s: {:?}",
-                        started.elapsed().as_secs_f64(),
+                        elapsed.as_secs_f64(),
                         status.code()
                     ),
                 ));
             }
+            // Upward jitter never pushes the retry past the give-up time (nor below the floor).
+            let wait = wait
+                .min(retry.max_elapsed_time.saturating_sub(elapsed))
+                .max(floor);
             tracing::debug!(code = ?status.code(), wait_ms = wait.as_millis() as u64, "retrying export");
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
@@ -238,5 +261,41 @@ impl Sink for OtlpSink {
     fn abort(&self) {
         self.aborted.store(true, Ordering::Release);
         self.abort_notify.notify_waiters();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_info_is_a_floor_and_jitter_only_adds() {
+        let d = Duration::from_millis(700);
+        for j in [0.0, 0.25, 0.5, 0.999] {
+            let (floor, wait) = retry_wait(Some(d), Duration::from_millis(10), j);
+            assert_eq!(floor, d);
+            assert!(wait >= d && wait <= d.mul_f64(1.2), "{wait:?}");
+            let (floor, wait) = retry_wait(None, Duration::from_millis(100), j);
+            assert_eq!(floor, wait);
+            assert!(wait >= Duration::from_millis(80) && wait <= Duration::from_millis(120));
+        }
+    }
+
+    #[test]
+    fn resource_exhausted_retries_only_with_retry_info() {
+        use crate::rpc_status::tonic_status;
+        let with = tonic_status(
+            tonic::Code::ResourceExhausted,
+            "busy",
+            Some(Duration::from_secs(1)),
+        );
+        assert!(retryable(&with));
+        assert!(!retryable(&tonic_status(
+            tonic::Code::ResourceExhausted,
+            "too big",
+            None
+        )));
+        assert!(retryable(&tonic::Status::unavailable("down")));
+        assert!(!retryable(&tonic::Status::invalid_argument("bad")));
     }
 }

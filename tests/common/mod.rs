@@ -19,6 +19,12 @@ use std::time::{Duration, Instant};
 /// Config lines that turn every processing stage off: spans pass through unchanged.
 pub const PASS_THROUGH: &str = "fingerprint: { enabled: false }\nredaction: { enabled: false }\n";
 
+/// A scripted failure of the test downstream: its code and, when given, its `RetryInfo` delay.
+pub type ScriptedAnswer = (tonic::Code, Option<Duration>);
+
+/// One call the test downstream received: when, and its `grpc-encoding` header.
+pub type Call = (Instant, Option<String>);
+
 /// Records every request; can be stalled (blocks until released) or slowed.
 #[derive(Clone, Default)]
 pub struct Downstream {
@@ -26,6 +32,11 @@ pub struct Downstream {
     pub stall: Arc<std::sync::atomic::AtomicBool>,
     pub delay_ms: Arc<std::sync::atomic::AtomicU64>,
     pub fail_unavailable: Arc<std::sync::atomic::AtomicBool>,
+    /// Answers for the next calls, one per call: a code and, when given, a `RetryInfo` delay.
+    /// Empty (default): calls are served as above.
+    pub script: Arc<Mutex<std::collections::VecDeque<ScriptedAnswer>>>,
+    /// Every call as it arrived: when, and its `grpc-encoding` header.
+    pub calls: Arc<Mutex<Vec<Call>>>,
 }
 
 #[tonic::async_trait]
@@ -35,6 +46,12 @@ impl TraceService for Downstream {
         request: tonic::Request<ExportTraceServiceRequest>,
     ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
         use std::sync::atomic::Ordering;
+        let encoding = request
+            .metadata()
+            .get("grpc-encoding")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        self.calls.lock().unwrap().push((Instant::now(), encoding));
         while self.stall.load(Ordering::Acquire) {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
@@ -44,6 +61,14 @@ impl TraceService for Downstream {
         }
         if self.fail_unavailable.load(Ordering::Acquire) {
             return Err(tonic::Status::unavailable("test downstream down"));
+        }
+        let scripted = self.script.lock().unwrap().pop_front();
+        if let Some((code, retry)) = scripted {
+            return Err(spanward::rpc_status::tonic_status(
+                code,
+                "scripted test failure",
+                retry,
+            ));
         }
         self.received.lock().unwrap().push(request.into_inner());
         Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
@@ -93,6 +118,11 @@ impl Downstream {
             .flat_map(|r| r.scope_spans.iter())
             .flat_map(|s| s.spans.iter().cloned())
             .collect()
+    }
+
+    /// Arrival times of the calls so far.
+    pub fn call_times(&self) -> Vec<Instant> {
+        self.calls.lock().unwrap().iter().map(|c| c.0).collect()
     }
 
     pub fn span_count(&self) -> usize {
