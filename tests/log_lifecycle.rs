@@ -47,6 +47,10 @@ fn an_old_segment_rolls_by_age_with_a_checkpoint_and_a_quiet_one_does_not() {
     s.append(b"first").unwrap();
     s.append(b"second").unwrap();
     wait_for("a roll by age", 10, || segments(tmp.path()).len() == 2);
+    // The roll asks for a checkpoint once it is complete; it covers everything sealed.
+    wait_for("a checkpoint at the roll", 10, || {
+        latest_checkpoint_size(tmp.path()) == Some(2)
+    });
     let segs = segments(tmp.path());
     assert!(
         std::fs::metadata(&segs[0])
@@ -56,10 +60,6 @@ fn an_old_segment_rolls_by_age_with_a_checkpoint_and_a_quiet_one_does_not() {
         "a sealed segment is read-only"
     );
     assert_eq!(first_seq(&segs[1]), 2);
-    // The roll asked for a checkpoint; it covers everything sealed.
-    wait_for("a checkpoint at the roll", 10, || {
-        latest_checkpoint_size(tmp.path()) == Some(2)
-    });
     assert!(s.stats().checkpoints > cps_at_open);
     // The new segment holds no record: however old it gets, it does not roll.
     std::thread::sleep(Duration::from_millis(2500));
