@@ -580,6 +580,27 @@ impl Config {
             }
             f.validate()
                 .map_err(|e| invalid("exporters.file", e.to_string()))?;
+            // Under `interval` and `never` an append returns before its fsync, so a durable
+            // acknowledgement could not be kept: refuse the combination instead of sending an
+            // OK that a power failure can take back.
+            use crate::sink::log::FsyncPolicy;
+            if self.pipeline.ack == AckMode::Durable
+                && matches!(f.fsync, FsyncPolicy::Interval | FsyncPolicy::Never)
+            {
+                let policy = if f.fsync == FsyncPolicy::Interval {
+                    "interval"
+                } else {
+                    "never"
+                };
+                return Err(invalid(
+                    "pipeline.ack",
+                    format!(
+                        "`durable` needs `exporters.file.fsync: batch` or `always`; with \
+                         `exporters.file.fsync: {policy}` the log acknowledges before the record \
+                         is fsynced, so an OK could be lost on power failure"
+                    ),
+                ));
+            }
         }
         if otlp_exporter.is_none() && file_sink.is_none() && kafka_sink.is_none() {
             return Err(invalid(

@@ -169,3 +169,51 @@ fn structural_limits_parse_and_are_checked() {
         assert!(e.contains("receivers.otlp.limits"), "{bad}: {e}");
     }
 }
+
+#[test]
+fn durable_ack_is_refused_with_a_file_sink_that_acknowledges_before_fsync() {
+    for policy in ["interval", "never"] {
+        let e = Config::from_yaml(
+            &format!("exporters:\n  file: {{ fsync: {policy} }}\npipeline: {{ ack: durable }}\n"),
+            "t",
+        )
+        .unwrap()
+        .resolve("t")
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("pipeline.ack"), "{policy}: {e}");
+        assert!(
+            e.contains(&format!("exporters.file.fsync: {policy}")),
+            "{policy}: {e}"
+        );
+    }
+    // The policies that fsync before an append returns are fine with `ack: durable`...
+    for policy in ["batch", "always"] {
+        let r = Config::from_yaml(
+            &format!("exporters:\n  file: {{ fsync: {policy} }}\npipeline: {{ ack: durable }}\n"),
+            "t",
+        )
+        .unwrap()
+        .resolve("t")
+        .unwrap();
+        assert_eq!(r.pipeline.ack, AckMode::Durable);
+    }
+    // ...and `ack: accepted` promises nothing about fsync, so every policy goes with it.
+    for policy in ["interval", "never"] {
+        Config::from_yaml(
+            &format!("exporters:\n  file: {{ fsync: {policy} }}\npipeline: {{ ack: accepted }}\n"),
+            "t",
+        )
+        .unwrap()
+        .resolve("t")
+        .unwrap();
+    }
+    // No file sink (Kafka only): the check does not apply.
+    Config::from_yaml(
+        "exporters:\n  kafka: { brokers: [\"127.0.0.1:9092\"], topic: spans }\npipeline: { ack: durable }\n",
+        "t",
+    )
+    .unwrap()
+    .resolve("t")
+    .unwrap();
+}

@@ -56,6 +56,21 @@ pub enum FsyncPolicy {
     Never,
 }
 
+/// How much of the log is read at start, before the sink accepts writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum StartupCheck {
+    /// Every record of every segment: CRC, framing and sequence numbers, and that each sealed
+    /// segment ends where the next begins (no SHA-256: edits with fixed-up CRCs are what
+    /// `spanward verify` is for). Costs one read of the log (see the README for figures).
+    #[default]
+    Full,
+    /// Only the open segment's records, and the headers of sealed ones: start-up time is
+    /// bounded by one segment however large the log, and damage in sealed segments is left
+    /// for `spanward verify` to find.
+    OpenSegment,
+}
+
 /// `exporters.file`: the local tamper-evident log.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -99,6 +114,9 @@ pub struct LogConfig {
     /// Largest record (one processed batch, encoded) accepted; larger writes fail with a
     /// permanent error. Default 64 MiB; at most 256 MiB.
     pub max_record_bytes: u64,
+    /// `full` (default) | `open_segment`; see [`StartupCheck`]. Damage found refuses to start
+    /// (unless `--salvage`), naming file and offset.
+    pub startup_check: StartupCheck,
 }
 
 impl Default for LogConfig {
@@ -115,6 +133,7 @@ impl Default for LogConfig {
             signing_key_file: None,
             origin: None,
             max_record_bytes: 64 << 20,
+            startup_check: StartupCheck::Full,
         }
     }
 }
@@ -169,7 +188,7 @@ pub enum LogError {
     Closed,
     #[error("record of {len} bytes exceeds max_record_bytes ({max})")]
     TooLarge { len: u64, max: u64 },
-    #[error("corrupt log: {file} at byte offset {offset}: {what} (start with --salvage to cut the log there and keep going)")]
+    #[error("corrupt log: {file} at byte offset {offset}: {what} (nothing was changed; see --salvage in the README's Recovery section)")]
     Corrupt {
         file: String,
         offset: u64,
@@ -336,8 +355,11 @@ fn unix_ms(t: SystemTime) -> u64 {
 impl LogSink {
     /// Opens (creates the directory, recovers a torn tail, checks against the last
     /// checkpoint). `signing_key`: from `SPANWARD_SIGNING_KEY` or `signing_key_file`, else an
-    /// ephemeral key with one WARN line. `salvage`: cut the log at the first corruption
-    /// (keeping the cut bytes in a `.salvaged-*` file) instead of refusing to start.
+    /// ephemeral key with one WARN line. `salvage`: start despite corruption instead of
+    /// refusing: damage after the last checkpoint is cut (the cut bytes kept in a
+    /// `.salvaged-*` file); damage in records a checkpoint covers is left in place (their leaf
+    /// hashes stay in `hashes.dat`, so the tree and proofs are intact). Without it, a refusal
+    /// changes nothing on disk.
     pub fn open(
         cfg: &LogConfig,
         env: &dyn crate::keys::Env,
@@ -367,8 +389,9 @@ impl LogSink {
             );
         }
         let origin = cfg.origin.clone().unwrap_or_else(|| key.name().to_string());
+        // Recovery first: when it refuses, nothing in the directory has changed.
+        let rec = recover::recover(&*fs, &dir, &origin, key.vkey(), salvage, cfg.startup_check)?;
         recover::record_pubkey(&*fs, &dir, key.vkey())?;
-        let rec = recover::recover(&*fs, &dir, &origin, salvage)?;
 
         // The open segment: continue the recovered one, or start a new one at `n`.
         let now = SystemTime::now();
@@ -437,6 +460,8 @@ impl LogSink {
             records = n,
             origin = %inner.origin,
             fsync = ?cfg.fsync,
+            startup_check = ?cfg.startup_check,
+            damage_left_in_place = rec.damage,
             "span log opened"
         );
         let worker = inner.clone();

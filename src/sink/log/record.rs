@@ -200,6 +200,9 @@ pub struct SegmentScanner {
     next_seq: u64,
     buf: Vec<u8>,
     done: bool,
+    /// End of the record the last fault was in, when that fault left its length fields intact
+    /// (a CRC or sequence-number mismatch): what [`SegmentScanner::skip_damaged`] steps to.
+    damaged_end: Option<u64>,
 }
 
 /// Errors opening a segment for scanning.
@@ -238,6 +241,7 @@ impl SegmentScanner {
             next_seq: first_seq,
             buf: Vec::new(),
             done: false,
+            damaged_end: None,
         })
     }
 
@@ -314,6 +318,7 @@ impl SegmentScanner {
         let crc_ok = crc32c::crc32c(&self.buf[..n - 4]).to_le_bytes() == self.buf[n - 4..];
         if !crc_ok {
             self.done = true;
+            self.damaged_end = Some(off + total);
             return Err(if off + total == self.file_len {
                 Fault::Torn {
                     offset: off,
@@ -331,6 +336,7 @@ impl SegmentScanner {
         let unix_nanos = le_u64(&t[8..16]);
         if seq != self.next_seq {
             self.done = true;
+            self.damaged_end = Some(off + total);
             return Err(Fault::Corrupt {
                 offset: off,
                 what: format!(
@@ -348,6 +354,25 @@ impl SegmentScanner {
             payload: &self.buf[REC_PREFIX..REC_PREFIX + len as usize],
             raw: &self.buf,
         }))
+    }
+
+    /// End of the record the last fault was in, when its length fields were intact.
+    pub fn damaged_record_end(&self) -> Option<u64> {
+        self.damaged_end
+    }
+
+    /// After a CRC or sequence-number fault, whose length fields were intact, steps over the
+    /// damaged record as if it were record [`SegmentScanner::next_seq`] and lets the scan go
+    /// on. Returns that record's sequence number, or `None` when the last fault left no framing
+    /// to trust (or there was none). Only salvage of records whose leaf hashes are known from
+    /// elsewhere (`hashes.dat`, below a checkpoint) may use this.
+    pub fn skip_damaged(&mut self) -> Option<u64> {
+        let end = self.damaged_end.take()?;
+        let seq = self.next_seq;
+        self.pos = end;
+        self.next_seq += 1;
+        self.done = false;
+        Some(seq)
     }
 
     fn rest_is_zero(&mut self) -> io::Result<bool> {
@@ -369,6 +394,7 @@ impl SegmentScanner {
         self.pos = SEG_HEADER_LEN;
         self.next_seq = self.first_seq;
         self.done = false;
+        self.damaged_end = None;
         Ok(())
     }
 }

@@ -9,8 +9,11 @@ use std::time::SystemTime;
 use super::checkpoint::{self, ParsedCheckpoint};
 use super::io::{Fs, WFile};
 use super::record::{list_segments, Fault, ScanOpenError, SegmentScanner};
-use super::tree::{self, hashes_bytes, stored_hash_count, Frontier, Hash, HashFile, HASH_LEN};
-use super::LogError;
+use super::tree::{
+    self, hashes_bytes, stored_hash_count, stored_hash_index, Frontier, Hash, HashFile, ReadHashes,
+    HASH_LEN,
+};
+use super::{LogError, StartupCheck};
 
 pub const PRUNED_FILE: &str = "pruned";
 
@@ -30,6 +33,8 @@ pub(super) struct Recovered {
     pub frontier: Frontier,
     pub last_checkpoint: Option<ParsedCheckpoint>,
     pub checkpoints_len: u64,
+    /// Damaged places `--salvage` left in place (each logged at ERROR).
+    pub damage: usize,
 }
 
 fn corrupt(file: &Path, offset: u64, what: impl Into<String>) -> LogError {
@@ -133,11 +138,74 @@ fn is_readonly(p: &Path) -> bool {
         .unwrap_or(false)
 }
 
+/// What recovery will change in the open segment, decided before anything is written.
+enum TailPlan {
+    Keep,
+    /// A torn tail (what a crash leaves): cut at `offset`, dropping `dropped` bytes.
+    CutTorn {
+        offset: u64,
+        dropped: u64,
+        what: &'static str,
+    },
+    /// Damage after the last checkpoint, with `--salvage`: cut, keeping the bytes aside.
+    Salvage {
+        offset: u64,
+        what: String,
+    },
+    /// The segment's header never reached the disk (or, with `--salvage`, is damaged): remove
+    /// it; `keep_copy` keeps its bytes aside first.
+    Remove {
+        keep_copy: bool,
+        what: &'static str,
+    },
+}
+
+/// Logs damage that `--salvage` leaves in place (records a checkpoint covers, or a sealed
+/// segment) and counts it.
+fn left_in_place(count: &mut usize, file: &Path, offset: u64, what: &str) {
+    tracing::error!(
+        file = %file.display(),
+        offset,
+        problem = what,
+        "salvage: damage in a sealed segment or in checkpointed records is left in place, not cut (the tree keeps their leaf hashes from hashes.dat; `spanward verify` reports it until the segment is restored from a backup)"
+    );
+    *count += 1;
+}
+
+/// Reads every record of a sealed segment (CRC, framing, sequence numbers, no hashing) and
+/// checks that it ends where the next segment starts. `Some((offset, problem))` on damage.
+fn scan_sealed(sc: &mut SegmentScanner, next_first: u64) -> Option<(u64, String)> {
+    loop {
+        match sc.next_record() {
+            Ok(Some(_)) => {}
+            Ok(None) => break,
+            // A sealed segment was fsynced before the next one existed: nothing a crash does
+            // explains a fault in it, torn-looking or not.
+            Err(f) => return Some((f.offset(), format!("{} in a sealed segment", f.describe()))),
+        }
+    }
+    if sc.next_seq() != next_first {
+        return Some((
+            sc.pos(),
+            format!(
+                "sealed segment would continue at record {}, but the next segment starts at record {next_first} (records missing or extra)",
+                sc.next_seq()
+            ),
+        ));
+    }
+    None
+}
+
+/// Recovers the log in two steps: first everything is read and checked (the last checkpoint
+/// first, because it decides what may be cut), and only when the log can start is anything
+/// written: a refusal leaves every file as it was.
 pub(super) fn recover(
     fs: &dyn Fs,
     dir: &Path,
     origin: &str,
+    vkey: &str,
     salvage: bool,
+    check: StartupCheck,
 ) -> Result<Recovered, LogError> {
     let segs = list_segments(dir).map_err(ioe(dir))?;
     let pruned = read_pruned(dir)?;
@@ -151,20 +219,74 @@ pub(super) fn recover(
         }
     }
 
-    // Sealed segments: headers only (the full check is `spanward verify`).
+    // The last checkpoint: nothing it covers may be cut.
+    let frames = checkpoint::read_frames(dir).map_err(ioe(dir))?;
+    let cpath = checkpoint::checkpoints_path(dir);
+    let mut checkpoints_len = frames.file_len;
+    let mut cut_checkpoints = None;
+    if let Some((off, torn, what)) = &frames.fault {
+        if !torn && !salvage {
+            return Err(corrupt(&cpath, *off, what.clone()));
+        }
+        checkpoints_len = frames.valid_len;
+        cut_checkpoints = Some(*off);
+    }
+    // The signer's own key counts as known although `record_pubkey` only adds it to `pubkeys`
+    // after recovery (so that a refusal writes nothing).
+    let mut known = known_vkeys(dir)?;
+    if !known.iter().any(|k| k == vkey) {
+        known.push(vkey.to_string());
+    }
+    let last_checkpoint = match frames.frames.last() {
+        None => None,
+        Some((off, note)) => {
+            let cp = checkpoint::parse_checkpoint(note, Some(&known))
+                .map_err(|e| corrupt(&cpath, *off, format!("last checkpoint: {e}")))?;
+            if cp.origin != origin {
+                return Err(LogError::Config(format!(
+                    "this log's origin is {:?} but the config says {origin:?}",
+                    cp.origin
+                )));
+            }
+            Some(cp)
+        }
+    };
+    let covered = last_checkpoint.as_ref().map_or(0, |c| c.size);
+    let mut damage = 0usize;
+
+    // Sealed segments: headers, and with `startup_check: full` every record's CRC, framing and
+    // sequence number, and contiguity with the next segment. They are never written again, not
+    // even by --salvage: the tree does not need their bytes (hashes.dat has the leaf hashes).
     let mut sealed = Vec::new();
     for w in segs.windows(2) {
         let (first, path) = &w[0];
-        let sc = SegmentScanner::open(path).map_err(|e| match e {
-            ScanOpenError::Io(e) => LogError::io(path, e),
-            ScanOpenError::Header { what, .. } => corrupt(path, 0, what),
-        })?;
-        if sc.first_seq != *first {
-            return Err(corrupt(
-                path,
-                8,
-                "segment header names another first record",
-            ));
+        let mut sc = match SegmentScanner::open(path) {
+            Ok(sc) => Some(sc),
+            Err(ScanOpenError::Io(e)) => return Err(LogError::io(path, e)),
+            Err(ScanOpenError::Header { what, .. }) => {
+                if !salvage {
+                    return Err(corrupt(path, 0, what));
+                }
+                left_in_place(&mut damage, path, 0, what);
+                None
+            }
+        };
+        if let Some(sc) = sc.as_mut() {
+            if sc.first_seq != *first {
+                return Err(corrupt(
+                    path,
+                    8,
+                    "segment header names another first record",
+                ));
+            }
+            if check == StartupCheck::Full {
+                if let Some((offset, what)) = scan_sealed(sc, w[1].0) {
+                    if !salvage {
+                        return Err(corrupt(path, offset, what));
+                    }
+                    left_in_place(&mut damage, path, offset, &what);
+                }
+            }
         }
         let meta = std::fs::metadata(path).map_err(ioe(path))?;
         sealed.push(super::SegInfo {
@@ -175,28 +297,33 @@ pub(super) fn recover(
         });
     }
 
-    // The open (last) segment: full scan; a torn tail is cut.
+    // The open (last) segment: full scan. A torn tail is cut, but never below the checkpoint.
+    let hpath = dir.join(tree::HASHES_FILE);
     let mut n = pruned;
     let mut active = None;
     let mut tail_leaves: Vec<Hash> = Vec::new();
     let mut tail_first = n;
+    let mut tail_plan = TailPlan::Keep;
     if let Some((first, path)) = segs.last() {
         tail_first = *first;
         n = *first;
         match SegmentScanner::open(path) {
             Err(ScanOpenError::Io(e)) => return Err(LogError::io(path, e)),
             Err(ScanOpenError::Header { what, torn }) => {
-                if torn || salvage {
-                    if !torn {
-                        salvage_cut(fs, path, 0, what)?;
-                    }
-                    // Created by a roll that a crash interrupted: holds no record yet.
-                    tracing::warn!(segment = %path.display(), "removing a segment whose header never reached the disk");
-                    fs.remove_file(path).map_err(ioe(path))?;
-                    fs.sync_dir(dir).map_err(ioe(dir))?;
-                } else {
+                if *first < covered {
+                    return Err(corrupt(
+                        path,
+                        0,
+                        format!("{what}; the last checkpoint (tree size {covered}) covers records of this segment, so recovery does not remove it, not even with --salvage (restore it from a backup)"),
+                    ));
+                }
+                if !(torn || salvage) {
                     return Err(corrupt(path, 0, what));
                 }
+                tail_plan = TailPlan::Remove {
+                    keep_copy: !torn,
+                    what,
+                };
             }
             Ok(mut sc) => {
                 if sc.first_seq != *first {
@@ -206,35 +333,81 @@ pub(super) fn recover(
                         "segment header names another first record",
                     ));
                 }
+                let mut stored: Option<HashFile> = None;
                 let fault = loop {
-                    match sc.next_record() {
-                        Ok(Some(r)) => tail_leaves.push(r.leaf()),
+                    let f = match sc.next_record().map(|r| r.map(|r| r.leaf())) {
+                        Ok(Some(leaf)) => {
+                            tail_leaves.push(leaf);
+                            continue;
+                        }
                         Ok(None) => break None,
-                        Err(f) => break Some(f),
+                        Err(f) => f,
+                    };
+                    let seq = sc.next_seq();
+                    if seq >= covered {
+                        break Some(f);
                     }
+                    // The last checkpoint covers this record: it is signed (and was fsynced
+                    // before it was signed), so this is damage, not a torn write, and cutting
+                    // it would remove signed records.
+                    if sc.damaged_record_end().is_none() && matches!(f, Fault::Torn { .. }) {
+                        // The file ends (or turns to zeros) before the records the
+                        // checkpoint covers.
+                        return Err(LogError::ShorterThanCheckpoint {
+                            records: seq,
+                            checkpoint: covered,
+                        });
+                    }
+                    let what = format!(
+                        "{} in record {seq}, which the last checkpoint (tree size {covered}) covers",
+                        f.describe()
+                    );
+                    if !salvage {
+                        return Err(corrupt(
+                            path,
+                            f.offset(),
+                            format!("{what}: not a torn tail, so recovery does not cut it (restore the segment from a backup, or start with --salvage to leave the record in place and keep going)"),
+                        ));
+                    }
+                    if sc.skip_damaged().is_none() {
+                        return Err(corrupt(
+                            path,
+                            f.offset(),
+                            format!("{what}: its length is damaged too, so not even --salvage can step over it without cutting signed records (restore the segment from a backup)"),
+                        ));
+                    }
+                    // Its leaf hash, as written, is in hashes.dat (fsynced before any
+                    // checkpoint covering it); the root check below confirms it.
+                    let h = match &stored {
+                        Some(h) => h,
+                        None => stored.insert(HashFile::open(dir).map_err(ioe(&hpath))?),
+                    };
+                    let at = stored_hash_index(0, seq);
+                    let leaf = h.read_hash(at).map_err(|e| {
+                        corrupt(
+                            &hpath,
+                            at * HASH_LEN,
+                            format!("leaf hash of damaged record {seq} unreadable ({e}): --salvage cannot keep it"),
+                        )
+                    })?;
+                    tail_leaves.push(leaf);
+                    left_in_place(&mut damage, path, f.offset(), &what);
                 };
                 let end = sc.pos();
                 match fault {
                     None => {}
                     Some(Fault::Torn { offset, what }) => {
-                        let dropped = sc.file_len() - offset;
-                        let w = fs.open_write(path, false).map_err(ioe(path))?;
-                        w.set_len(offset)
-                            .and_then(|_| w.sync_data())
-                            .map_err(ioe(path))?;
-                        tracing::warn!(
-                            segment = %path.display(),
+                        tail_plan = TailPlan::CutTorn {
                             offset,
-                            dropped_bytes = dropped,
-                            reason = what,
-                            "recovery cut a torn tail off the open segment"
-                        );
+                            dropped: sc.file_len() - offset,
+                            what,
+                        };
                     }
                     Some(Fault::Corrupt { offset, what }) => {
                         if !salvage {
                             return Err(corrupt(path, offset, what));
                         }
-                        salvage_cut(fs, path, offset, &what)?;
+                        tail_plan = TailPlan::Salvage { offset, what };
                     }
                 }
                 n = sc.next_seq();
@@ -259,11 +432,20 @@ pub(super) fn recover(
             }
         }
     }
+    if covered > n {
+        return Err(LogError::ShorterThanCheckpoint {
+            records: n,
+            checkpoint: covered,
+        });
+    }
 
-    // hashes.dat: keep the prefix that segments cannot have changed, rebuild the rest.
-    let hpath = dir.join(tree::HASHES_FILE);
-    let hashes = fs.open_write(&hpath, true).map_err(ioe(&hpath))?;
-    let entries = std::fs::metadata(&hpath).map_err(ioe(&hpath))?.len() / HASH_LEN;
+    // hashes.dat: keep the prefix that segments cannot have changed, rebuild the rest (in
+    // memory for now).
+    let entries = match std::fs::metadata(&hpath) {
+        Ok(m) => m.len() / HASH_LEN,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
+        Err(e) => return Err(LogError::io(&hpath, e)),
+    };
     let mut from = tail_first;
     if stored_hash_count(from) > entries {
         // The file lags behind the sealed segments too (power loss before its fsync): find
@@ -288,13 +470,38 @@ pub(super) fn recover(
         }
     }
     let keep = stored_hash_count(from) * HASH_LEN;
-    hashes.set_len(keep).map_err(ioe(&hpath))?;
-    let reader = HashFile::open(dir).map_err(ioe(&hpath))?;
-    let mut frontier = Frontier::load(from, &reader).map_err(ioe(&hpath))?;
+    let reader = if from > 0 {
+        Some(HashFile::open(dir).map_err(ioe(&hpath))?)
+    } else {
+        None
+    };
+    let mut frontier = match &reader {
+        Some(r) => Frontier::load(from, r).map_err(ioe(&hpath))?,
+        None => Frontier::default(),
+    };
+    // The root at the checkpoint's size, met on the way (or read from the kept prefix).
+    let mut root_at_checkpoint = None;
+    if let Some(cp) = &last_checkpoint {
+        if cp.size == 0 {
+            root_at_checkpoint = Some(tree::EMPTY_HASH);
+        } else if cp.size <= from {
+            let r = reader
+                .as_ref()
+                .ok_or_else(|| corrupt(&hpath, 0, "hashes.dat is missing"))?;
+            root_at_checkpoint = Some(
+                tlog_tiles::tree_hash(cp.size, r).map_err(|e| corrupt(&hpath, 0, e.to_string()))?,
+            );
+        }
+    }
     let mut buf = Vec::new();
-    let mut add = |leaf: Hash, buf: &mut Vec<u8>| {
+    let mut add = |leaf: Hash, buf: &mut Vec<u8>, frontier: &mut Frontier| {
         let hs = frontier.append(leaf);
         buf.extend_from_slice(&hashes_bytes(&hs));
+        if let Some(cp) = &last_checkpoint {
+            if cp.size == frontier.size() {
+                root_at_checkpoint = Some(frontier.root());
+            }
+        }
     };
     // Records from sealed segments between `from` and the open segment.
     for (first, path) in segs.iter().filter(|(f, _)| *f < tail_first) {
@@ -306,45 +513,89 @@ pub(super) fn recover(
         if next <= from {
             continue;
         }
-        let mut sc = SegmentScanner::open(path).map_err(|e| corrupt(path, 0, e.to_string()))?;
+        let lacks = |offset: u64, what: String| {
+            corrupt(
+                path,
+                offset,
+                if salvage {
+                    format!("{what} (--salvage cannot leave this segment in place: hashes.dat lacks its leaf hashes)")
+                } else {
+                    what
+                },
+            )
+        };
+        let mut sc = SegmentScanner::open(path).map_err(|e| lacks(0, e.to_string()))?;
         loop {
             match sc.next_record() {
                 Ok(Some(r)) => {
                     if r.seq >= from {
-                        add(r.leaf(), &mut buf);
+                        add(r.leaf(), &mut buf, &mut frontier);
                     }
                 }
                 Ok(None) => break,
-                Err(f) => return Err(corrupt(path, f.offset(), f.describe())),
+                Err(f) => return Err(lacks(f.offset(), f.describe())),
             }
         }
         if sc.next_seq() != next {
-            return Err(corrupt(
-                path,
+            return Err(lacks(
                 sc.pos(),
-                "segment does not end where the next one starts",
+                "segment does not end where the next one starts".into(),
             ));
         }
     }
     for leaf in &tail_leaves[..(n - tail_first) as usize] {
-        add(*leaf, &mut buf);
+        add(*leaf, &mut buf, &mut frontier);
     }
+    if let Some(cp) = &last_checkpoint {
+        if root_at_checkpoint != Some(cp.root) {
+            return Err(LogError::CheckpointMismatch { size: cp.size });
+        }
+    }
+
+    // Everything checked: now write. Each step is idempotent, so a crash in between is
+    // recovered by the next start.
+    if let Some((_, path)) = segs.last() {
+        match tail_plan {
+            TailPlan::Keep => {}
+            TailPlan::CutTorn {
+                offset,
+                dropped,
+                what,
+            } => {
+                let w = fs.open_write(path, false).map_err(ioe(path))?;
+                w.set_len(offset)
+                    .and_then(|_| w.sync_data())
+                    .map_err(ioe(path))?;
+                tracing::warn!(
+                    segment = %path.display(),
+                    offset,
+                    dropped_bytes = dropped,
+                    reason = what,
+                    "recovery cut a torn tail off the open segment"
+                );
+            }
+            TailPlan::Salvage { offset, what } => salvage_cut(fs, path, offset, &what)?,
+            TailPlan::Remove { keep_copy, what } => {
+                if keep_copy {
+                    salvage_cut(fs, path, 0, what)?;
+                }
+                // Created by a roll that a crash interrupted: holds no record yet.
+                tracing::warn!(segment = %path.display(), "removing a segment whose header never reached the disk");
+                fs.remove_file(path).map_err(ioe(path))?;
+                fs.sync_dir(dir).map_err(ioe(dir))?;
+            }
+        }
+    }
+    let hashes = fs.open_write(&hpath, true).map_err(ioe(&hpath))?;
     hashes
-        .write_all_at(&buf, keep)
+        .set_len(keep)
+        .and_then(|_| hashes.write_all_at(&buf, keep))
         .and_then(|_| hashes.set_len(keep + buf.len() as u64))
         .and_then(|_| hashes.sync_data())
         .map_err(ioe(&hpath))?;
     let hash_entries = (keep + buf.len() as u64) / HASH_LEN;
     debug_assert_eq!(hash_entries, stored_hash_count(n));
-
-    // Checkpoints: a torn last frame is cut; the last one must match the log.
-    let frames = checkpoint::read_frames(dir).map_err(ioe(dir))?;
-    let cpath = checkpoint::checkpoints_path(dir);
-    let mut checkpoints_len = frames.valid_len;
-    if let Some((off, torn, what)) = &frames.fault {
-        if !torn && !salvage {
-            return Err(corrupt(&cpath, *off, what.clone()));
-        }
+    if let Some(off) = cut_checkpoints {
         let w = fs.open_write(&cpath, false).map_err(ioe(&cpath))?;
         w.set_len(frames.valid_len)
             .and_then(|_| w.sync_data())
@@ -353,42 +604,7 @@ pub(super) fn recover(
             offset = off,
             "recovery cut a damaged tail off checkpoints.log"
         );
-    } else {
-        checkpoints_len = frames.file_len;
     }
-    let known = known_vkeys(dir)?;
-    let last_checkpoint = match frames.frames.last() {
-        None => None,
-        Some((off, note)) => {
-            let cp = checkpoint::parse_checkpoint(note, Some(&known))
-                .map_err(|e| corrupt(&cpath, *off, format!("last checkpoint: {e}")))?;
-            if cp.origin != origin {
-                return Err(LogError::Config(format!(
-                    "this log's origin is {:?} but the config says {origin:?}",
-                    cp.origin
-                )));
-            }
-            if cp.size > n {
-                return Err(LogError::ShorterThanCheckpoint {
-                    records: n,
-                    checkpoint: cp.size,
-                });
-            }
-            let root = if cp.size == n {
-                frontier.root()
-            } else if cp.size == 0 {
-                tree::EMPTY_HASH
-            } else {
-                let r2 = HashFile::open(dir).map_err(ioe(&hpath))?;
-                tlog_tiles::tree_hash(cp.size, &r2)
-                    .map_err(|e| corrupt(&hpath, 0, e.to_string()))?
-            };
-            if root != cp.root {
-                return Err(LogError::CheckpointMismatch { size: cp.size });
-            }
-            Some(cp)
-        }
-    };
     Ok(Recovered {
         n,
         active,
@@ -398,6 +614,7 @@ pub(super) fn recover(
         frontier,
         last_checkpoint,
         checkpoints_len,
+        damage,
     })
 }
 
