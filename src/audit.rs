@@ -2,23 +2,43 @@
 //! agent span, written after scrubbing, carrying identifiers and fingerprints, never payload.
 //!
 //! A span is an agent operation when it has `gen_ai.operation.name` (OpenTelemetry GenAI), an
-//! `openinference.span.kind` (OpenInference), or a fingerprint (`spanward.input_hash` /
-//! `spanward.output_hash`, i.e. it carried fields of the role map). Its record:
+//! `openinference.span.kind` (OpenInference), is a WayFlow tool, LLM, agent, flow or step span
+//! (see below), or has a fingerprint (`spanward.input_hash` / `spanward.output_hash`, i.e. it
+//! carried fields of the role map). Its record:
 //!
 //! | field | from |
 //! |---|---|
 //! | `time` | span start, RFC 3339 UTC with nanoseconds (recording time if the span has none) |
 //! | `trace_id`, `span_id` | hex |
 //! | `service` | resource `service.name` |
-//! | `operation` | `gen_ai.operation.name`, else the OpenInference kind mapped to GenAI names (`TOOL` → `execute_tool`, `LLM` → `chat`, `AGENT` → `invoke_agent`, `CHAIN` → `step`, …), else `step` |
+//! | `operation` | `gen_ai.operation.name`, else the OpenInference kind mapped to GenAI names (`TOOL` → `execute_tool`, `LLM` → `chat`, `AGENT` → `invoke_agent`, `CHAIN` → `step`, …), else the WayFlow kind (tool → `execute_tool`, LLM → `chat`, agent → `invoke_agent`, flow and step → `step`), else `step` |
 //! | `conversation_id` | `gen_ai.conversation.id`, `session.id`, `conversation.id`, `conversation_id`, `thread_id` (span first, then resource) |
-//! | `agent` | `gen_ai.agent.name`, `agent.name` |
+//! | `agent` | `gen_ai.agent.name`, `agent.name`; on a WayFlow agent span `conversational_component.name` |
 //! | `tool` | `gen_ai.tool.name`, `tool.name` |
-//! | `step` | the span name |
+//! | `step` | WayFlow step span: `step.name`; WayFlow flow span: `conversational_component.name`; otherwise (or when absent) the span name |
 //! | `status` | `ok`, `error` or `unset` |
 //! | `duration_ms` | end − start |
 //! | `input_hash`, `output_hash`, `hash_key_id` | the fingerprint attributes |
 //! | `redaction.types` | the scrubber's per-span summary (`email:2,jwt:1`), empty if none |
+//!
+//! # WayFlow spans
+//! WayFlow (Oracle's `wayflowcore`) sets no GenAI or OpenInference attribute. Its OpenTelemetry
+//! export (`wayflowcore/tracing/opentelemetry/span.py`, `convert_wayflow_span_into_otel_span`)
+//! drops the span's `span_type` field and names the span after its class unless the caller
+//! gave a name: `ToolExecutionSpan`, `AgentExecutionSpan`, `FlowExecutionSpan`,
+//! `StepInvocationSpan`, and `LlmGenerationSpan` or, from its LLM clients,
+//! `LlmGeneration[<model>]`. Every WayFlow event becomes a span event whose attributes include
+//! `event_type`, the event's class name (`wayflowcore/events/event.py`, `Event.to_tracing_info`),
+//! and a span records its own start event first, when it opens (`Span.start`). So the kind is
+//! the span name when it is one of those, else the first event's `event_type` (or event name):
+//! `ToolExecutionStartEvent` (tool), `LlmGenerationRequestEvent` (LLM),
+//! `AgentExecutionStartedEvent` (agent), `FlowExecutionStartedEvent` (flow),
+//! `StepInvocationStartEvent` (step). Later events are not used: a step span also carries the
+//! `ToolExecutionStartEvent` of a client tool it hands back to the caller. The names come from
+//! the span attributes WayFlow writes (`tool.name`, `step.name`, `conversational_component.name`
+//! in `wayflowcore/tracing/span.py`). WayFlow puts the conversation id (`conversation.id`) only
+//! on its `ConversationSpan`, which is not an operation: records of its tool, LLM, agent, flow
+//! and step spans have `conversation_id: null` and are joined to the conversation by `trace_id`.
 //!
 //! Identifier values are taken from the scrubbed span and cut to [`MAX_FIELD_CHARS`], so a
 //! misbehaving client cannot turn an id attribute into a payload channel. Absent values are
@@ -508,6 +528,54 @@ fn openinference_operation(kind: &str) -> &'static str {
     }
 }
 
+/// A WayFlow span kind (see the module docs for what identifies each).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wayflow {
+    Tool,
+    Llm,
+    Agent,
+    Flow,
+    Step,
+}
+
+impl Wayflow {
+    fn of(span: &Span) -> Option<Wayflow> {
+        let by_name = match span.name.as_str() {
+            "ToolExecutionSpan" => Some(Wayflow::Tool),
+            "LlmGenerationSpan" => Some(Wayflow::Llm),
+            n if n.starts_with("LlmGeneration[") => Some(Wayflow::Llm),
+            "AgentExecutionSpan" => Some(Wayflow::Agent),
+            "FlowExecutionSpan" => Some(Wayflow::Flow),
+            "StepInvocationSpan" => Some(Wayflow::Step),
+            _ => None,
+        };
+        by_name.or_else(|| {
+            // The span's own start event comes first; a custom span name does not change it.
+            let first = span.events.first()?;
+            let class = str_attr(&first.attributes, "event_type")
+                .unwrap_or(Cow::Borrowed(first.name.as_str()));
+            match &*class {
+                "ToolExecutionStartEvent" => Some(Wayflow::Tool),
+                "LlmGenerationRequestEvent" => Some(Wayflow::Llm),
+                "AgentExecutionStartedEvent" => Some(Wayflow::Agent),
+                "FlowExecutionStartedEvent" => Some(Wayflow::Flow),
+                "StepInvocationStartEvent" => Some(Wayflow::Step),
+                _ => None,
+            }
+        })
+    }
+
+    /// GenAI operation names; a flow is audited as a `step`, as an OpenInference `CHAIN` is.
+    fn operation(self) -> &'static str {
+        match self {
+            Wayflow::Tool => "execute_tool",
+            Wayflow::Llm => "chat",
+            Wayflow::Agent => "invoke_agent",
+            Wayflow::Flow | Wayflow::Step => "step",
+        }
+    }
+}
+
 fn rfc3339(unix_nanos: u64) -> String {
     let t = if unix_nanos == 0 {
         SystemTime::now()
@@ -531,15 +599,33 @@ pub fn build_record<'a>(resource: &'a Resource, span: &'a Span) -> Option<AuditR
     let a = &span.attributes;
     let input_hash = str_attr(a, INPUT_HASH);
     let output_hash = str_attr(a, OUTPUT_HASH);
+    // Only looked for when neither GenAI nor OpenInference names the operation.
+    let mut wayflow = None;
     let operation = match (
         str_attr(a, "gen_ai.operation.name"),
         str_attr(a, "openinference.span.kind"),
     ) {
         (Some(op), _) => op,
         (None, Some(kind)) => Cow::Borrowed(openinference_operation(&kind)),
-        (None, None) if input_hash.is_some() || output_hash.is_some() => Cow::Borrowed("step"),
-        (None, None) => return None,
+        (None, None) => {
+            wayflow = Wayflow::of(span);
+            match wayflow {
+                Some(w) => Cow::Borrowed(w.operation()),
+                None if input_hash.is_some() || output_hash.is_some() => Cow::Borrowed("step"),
+                None => return None,
+            }
+        }
     };
+    let agent = first_attr(a, &["gen_ai.agent.name", "agent.name"]).or_else(|| match wayflow {
+        Some(Wayflow::Agent) => str_attr(a, "conversational_component.name"),
+        _ => None,
+    });
+    let step = match wayflow {
+        Some(Wayflow::Step) => str_attr(a, "step.name"),
+        Some(Wayflow::Flow) => str_attr(a, "conversational_component.name"),
+        _ => None,
+    }
+    .unwrap_or(Cow::Borrowed(cut(&span.name)));
     let status = match span.status.as_ref().map(|s| s.code) {
         Some(c) if c == StatusCode::Error as i32 => "error",
         Some(c) if c == StatusCode::Ok as i32 => "ok",
@@ -556,9 +642,9 @@ pub fn build_record<'a>(resource: &'a Resource, span: &'a Span) -> Option<AuditR
         operation,
         conversation_id: first_attr(a, CONVERSATION_KEYS)
             .or_else(|| first_attr(&resource.attributes, CONVERSATION_KEYS)),
-        agent: first_attr(a, &["gen_ai.agent.name", "agent.name"]),
+        agent,
         tool: first_attr(a, &["gen_ai.tool.name", "tool.name"]),
-        step: Cow::Borrowed(cut(&span.name)),
+        step,
         status,
         duration_ms: duration_ns as f64 / 1e6,
         input_hash,

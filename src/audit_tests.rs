@@ -164,7 +164,7 @@ fn which_spans_are_audited() {
     assert_eq!(rec.status, "error");
     assert!(rec.input_hash.is_none());
     assert_eq!(rec.redaction_types, "");
-    // A span with only a fingerprint (e.g. WayFlow events) is a step.
+    // A span with only a fingerprint (e.g. from a user's role-map glob) is a step.
     let step = Span {
         name: "StepInvocation".into(),
         attributes: vec![kv("spanward.input_hash", "00")],
@@ -418,4 +418,266 @@ fn tool_span_for_chain() -> Span {
         }],
         ..Default::default()
     }
+}
+
+// WayFlow spans as `wayflowcore`'s OpenTelemetry export shapes them: span attributes from
+// `Span.to_tracing_info` without `span_type`, the span named after its class (or by the caller),
+// each WayFlow event a span event carrying `event_id`, `name`, `timestamp`, `event_type` and its
+// own fields, dicts flattened with dotted keys.
+
+fn wf_event(
+    class: &str,
+    fields: &[(&str, &str)],
+) -> opentelemetry_proto::tonic::trace::v1::span::Event {
+    let mut attributes = vec![
+        kv("event_id", "5f0c2a9e-0000-4000-8000-000000000001"),
+        kv("name", class),
+        KeyValue {
+            key: "timestamp".into(),
+            value: Some(AnyValue {
+                value: Some(Value::IntValue(1_767_225_600_000_000_000)),
+            }),
+            ..Default::default()
+        },
+        kv("event_type", class),
+    ];
+    attributes.extend(fields.iter().map(|(k, v)| kv(k, v)));
+    opentelemetry_proto::tonic::trace::v1::span::Event {
+        time_unix_nano: 1_767_225_600_000_000_000,
+        name: class.into(),
+        attributes,
+        ..Default::default()
+    }
+}
+
+fn wf_span(
+    name: &str,
+    attrs: &[(&str, &str)],
+    events: Vec<opentelemetry_proto::tonic::trace::v1::span::Event>,
+) -> Span {
+    Span {
+        trace_id: vec![0x5a; 16],
+        span_id: vec![0x11; 8],
+        name: name.into(),
+        start_time_unix_nano: 1_767_225_600_000_000_000,
+        end_time_unix_nano: 1_767_225_600_040_000_000,
+        attributes: attrs.iter().map(|(k, v)| kv(k, v)).collect(),
+        events,
+        ..Default::default()
+    }
+}
+
+fn fingerprinted(mut span: Span) -> Span {
+    let key = HmacKey::from_bytes(vec![3; 32], None, KeySource::File);
+    Fingerprinter::new(&FingerprintConfig::default(), key)
+        .unwrap()
+        .apply_span("wayflow-app", &mut span);
+    span
+}
+
+type Fields = Vec<(&'static str, &'static str)>;
+
+fn wf_tool_span(unmasked: bool) -> Span {
+    let (start, end): (Fields, Fields) = if unmasked {
+        (
+            vec![
+                ("tool_request.inputs.city", "Paris"),
+                ("tool_request.id", "tr-1"),
+            ],
+            vec![
+                ("tool_result.output", "sunny"),
+                ("tool_result.tool_request_id", "tr-1"),
+            ],
+        )
+    } else {
+        // `mask_sensitive_information=True` (WayFlow's default) masks the payload whole.
+        (
+            vec![
+                ("tool_request.inputs", "** MASKED **"),
+                ("tool_request.id", "tr-1"),
+            ],
+            vec![
+                ("tool_result.output", "** MASKED **"),
+                ("tool_result.tool_request_id", "tr-1"),
+            ],
+        )
+    };
+    wf_span(
+        "ToolExecutionSpan",
+        &[
+            ("tool.name", "get_weather"),
+            ("tool.description", "Weather by city"),
+            ("tool.type", "ServerTool"),
+            ("tool.input_descriptors.0", "city"),
+        ],
+        vec![
+            wf_event("ToolExecutionStartEvent", &start),
+            wf_event("ToolExecutionResultEvent", &end),
+        ],
+    )
+}
+
+#[test]
+fn wayflow_tool_span_is_execute_tool_with_its_hashes() {
+    let res = resource();
+    let span = fingerprinted(wf_tool_span(true));
+    let rec = build_record(&res, &span).unwrap();
+    assert_eq!(rec.operation, "execute_tool");
+    assert_eq!(rec.tool.as_deref(), Some("get_weather"));
+    assert_eq!(rec.step, "ToolExecutionSpan");
+    assert_eq!(rec.agent, None);
+    // WayFlow's tool spans carry no conversation id (only its ConversationSpan does).
+    assert_eq!(rec.conversation_id, None);
+    assert!((rec.duration_ms - 40.0).abs() < 1e-9);
+    assert_eq!(
+        rec.input_hash.as_deref(),
+        Some(attr(&span, "spanward.input_hash"))
+    );
+    assert_eq!(
+        rec.output_hash.as_deref(),
+        Some(attr(&span, "spanward.output_hash"))
+    );
+    let line = serde_json::to_string(&rec).unwrap();
+    for payload in ["Paris", "sunny"] {
+        assert!(!line.contains(payload), "{payload:?} in {line}");
+    }
+}
+
+#[test]
+fn wayflow_masked_tool_span_is_audited() {
+    // Masked arguments (`tool_request.inputs`, one string) match no role-map key, so there is
+    // no input hash; the span is still a tool call and gets its record. (The masked result
+    // keeps its key, `tool_result.output`, so its hash is that of the mask text.)
+    let res = resource();
+    let span = fingerprinted(wf_tool_span(false));
+    assert!(span
+        .attributes
+        .iter()
+        .all(|a| a.key != "spanward.input_hash"));
+    let rec = build_record(&res, &span).unwrap();
+    assert_eq!(rec.operation, "execute_tool");
+    assert_eq!(rec.tool.as_deref(), Some("get_weather"));
+    assert!(rec.input_hash.is_none());
+    // With no role field at all (which used to give no record): still a record.
+    let mut bare = wf_tool_span(false);
+    bare.events.iter_mut().for_each(|e| {
+        e.attributes
+            .retain(|a| !a.key.starts_with("tool_request.inputs") && a.key != "tool_result.output")
+    });
+    let bare = fingerprinted(bare);
+    let rec = build_record(&res, &bare).unwrap();
+    assert_eq!(rec.operation, "execute_tool");
+    assert!(rec.input_hash.is_none() && rec.output_hash.is_none());
+}
+
+#[test]
+fn wayflow_llm_agent_flow_and_step_spans() {
+    let res = resource();
+    let llm = fingerprinted(wf_span(
+        "LlmGeneration[gpt-4o-mini]",
+        &[
+            ("llm.model_type", "OpenAIModel"),
+            ("llm.model_id", "gpt-4o-mini"),
+        ],
+        vec![
+            wf_event(
+                "LlmGenerationRequestEvent",
+                &[("prompt.messages.0.content", "What is the weather in Paris?")],
+            ),
+            wf_event(
+                "LlmGenerationResponseEvent",
+                &[("completion.message.content", "Sunny.")],
+            ),
+        ],
+    ));
+    let rec = build_record(&res, &llm).unwrap();
+    assert_eq!(rec.operation, "chat");
+    assert_eq!(rec.step, "LlmGeneration[gpt-4o-mini]");
+    assert!(rec.input_hash.is_some() && rec.output_hash.is_some());
+
+    let agent = wf_span(
+        "AgentExecutionSpan",
+        &[
+            ("conversational_component.name", "planner"),
+            ("conversational_component.id", "agent-7"),
+            ("conversational_component.attributes.tools.0", "get_weather"),
+        ],
+        vec![
+            wf_event("AgentExecutionStartedEvent", &[]),
+            wf_event(
+                "AgentExecutionFinishedEvent",
+                &[("execution_status", "FinishedStatus")],
+            ),
+        ],
+    );
+    let rec = build_record(&res, &agent).unwrap();
+    assert_eq!(rec.operation, "invoke_agent");
+    assert_eq!(rec.agent.as_deref(), Some("planner"));
+    assert_eq!(rec.step, "AgentExecutionSpan");
+
+    let flow = wf_span(
+        "FlowExecutionSpan",
+        &[("conversational_component.name", "refund_flow")],
+        vec![wf_event("FlowExecutionStartedEvent", &[])],
+    );
+    let rec = build_record(&res, &flow).unwrap();
+    assert_eq!(rec.operation, "step");
+    assert_eq!(rec.step, "refund_flow");
+    assert_eq!(rec.agent, None, "a flow's name is not an agent name");
+
+    // A step span also holds the start event of a client tool it hands back to the caller:
+    // the span's own (first) event decides, so it stays a step.
+    let step = fingerprinted(wf_span(
+        "StepInvocationSpan",
+        &[("step.name", "fetch_order")],
+        vec![
+            wf_event("StepInvocationStartEvent", &[("inputs.order_id", "A-1")]),
+            wf_event("ToolExecutionStartEvent", &[("tool_request.id", "tr-2")]),
+            wf_event(
+                "StepInvocationResultEvent",
+                &[("step_result.outputs.status", "shipped")],
+            ),
+        ],
+    ));
+    let rec = build_record(&res, &step).unwrap();
+    assert_eq!(rec.operation, "step");
+    assert_eq!(rec.step, "fetch_order");
+    assert_eq!(rec.tool, None);
+    assert!(rec.input_hash.is_some() && rec.output_hash.is_some());
+}
+
+#[test]
+fn wayflow_kind_from_the_first_event_when_the_span_is_renamed() {
+    let res = resource();
+    let mut tool = wf_tool_span(false);
+    tool.name = "weather lookup".into();
+    assert_eq!(build_record(&res, &tool).unwrap().operation, "execute_tool");
+    let mut step = wf_span(
+        "custom step",
+        &[("step.name", "fetch_order")],
+        vec![
+            wf_event("StepInvocationStartEvent", &[]),
+            wf_event("ToolExecutionStartEvent", &[]),
+        ],
+    );
+    assert_eq!(build_record(&res, &step).unwrap().operation, "step");
+    // Without the `event_type` attribute the event name (the class name by default) serves.
+    step.events[0].attributes.retain(|a| a.key != "event_type");
+    let rec = build_record(&res, &step).unwrap();
+    assert_eq!((&*rec.operation, &*rec.step), ("step", "fetch_order"));
+    // Start events of another WayFlow span class, or a later event, identify nothing.
+    let conversation = wf_span(
+        "ConversationSpan",
+        &[("conversation.id", "c-1")],
+        vec![
+            wf_event(
+                "ConversationExecutionStartedEvent",
+                &[("conversation.id", "c-1")],
+            ),
+            wf_event("ToolExecutionStartEvent", &[]),
+        ],
+    );
+    assert!(build_record(&res, &conversation).is_none());
+    let other = wf_span("GET /", &[], vec![wf_event("request", &[])]);
+    assert!(build_record(&res, &other).is_none());
 }

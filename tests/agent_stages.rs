@@ -1,6 +1,7 @@
-//! In-process end-to-end tests of sample → fingerprint → (scrub stand-in) → audit on OTLP
-//! request structs shaped like the OpenTelemetry Python SDK's exports, plus the `fingerprint`
-//! and `token` subcommands checked against what the pipeline wrote.
+//! In-process end-to-end tests of sample → fingerprint → scrub → audit (the worker's real
+//! stages, real redaction engine) on OTLP request structs shaped like the OpenTelemetry Python
+//! SDK's exports, plus the `fingerprint` and `token` subcommands checked against what the
+//! pipeline and the engine wrote.
 
 use clap::Parser;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -8,6 +9,7 @@ use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+use spanward::admin::metrics::Metrics;
 use spanward::audit::{AuditConfig, AuditFileConfig, AuditLog};
 use spanward::cli::fingerprint::{self as fp_cli, FingerprintArgs, RoleArg};
 use spanward::cli::token::{self as token_cli, TokenArgs};
@@ -16,7 +18,11 @@ use spanward::pipeline::fingerprint::{
     ContentConfig, ContentMode, FingerprintConfig, Fingerprinter, HASH_KEY_ID, INPUT_HASH,
     OUTPUT_HASH,
 };
-use spanward::pipeline::sample::{service_name, Sampler, SamplingConfig};
+use spanward::pipeline::sample::{
+    encode_threshold, probability_to_threshold, Decision, SampleStats, Sampler, SamplingConfig,
+};
+use spanward::pipeline::stages::Stages;
+use spanward::scrub::{RedactionConfig, Scrubber};
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::ExitCode;
@@ -109,54 +115,77 @@ fn key() -> HmacKey {
     HmacKey::load(&env, None).unwrap()
 }
 
-/// The redaction engine is another engineer's; this stand-in does what its `token` action
-/// does to an email (pseudonym from the shared key) and writes the per-span summary.
-fn scrub_stand_in(key: &HmacKey, span: &mut Span) {
-    let mut n = 0;
-    for a in &mut span.attributes {
-        if let Some(Value::StringValue(v)) = a.value.as_mut().and_then(|v| v.value.as_mut()) {
-            if v.contains("marie.curie@example.org") {
-                *v = v.replace(
-                    "marie.curie@example.org",
-                    &key.pseudonym("email", "marie.curie@example.org"),
-                );
-                n += 1;
-            }
-        }
-    }
-    if n > 0 {
-        span.attributes
-            .push(kv("redaction.types", &format!("email:{n}")));
-    }
+/// The production redaction engine with the default packs, keyed like the pipeline.
+fn scrubber(k: &HmacKey) -> Scrubber {
+    Scrubber::new(&RedactionConfig::default(), k.clone()).unwrap()
 }
 
-/// The worker order: sample (receiver) → fingerprint → scrub → audit.
+/// The worker order with the real stages: sample (receiver) → fingerprint → scrub → audit.
+/// `scrub: false` leaves the redaction stage out.
+fn run_stages(
+    req: &mut ExportTraceServiceRequest,
+    ratio: f64,
+    fcfg: &FingerprintConfig,
+    audit: &AuditConfig,
+    scrub: bool,
+) -> (HmacKey, SampleStats) {
+    let k = key();
+    let st = Sampler::new(&SamplingConfig {
+        ratio,
+        ..Default::default()
+    })
+    .unwrap()
+    .apply(req);
+    let stages = Stages {
+        fingerprint: Some(Fingerprinter::new(fcfg, k.clone()).unwrap()),
+        scrub: scrub.then(|| scrubber(&k)),
+        audit: Some(AuditLog::new(audit).unwrap()),
+    };
+    let report = stages.process(req, &Metrics::new().0);
+    assert_eq!(report.dropped_total(), 0, "{report:?}");
+    // Dropping the stages flushes the audit file.
+    drop(stages);
+    (k, st)
+}
+
 fn run_pipeline(
     req: &mut ExportTraceServiceRequest,
     fcfg: &FingerprintConfig,
-    audit: &AuditLog,
+    audit: &AuditConfig,
 ) -> HmacKey {
-    let k = key();
     // The trace's randomness is 0x69b633813fc60c / 2^56 = 0.41, so any ratio >= 0.59 keeps it
     // (and at 0.5 the whole trace is dropped, see the last test).
-    let sampler = Sampler::new(&SamplingConfig {
-        ratio: 0.6,
-        ..Default::default()
-    })
-    .unwrap();
-    let st = sampler.apply(req);
+    let (k, st) = run_stages(req, 0.6, fcfg, audit, true);
     assert_eq!((st.kept, st.sampled_out), (2, 0));
-    let f = Fingerprinter::new(fcfg, k.clone()).unwrap();
-    for rs in &mut req.resource_spans {
-        let svc = service_name(rs.resource.as_ref()).to_string();
-        for span in rs.scope_spans.iter_mut().flat_map(|s| s.spans.iter_mut()) {
-            f.apply_span(&svc, span);
-            scrub_stand_in(&k, span);
-        }
-    }
-    audit.record_request(req).unwrap();
-    audit.flush().unwrap();
     k
+}
+
+fn file_audit(dir: &Path) -> AuditConfig {
+    AuditConfig {
+        enabled: true,
+        log: false,
+        file: Some(AuditFileConfig {
+            path: dir.join("audit.jsonl"),
+            ..Default::default()
+        }),
+    }
+}
+
+fn audit_records(dir: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(dir.join("audit.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The first `<email:…>` pseudonym in a text.
+fn email_pseudonym(text: &str) -> &str {
+    let start = text
+        .find("<email:")
+        .unwrap_or_else(|| panic!("no pseudonym in {text}"));
+    let end = start + text[start..].find('>').unwrap() + 1;
+    &text[start..end]
 }
 
 fn tool_span(req: &ExportTraceServiceRequest) -> &Span {
@@ -184,17 +213,12 @@ fn cli_fingerprint(args: &FingerprintArgs, stdin: &str) -> (ExitCode, String) {
 #[test]
 fn execute_tool_span_gets_both_hashes_and_one_audit_record() {
     let dir = tempfile::tempdir().unwrap();
-    let audit = AuditLog::new(&AuditConfig {
-        enabled: true,
-        log: false,
-        file: Some(AuditFileConfig {
-            path: dir.path().join("audit.jsonl"),
-            ..Default::default()
-        }),
-    })
-    .unwrap();
     let mut req = python_sdk_request();
-    let k = run_pipeline(&mut req, &FingerprintConfig::default(), &audit);
+    let k = run_pipeline(
+        &mut req,
+        &FingerprintConfig::default(),
+        &file_audit(dir.path()),
+    );
     let tool = tool_span(&req);
     assert_eq!(
         tool.trace_state, "ot=th:6666",
@@ -237,7 +261,7 @@ fn execute_tool_span_gets_both_hashes_and_one_audit_record() {
 
 #[test]
 fn hash_only_removes_arguments_and_result_keeps_hashes() {
-    let audit = AuditLog::new(&AuditConfig::default()).unwrap();
+    let audit = AuditConfig::default();
     let mut scrub = python_sdk_request();
     run_pipeline(&mut scrub, &FingerprintConfig::default(), &audit);
     let mut only = python_sdk_request();
@@ -264,9 +288,12 @@ fn hash_only_removes_arguments_and_result_keeps_hashes() {
 
 #[test]
 fn fingerprint_cli_reproduces_pipeline_digest() {
-    let audit = AuditLog::new(&AuditConfig::default()).unwrap();
     let mut req = python_sdk_request();
-    run_pipeline(&mut req, &FingerprintConfig::default(), &audit);
+    run_pipeline(
+        &mut req,
+        &FingerprintConfig::default(),
+        &AuditConfig::default(),
+    );
     let tool = tool_span(&req).clone();
     let dir = tempfile::tempdir().unwrap();
     let key_file = write_key_file(dir.path());
@@ -366,12 +393,25 @@ fn token_cli_matches_redaction_pseudonym() {
     let dir = tempfile::tempdir().unwrap();
     let key_file = write_key_file(dir.path());
     let env: HashMap<String, String> = HashMap::new();
-    let k = key();
-    let mut span = tool_span(&python_sdk_request()).clone();
-    scrub_stand_in(&k, &mut span);
-    let written = str_attr(&span, "gen_ai.tool.call.arguments")
+    // What the production engine writes for an email in free text, under the pipeline's key.
+    let text = "Ticket 81: notify Marie.Curie@Example.org once the refund is done.";
+    let scrubbed = scrubber(&key()).scrub_str(text).into_owned();
+    assert!(
+        !scrubbed.to_ascii_lowercase().contains("marie.curie"),
+        "{scrubbed}"
+    );
+    let engine = email_pseudonym(&scrubbed).to_string();
+    // And what the whole pipeline wrote into the tool span's arguments.
+    let mut req = python_sdk_request();
+    run_pipeline(
+        &mut req,
+        &FingerprintConfig::default(),
+        &AuditConfig::default(),
+    );
+    let written = str_attr(tool_span(&req), "gen_ai.tool.call.arguments")
         .unwrap()
         .to_string();
+    assert_eq!(email_pseudonym(&written), engine, "{written}");
 
     #[derive(Parser)]
     struct Cli {
@@ -391,8 +431,7 @@ fn token_cli_matches_redaction_pseudonym() {
     let code = token_cli::run_with(&cli.token, &env, &b""[..], &mut out).unwrap();
     assert_eq!(code, ExitCode::SUCCESS);
     let pseudonym = String::from_utf8(out).unwrap().trim().to_string();
-    assert!(pseudonym.starts_with("<email:"));
-    assert!(written.contains(&pseudonym), "{pseudonym} not in {written}");
+    assert_eq!(pseudonym, engine, "CLI and redaction engine disagree");
     // From stdin, same result; the env key wins over the file like in the service.
     let args = TokenArgs {
         typ: "email".into(),
@@ -432,4 +471,101 @@ fn whole_trace_shares_the_sampling_decision() {
         assert_eq!(st.kept, kept, "ratio {ratio}: {st:?}");
         assert_eq!(st.kept + st.sampled_out, 2);
     }
+}
+
+#[test]
+fn audit_redaction_types_come_from_the_real_scrubber() {
+    // A tool call whose arguments hold an email and a phone number.
+    let mut req = python_sdk_request();
+    for span in &mut req.resource_spans[0].scope_spans[0].spans {
+        for a in &mut span.attributes {
+            if a.key == "gen_ai.tool.call.arguments" {
+                *a = kv(
+                    "gen_ai.tool.call.arguments",
+                    r#"{"to": "grace.hopper@example.net", "phone": "+1 415 555 2671"}"#,
+                );
+            }
+        }
+    }
+    let with = tempfile::tempdir().unwrap();
+    run_pipeline(
+        &mut req.clone(),
+        &FingerprintConfig::default(),
+        &file_audit(with.path()),
+    );
+    let tool = |dir: &Path| {
+        audit_records(dir)
+            .into_iter()
+            .find(|r| r["operation"] == "execute_tool")
+            .unwrap()
+    };
+    let r = tool(with.path());
+    let types = r["redaction.types"].as_str().unwrap().to_string();
+    let names: Vec<&str> = types
+        .split(',')
+        .map(|t| t.split_once(':').unwrap().0)
+        .collect();
+    assert!(names.contains(&"email"), "{types}");
+    assert!(names.contains(&"phone"), "{types}");
+    // Without the redaction stage nothing is redacted and the record says so: the field is
+    // the scrubber's summary, not something the audit stage makes up.
+    let without = tempfile::tempdir().unwrap();
+    let (_, st) = run_stages(
+        &mut req,
+        0.6,
+        &FingerprintConfig::default(),
+        &file_audit(without.path()),
+        false,
+    );
+    assert_eq!(st.kept, 2);
+    let r = tool(without.path());
+    assert_eq!(r["redaction.types"], "");
+    assert_eq!(
+        str_attr(tool_span(&req), "gen_ai.tool.call.arguments"),
+        Some(r#"{"to": "grace.hopper@example.net", "phone": "+1 415 555 2671"}"#)
+    );
+}
+
+#[test]
+fn scrubber_keeps_the_sampling_tracestate_intact() {
+    // 14 decimal digits: a valid `rv`, and Luhn-valid with a Diners Club prefix, so the card
+    // rule accepts the same digits in any other tracestate member.
+    const RV: &str = "30569309025904";
+    let mut req = python_sdk_request();
+    for span in &mut req.resource_spans[0].scope_spans[0].spans {
+        span.trace_state = format!("ot=rv:{RV},vendor={RV}");
+    }
+    // rv / 2^56 = 0.19, so 0.9 keeps the trace (the trace id's 0.41 would too).
+    let (_, st) = run_stages(
+        &mut req,
+        0.9,
+        &FingerprintConfig::default(),
+        &AuditConfig::default(),
+        true,
+    );
+    assert_eq!(st.kept, 2);
+    let th = encode_threshold(probability_to_threshold(0.9, 4).unwrap());
+    let tool = tool_span(&req);
+    let (ot, vendor) = tool.trace_state.split_once(',').unwrap();
+    assert_eq!(ot, format!("ot=th:{th};rv:{RV}"));
+    assert!(
+        vendor.starts_with("vendor=") && !vendor.contains(RV),
+        "{vendor}"
+    );
+    assert!(str_attr(tool, "redaction.types")
+        .unwrap()
+        .contains("credit_card"));
+    // A downstream stage still reads the same th and rv: at 0.9 it keeps the span unchanged;
+    // at 0.7 (threshold 0.3) the rv's 0.19 drops it, where a lost rv would fall back to the
+    // trace id's 0.41 and keep it.
+    let at = |ratio| {
+        Sampler::new(&SamplingConfig {
+            ratio,
+            ..Default::default()
+        })
+        .unwrap()
+        .decide("weather-agent", tool)
+    };
+    assert_eq!(at(0.9), Decision::Keep(None));
+    assert_eq!(at(0.7), Decision::Drop);
 }

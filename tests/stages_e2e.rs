@@ -68,6 +68,16 @@ async fn execute_tool_gets_hashes_and_one_audit_record() {
     assert_eq!(records[0]["input_hash"], ih.as_str());
     assert_eq!(records[0]["output_hash"], oh.as_str());
     assert_eq!(records[0]["operation"], "execute_tool");
+    // `redaction.types` is the service's redaction engine's summary for this span: the email
+    // in the result and tags, the card in the arguments.
+    let types = str_attr(tool, "redaction.types").expect("span redaction summary");
+    assert_eq!(records[0]["redaction.types"], types.as_str());
+    for t in ["email", "credit_card"] {
+        assert!(
+            types.split(',').any(|x| x.split(':').next() == Some(t)),
+            "{t} not in {types}"
+        );
+    }
     // The audit chain is anchored in what the sinks store: every forwarded resource carries the
     // chain head, which is the SHA-256 of an audit line.
     use sha2::Digest;

@@ -1,9 +1,13 @@
 //! The walk over every string of a resource, scope and span: names, status message, trace
 //! state, attribute keys and values, events, links, recursing into arrays and key-value lists.
+//!
+//! One exemption: in a `tracestate`, the OpenTelemetry `ot` member's `th` and `rv` sub-keys are
+//! left alone when their values are valid (see `Scrubber::scrub_trace_state`).
 
 use super::engine::Match;
 use super::validate::luhn_card;
 use super::{BytesPolicy, ScrubReport, Scrubber, Summary};
+use crate::pipeline::sample::{parse_randomness, parse_threshold};
 use opentelemetry_proto::tonic::common::v1::{
     any_value::Value, AnyValue, InstrumentationScope, KeyValue,
 };
@@ -54,6 +58,63 @@ impl Scrubber {
                 Fate::of(out.drop)
             }
             None => Fate::Keep,
+        }
+    }
+
+    /// Scrubs `piece` into `out`; true when it changed.
+    fn scrub_piece(&self, piece: &str, out: &mut String, w: &mut Walk<'_>) -> bool {
+        match self.scrub_text(piece, &mut w.scratch, w.rep) {
+            Some(r) => {
+                out.push_str(&r.text);
+                true
+            }
+            None => {
+                out.push_str(piece);
+                false
+            }
+        }
+    }
+
+    /// Scrubs a W3C `tracestate` member by member. In the first `ot` member (the one the
+    /// sampler reads and writes), the `th` and `rv` sub-keys are copied unscanned when their
+    /// values are valid (`th`: 1 to 14 lower-case hex digits; `rv`: exactly 14): sampling wrote
+    /// or relies on them, and a rule matching one (a 14-digit all-decimal `rv` such as
+    /// `30569309025904` passes the card check) would break the tracestate and the adjusted
+    /// counts downstream. Their syntax caps what they can carry at 56 bits of hex. Every other
+    /// member, every other `ot` sub-key and any invalid `th`/`rv` is scanned as before.
+    fn scrub_trace_state(&self, ts: &mut String, w: &mut Walk<'_>) {
+        if ts.is_empty() {
+            return;
+        }
+        let mut out = String::with_capacity(ts.len());
+        let mut changed = false;
+        let mut ot_seen = false;
+        for (i, member) in ts.split(',').enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            let value = member.trim_start_matches([' ', '\t']).strip_prefix("ot=");
+            match value {
+                Some(value) if !ot_seen => {
+                    ot_seen = true;
+                    // Leading whitespace and `ot=` are copied as they were.
+                    out.push_str(&member[..member.len() - value.len()]);
+                    for (j, sub) in value.split(';').enumerate() {
+                        if j > 0 {
+                            out.push(';');
+                        }
+                        if is_sampling_subkey(sub.trim_end_matches([' ', '\t'])) {
+                            out.push_str(sub);
+                        } else {
+                            changed |= self.scrub_piece(sub, &mut out, w);
+                        }
+                    }
+                }
+                _ => changed |= self.scrub_piece(member, &mut out, w),
+            }
+        }
+        if changed {
+            *ts = out;
         }
     }
 
@@ -196,7 +257,7 @@ impl Scrubber {
         let mut local = ScrubReport::default();
         let mut w = Walk::new(&mut local, (self.summary == Summary::Debug).then(Vec::new));
         self.scrub_string(&mut s.name, &mut w);
-        self.scrub_string(&mut s.trace_state, &mut w);
+        self.scrub_trace_state(&mut s.trace_state, &mut w);
         if let Some(st) = s.status.as_mut() {
             self.scrub_string(&mut st.message, &mut w);
         }
@@ -206,7 +267,7 @@ impl Scrubber {
             self.scrub_attrs(&mut ev.attributes, &mut w, 0);
         }
         for ln in &mut s.links {
-            self.scrub_string(&mut ln.trace_state, &mut w);
+            self.scrub_trace_state(&mut ln.trace_state, &mut w);
             self.scrub_attrs(&mut ln.attributes, &mut w, 0);
         }
         let keys = w.keys.take();
@@ -242,6 +303,15 @@ impl Scrubber {
     }
 }
 
+/// A valid `th:` or `rv:` sub-key of the `ot` tracestate member.
+fn is_sampling_subkey(sub: &str) -> bool {
+    match sub.split_once(':') {
+        Some(("th", v)) => parse_threshold(v).is_some(),
+        Some(("rv", v)) => parse_randomness(v).is_some(),
+        _ => false,
+    }
+}
+
 fn set_attr(attrs: &mut Vec<KeyValue>, key: &str, v: Value) {
     let value = Some(AnyValue { value: Some(v) });
     match attrs.iter_mut().find(|kv| kv.key == key) {
@@ -251,5 +321,91 @@ fn set_attr(attrs: &mut Vec<KeyValue>, key: &str, v: Value) {
             value,
             ..Default::default()
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::RedactionConfig;
+    use super::*;
+    use crate::keys::{HmacKey, KeySource};
+    use opentelemetry_proto::tonic::trace::v1::span::Link;
+
+    /// 14 decimal digits, Luhn-valid with a Diners Club prefix (305): a valid `rv` that the
+    /// `credit_card` rule accepts anywhere else.
+    const RV: &str = "30569309025904";
+
+    fn scrubber() -> Scrubber {
+        Scrubber::new(
+            &RedactionConfig::default(),
+            HmacKey::from_bytes(vec![9; 32], None, KeySource::File),
+        )
+        .unwrap()
+    }
+
+    fn scrubbed(ts: &str) -> (String, ScrubReport) {
+        let mut span = Span {
+            trace_state: ts.into(),
+            links: vec![Link {
+                trace_state: ts.into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let mut rep = ScrubReport::default();
+        scrubber().scrub_span(&mut span, &mut rep);
+        assert_eq!(span.links[0].trace_state, span.trace_state, "links alike");
+        (span.trace_state, rep)
+    }
+
+    #[test]
+    fn the_card_rule_matches_the_rv_digits_outside_the_ot_member() {
+        // Proves the exemption below is needed: the same digits are a card elsewhere.
+        let (out, rep) = scrubbed(&format!("vendor={RV}"));
+        assert!(!out.contains(RV), "{out}");
+        assert!(rep.count("credit_card") > 0);
+        assert!(scrubber()
+            .scrub_str(&format!("rv:{RV}"))
+            .contains("<credit_card:"));
+    }
+
+    #[test]
+    fn ot_th_and_rv_survive_other_members_are_scanned() {
+        let ts = format!("ot=th:8;rv:{RV};x:{RV}, vendor={RV},congo=t61rcWkgMzE");
+        let (out, rep) = scrubbed(&ts);
+        let (ot, rest) = out.split_once(',').unwrap();
+        assert!(ot.starts_with(&format!("ot=th:8;rv:{RV};x:")), "{out}");
+        // The other `ot` sub-key and the vendor member lost the digits; the rest is untouched.
+        assert_eq!(out.matches(RV).count(), 1, "{out}");
+        assert!(rest.starts_with(" vendor="), "{out}");
+        assert!(rest.ends_with(",congo=t61rcWkgMzE"), "{out}");
+        // Two spans' worth (span and link), two matches each.
+        assert_eq!(rep.count("credit_card"), 4);
+        // What the sampler reads is intact.
+        let member = ot.strip_prefix("ot=").unwrap();
+        let subs: Vec<&str> = member.split(';').collect();
+        assert_eq!(
+            parse_threshold(subs[0].strip_prefix("th:").unwrap()),
+            Some(8 << 52)
+        );
+        assert!(parse_randomness(subs[1].strip_prefix("rv:").unwrap()).is_some());
+    }
+
+    #[test]
+    fn only_valid_sampling_values_and_the_first_ot_member_are_exempt() {
+        // An `rv` of the wrong length, a `th` with upper-case digits and a second `ot` member are
+        // not what the sampler reads: scanned like any other text.
+        for ts in [
+            // 15 digits (an Amex test number): one too many for an `rv`.
+            "ot=rv:378282246310005".to_string(),
+            "ot=th:4111111111111111".to_string(),
+            format!("ot=th:8,ot=rv:{RV}"),
+        ] {
+            let (out, rep) = scrubbed(&ts);
+            assert!(rep.count("credit_card") > 0, "{ts} -> {out}");
+        }
+        // Unchanged input stays byte-identical, whitespace included.
+        let ts = format!(" ot=th:c;rv:{RV} ,a=b");
+        assert_eq!(scrubbed(&ts).0, ts);
     }
 }
