@@ -1,87 +1,288 @@
-//! Everything under deploy/ parses, and every spanward config in it (standalone files and the
-//! Kubernetes ConfigMap) passes the same validation as `spanward validate`.
+//! Everything under deploy/ parses, holds the pieces a deployment relies on, and every spanward
+//! config in it (standalone files and the Kubernetes ConfigMap) passes the real
+//! `spanward validate`. The container health check command is run against a live service.
 
-use std::collections::HashMap;
-use std::path::Path;
+mod common;
 
-fn yaml_docs(path: &Path) -> Vec<serde_norway::Value> {
+use serde_norway::Value;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn deploy_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy")
+}
+
+fn yaml_docs(path: &Path) -> Vec<Value> {
     let text = std::fs::read_to_string(path).unwrap();
     serde_norway::Deserializer::from_str(&text)
         .map(|d| {
-            <serde_norway::Value as serde::Deserialize>::deserialize(d)
+            <Value as serde::Deserialize>::deserialize(d)
                 .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
         })
         .collect()
 }
 
-fn validate(text: &str, origin: &str) {
-    let cfg = spanward::config::Config::from_yaml(text, origin).unwrap_or_else(|e| panic!("{e}"));
-    // Keys come from the environment in deployments; a fixed one stands in for the secret.
-    let mut env = HashMap::new();
-    env.insert(
-        spanward::keys::HMAC_KEY_ENV.to_string(),
-        "00112233445566778899aabbccddeeff".to_string(),
-    );
-    let mut c = cfg.clone();
-    c.keys.hmac_key_file = None;
-    c.resolve_with_env(origin, &env)
-        .unwrap_or_else(|e| panic!("{e}"));
-}
-
-#[test]
-fn deploy_files_parse_and_configs_validate() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy");
-    let mut spanward_configs = 0;
-    for sub in ["docker", "kubernetes", "collector", "systemd"] {
-        for entry in std::fs::read_dir(root.join(sub)).unwrap() {
-            let p = entry.unwrap().path();
-            if p.extension().and_then(|e| e.to_str()) != Some("yaml") {
-                continue;
-            }
-            let docs = yaml_docs(&p);
-            assert!(!docs.is_empty(), "{}", p.display());
-            let name = p.file_name().unwrap().to_string_lossy().to_string();
-            if sub == "kubernetes" {
-                for d in &docs {
-                    assert!(
-                        d.get("apiVersion").is_some() && d.get("kind").is_some(),
-                        "{name}"
-                    );
-                    assert!(d["metadata"].get("name").is_some(), "{name}");
-                    if d["kind"] == "ConfigMap" {
-                        validate(d["data"]["spanward.yaml"].as_str().unwrap(), &name);
-                        spanward_configs += 1;
-                    }
-                }
-            } else if sub != "collector" || name.starts_with("spanward") {
-                validate(&std::fs::read_to_string(&p).unwrap(), &name);
-                spanward_configs += 1;
-            } else {
-                // OpenTelemetry Collector configs: the pipeline names an exporter it defines.
-                let d = &docs[0];
-                let exporters = d["service"]["pipelines"]["traces"]["exporters"]
-                    .as_sequence()
-                    .unwrap();
-                for e in exporters {
-                    assert!(d["exporters"].get(e.as_str().unwrap()).is_some(), "{name}");
-                }
-            }
-        }
-    }
-    assert!(spanward_configs >= 4);
-    let dockerfile = std::fs::read_to_string(root.join("docker/Dockerfile")).unwrap();
-    assert!(dockerfile.contains("USER 65532") && dockerfile.contains("HEALTHCHECK"));
-    let unit = std::fs::read_to_string(root.join("systemd/spanward.service")).unwrap();
-    assert!(
-        unit.contains("NoNewPrivileges=yes") && unit.contains("ReadWritePaths=/var/lib/spanward")
-    );
-}
-
-#[test]
-fn healthcheck_command_reports_status() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_spanward"))
-        .args(["healthcheck", "--url", "http://127.0.0.1:1/healthz"])
+/// Runs the binary's `validate` on `text`, as `ExecStartPre=` and an operator would. Keys come
+/// from mounted secrets in deployments; the environment stands in for them (it wins over
+/// `keys.hmac_key_file`). Returns what it printed.
+fn spanward_validate(text: &str, name: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join(name);
+    std::fs::write(&cfg, text).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_spanward"))
+        .args(["validate", "--config"])
+        .arg(&cfg)
+        .env("SPANWARD_HMAC_KEY", "00112233445566778899aabbccddeeff")
+        .env_remove("RUST_LOG")
         .output()
         .unwrap();
-    assert!(!out.status.success(), "nothing listens on port 1");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{name}: spanward validate failed: {}{}",
+        stdout,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+fn kinds(docs: &[Value]) -> BTreeSet<String> {
+    docs.iter()
+        .map(|d| d["kind"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn by_kind<'a>(docs: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    docs.iter().filter(|d| d["kind"] == kind).collect()
+}
+
+#[test]
+fn standalone_spanward_configs_pass_validate() {
+    let root = deploy_dir();
+    let cases = [
+        ("docker/spanward.yaml", "exporters: file)"),
+        ("systemd/spanward.yaml", "exporters: file"),
+        ("collector/spanward-forward.yaml", "otlp"),
+    ];
+    for (rel, want) in cases {
+        let text = std::fs::read_to_string(root.join(rel)).unwrap();
+        let name = Path::new(rel).file_name().unwrap().to_str().unwrap();
+        let out = spanward_validate(&text, name);
+        assert!(out.contains("valid") && out.contains(want), "{rel}: {out}");
+    }
+}
+
+#[test]
+fn kubernetes_manifest_has_every_piece_and_its_config_validates() {
+    let docs = yaml_docs(&deploy_dir().join("kubernetes/spanward.yaml"));
+    for d in &docs {
+        assert!(d.get("apiVersion").is_some() && d.get("kind").is_some());
+        assert!(d["metadata"].get("name").is_some());
+    }
+    let want: BTreeSet<String> = [
+        "ConfigMap",
+        "Secret",
+        "Deployment",
+        "Service",
+        "PodDisruptionBudget",
+        "HorizontalPodAutoscaler",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    assert_eq!(kinds(&docs), want);
+
+    // The ConfigMap's config is what the pods run: the real validator accepts it, with Kafka
+    // and the per-pod log on.
+    let cm = by_kind(&docs, "ConfigMap");
+    let text = cm[0]["data"]["spanward.yaml"].as_str().unwrap();
+    let out = spanward_validate(text, "configmap.yaml");
+    assert!(out.contains("exporters: file+kafka"), "{out}");
+
+    // The Secret carries both keys the config and the Deployment mount.
+    let secret = by_kind(&docs, "Secret");
+    let data = &secret[0]["stringData"];
+    assert!(data.get("hmac.key").is_some() && data.get("signing.key").is_some());
+    assert!(text.contains("/var/run/secrets/spanward/hmac.key"));
+    assert!(text.contains("/var/run/secrets/spanward/signing.key"));
+
+    let dep = by_kind(&docs, "Deployment")[0];
+    let pod = &dep["spec"]["template"]["spec"];
+    assert_eq!(pod["securityContext"]["runAsNonRoot"], Value::Bool(true));
+    let c = &pod["containers"][0];
+    assert_eq!(c["readinessProbe"]["httpGet"]["path"], "/readyz");
+    assert_eq!(c["livenessProbe"]["httpGet"]["path"], "/healthz");
+    assert_eq!(
+        c["securityContext"]["readOnlyRootFilesystem"],
+        Value::Bool(true)
+    );
+    for k in ["requests", "limits"] {
+        let mem = c["resources"][k]["memory"].as_str().unwrap();
+        let mib: u64 = mem.trim_end_matches("Mi").parse().unwrap();
+        // Measured peak RSS of the full pipeline (213 MiB) plus librdkafka's queue (64 MiB).
+        assert!(mib >= 277, "{k} memory {mem} below the measured peak");
+    }
+    let env_names: Vec<&str> = c["env"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert!(env_names.contains(&"SPANWARD_LOG_ORIGIN"), "{env_names:?}");
+    // The pod outlives a drain: its grace period is longer than the config's shutdown_timeout.
+    let grace = pod["terminationGracePeriodSeconds"].as_u64().unwrap();
+    assert!(grace > 25, "grace {grace}s");
+
+    // One Service load-balances clients; a headless one gives the collector's loadbalancing
+    // exporter every pod's address.
+    let services = by_kind(&docs, "Service");
+    assert_eq!(services.len(), 2);
+    let ports = |s: &Value| -> BTreeSet<u64> {
+        s["spec"]["ports"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|p| p["port"].as_u64().unwrap())
+            .collect()
+    };
+    let lb = services
+        .iter()
+        .find(|s| s["metadata"]["name"] == "spanward")
+        .unwrap();
+    assert_eq!(ports(lb), [4317, 4318, 8888].into_iter().collect());
+    let headless = services
+        .iter()
+        .find(|s| s["spec"]["clusterIP"] == "None")
+        .expect("a headless Service");
+    assert!(ports(headless).contains(&4317));
+    let lb_cfg = yaml_docs(&deploy_dir().join("collector/loadbalancing-to-replicas.yaml"));
+    let host = lb_cfg[0]["exporters"]["loadbalancing"]["resolver"]["dns"]["hostname"]
+        .as_str()
+        .unwrap();
+    let headless_name = headless["metadata"]["name"].as_str().unwrap();
+    assert!(
+        host.starts_with(&format!("{headless_name}.")),
+        "{host} is not the headless Service {headless_name}"
+    );
+    assert_eq!(
+        lb_cfg[0]["exporters"]["loadbalancing"]["routing_key"],
+        "traceID"
+    );
+
+    // The disruption budget and both Services select the Deployment's pods.
+    let selector = &dep["spec"]["selector"]["matchLabels"];
+    let pdb = by_kind(&docs, "PodDisruptionBudget")[0];
+    assert_eq!(&pdb["spec"]["selector"]["matchLabels"], selector);
+    for s in &services {
+        assert_eq!(&s["spec"]["selector"], selector);
+    }
+    let hpa = by_kind(&docs, "HorizontalPodAutoscaler")[0];
+    assert_eq!(
+        hpa["spec"]["scaleTargetRef"]["name"],
+        dep["metadata"]["name"]
+    );
+}
+
+#[test]
+fn collector_configs_wire_their_pipelines_to_spanward() {
+    for name in ["agents-to-spanward.yaml", "loadbalancing-to-replicas.yaml"] {
+        let d = &yaml_docs(&deploy_dir().join("collector").join(name))[0];
+        let exporters = d["service"]["pipelines"]["traces"]["exporters"]
+            .as_sequence()
+            .unwrap();
+        assert!(!exporters.is_empty(), "{name}");
+        for e in exporters {
+            assert!(d["exporters"].get(e.as_str().unwrap()).is_some(), "{name}");
+        }
+        let text = std::fs::read_to_string(deploy_dir().join("collector").join(name)).unwrap();
+        assert!(
+            text.contains("4317"),
+            "{name} does not point at spanward's gRPC port"
+        );
+    }
+}
+
+#[test]
+fn dockerfile_and_systemd_unit_hold_what_deployments_rely_on() {
+    let dockerfile = std::fs::read_to_string(deploy_dir().join("docker/Dockerfile")).unwrap();
+    // One instruction per logical line: a trailing backslash continues it.
+    let joined = dockerfile.replace("\\\n", " ");
+    let instr: Vec<(&str, &str)> = joined
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(|l| l.split_once(' '))
+        .filter(|(k, _)| k.chars().all(|c| c.is_ascii_uppercase()))
+        .collect();
+    let froms: Vec<&str> = instr
+        .iter()
+        .filter(|(k, _)| *k == "FROM")
+        .map(|(_, v)| *v)
+        .collect();
+    assert!(froms.len() >= 2, "multi-stage build: {froms:?}");
+    let user = instr.iter().rev().find(|(k, _)| *k == "USER").unwrap().1;
+    let uid: u32 = user.split(':').next().unwrap().parse().unwrap();
+    assert_ne!(uid, 0, "runtime user must not be root");
+    let hc = instr.iter().find(|(k, _)| *k == "HEALTHCHECK").unwrap().1;
+    assert!(
+        hc.contains("healthcheck") && hc.contains("/healthz"),
+        "{hc}"
+    );
+    assert!(instr
+        .iter()
+        .any(|(k, v)| *k == "COPY" && v.contains("--from=")));
+
+    let unit = std::fs::read_to_string(deploy_dir().join("systemd/spanward.service")).unwrap();
+    let keys: Vec<(&str, &str)> = unit
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.trim(), v.trim()))
+        .collect();
+    let has = |k: &str, v: &str| keys.contains(&(k, v));
+    assert!(has("NoNewPrivileges", "yes"));
+    assert!(has("ProtectSystem", "strict"));
+    assert!(has("ReadWritePaths", "/var/lib/spanward"));
+    assert!(keys
+        .iter()
+        .any(|(k, v)| *k == "ExecStartPre" && v.contains("spanward validate")));
+    assert!(keys.iter().any(|(k, _)| *k == "User"));
+}
+
+#[tokio::test]
+async fn healthcheck_command_succeeds_against_a_live_service_and_fails_without_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let admin: std::net::SocketAddr = format!("127.0.0.1:{}", common::free_port())
+        .parse()
+        .unwrap();
+    let cfg = dir.path().join("spanward.yaml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "receivers:\n  otlp:\n    grpc: {{ endpoint: \"127.0.0.1:{}\" }}\nexporters:\n  file: {{ path: \"{}\" }}\nadmin: {{ endpoint: \"{admin}\" }}\n",
+            common::free_port(),
+            dir.path().join("log").display()
+        ),
+    )
+    .unwrap();
+    let child = common::start_binary(&cfg, admin, &[], std::process::Stdio::null()).await;
+    let healthcheck = |url: String| {
+        Command::new(env!("CARGO_BIN_EXE_spanward"))
+            .args(["healthcheck", "--url", &url])
+            .output()
+            .unwrap()
+            .status
+            .success()
+    };
+    let url = format!("http://{admin}/healthz");
+    let ok = tokio::task::spawn_blocking(move || healthcheck(url))
+        .await
+        .unwrap();
+    assert!(ok, "healthcheck against a running service");
+    common::stop_binary(child).await;
+    let url = format!("http://{admin}/healthz");
+    let after = tokio::task::spawn_blocking(move || healthcheck(url))
+        .await
+        .unwrap();
+    assert!(!after, "healthcheck with nothing listening");
 }

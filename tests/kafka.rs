@@ -491,3 +491,53 @@ async fn restarted_broker_is_reconnected_to() {
     );
     svc.stop().await;
 }
+
+/// A producer queue of one record: a batch of ten traces (ten records) must wait for room
+/// (librdkafka's `QueueFull`), which holds the worker rather than failing the batch or
+/// buffering without bound, and every record still arrives.
+#[test]
+fn full_producer_queue_holds_the_writer_and_loses_nothing() {
+    use spanward::sink::kafka::{KafkaConfig, KafkaSink};
+    use spanward::sink::{Delivery, Sink};
+    let Some(bin) = tansu() else { return };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let broker = rt.block_on(Broker::start(bin));
+    let cfg: KafkaConfig = serde_norway::from_str(&format!(
+        "brokers: [\"{}\"]\ntopic: {TOPIC}\nqueue_max_messages: 1\n",
+        broker.addr()
+    ))
+    .unwrap();
+    let sink = KafkaSink::new(&cfg, Some("replica-q"), rt.handle().clone()).unwrap();
+    let batch = req(900, 10, 3);
+    assert_eq!(sink.write(&batch, &[], 30).unwrap(), Delivery::Durable);
+    assert!(
+        sink.queue_full_waits() > 0,
+        "ten records through a one-record queue must wait for room"
+    );
+    sink.shutdown().unwrap();
+
+    let want: BTreeSet<String> = (0..10)
+        .map(|k| hex::encode(trace_id(900 * 100 + k)))
+        .collect();
+    let got = consume(&broker.addr(), 60, |c| {
+        let keys: BTreeSet<String> = c.iter().filter_map(|c| c.key.clone()).collect();
+        want.is_subset(&keys)
+    });
+    let mut per_trace: BTreeMap<String, usize> = BTreeMap::new();
+    for c in &got {
+        assert_eq!(
+            c.headers.get("spanward-origin").map(String::as_str),
+            Some("replica-q")
+        );
+        for s in spans_of(c) {
+            *per_trace.entry(hex::encode(&s.trace_id)).or_default() += 1;
+        }
+    }
+    for k in &want {
+        assert_eq!(
+            per_trace.get(k),
+            Some(&3),
+            "trace {k} incomplete or missing"
+        );
+    }
+}

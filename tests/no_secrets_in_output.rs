@@ -82,6 +82,11 @@ async fn logs_metrics_and_errors_carry_no_corpus_secret() {
     }
     // Requests it refuses: malformed JSON and protobuf that quote secrets.
     let mut error_bodies = Vec::new();
+    let channel = tonic::transport::Channel::from_shared(format!("http://127.0.0.1:{pg}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
     for s in secrets.iter().take(50) {
         let (_, h, b) = http_request(
             format!("127.0.0.1:{ph}").parse().unwrap(),
@@ -94,6 +99,42 @@ async fn logs_metrics_and_errors_carry_no_corpus_secret() {
         .unwrap();
         error_bodies.push(String::from_utf8_lossy(&b).into_owned());
         error_bodies.extend(h.into_iter().map(|(k, v)| format!("{k}: {v}")));
+        // The secret where a value of another type belongs: decoders like to quote those.
+        let quoted = serde_json::to_string(s).unwrap();
+        for body in [
+            format!("{{\"resourceSpans\":[{{\"scopeSpans\":[{{\"spans\":[{{\"kind\":{quoted}}}]}}]}}]}}"),
+            format!("{{\"resourceSpans\":[{{\"scopeSpans\":[{{\"spans\":[{{\"traceId\":{quoted}}}]}}]}}]}}"),
+            format!("{{\"resourceSpans\":[{{\"scopeSpans\":[{{\"spans\":[{{\"attributes\":[{{\"key\":\"k\",\"value\":{{\"doubleValue\":{quoted}}}}}]}}]}}]}}]}}"),
+        ] {
+            let (st, _, b) = http_request(
+                format!("127.0.0.1:{ph}").parse().unwrap(),
+                "POST",
+                "/v1/traces",
+                &[("content-type", "application/json")],
+                body.as_bytes(),
+            )
+            .await
+            .unwrap();
+            // A numeric secret (a card number) is a valid `doubleValue` string: accepted.
+            assert!(st == 400 || st == 200, "status {st}");
+            error_bodies.push(String::from_utf8_lossy(&b).into_owned());
+        }
+        // Malformed protobuf over gRPC: the status message goes back to the client too.
+        // The secret inside a `resource_spans` field whose length runs past the end.
+        let mut raw = request(1, 201).encode_to_vec();
+        raw.push(0x0a);
+        prost::encoding::encode_varint(s.len() as u64 + 64, &mut raw);
+        raw.extend_from_slice(s.as_bytes());
+        let st = spanward::sink::otlp::export_raw_with(
+            channel.clone(),
+            raw.into(),
+            false,
+            std::time::Duration::from_secs(10),
+            None,
+        )
+        .await
+        .expect_err("malformed protobuf is refused");
+        error_bodies.push(format!("{st:?}"));
         let mut bad = request(1, 200).encode_to_vec();
         bad.extend_from_slice(s.as_bytes());
         let (_, _, b) = http_request(

@@ -152,8 +152,9 @@ fn cmd_validate(config: PathBuf) -> anyhow::Result<ExitCode> {
             .unwrap_or_else(|| "off".into()),
         r.admin,
         [
+            r.file_sink.as_ref().map(|_| "file"),
             r.otlp_exporter.as_ref().map(|_| "otlp"),
-            r.file_sink.as_ref().map(|_| "file")
+            r.kafka_sink.as_ref().map(|_| "kafka"),
         ]
         .into_iter()
         .flatten()

@@ -228,10 +228,21 @@ pub fn decode_json(body: &[u8]) -> Result<ExportTraceServiceRequest, BodyError> 
     // JSON text is UTF-8; serde_json does not check bytes inside values it skips.
     let text = std::str::from_utf8(body)
         .map_err(|e| BodyError::Json(format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
-    serde_json::from_str(text).map_err(|e| {
-        // serde_json messages name positions and types, never the offending value.
-        BodyError::Json(short(&e.to_string()))
-    })
+    serde_json::from_str(text).map_err(|e| BodyError::Json(json_error_message(&e)))
+}
+
+/// The client-facing text of a JSON decode error: its class and position only. serde's own
+/// messages can quote the offending value (`invalid type: string "…", expected i32`), and that
+/// value may be a secret; answers and logs never echo payload content.
+fn json_error_message(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let what = match e.classify() {
+        Category::Syntax => "syntax error",
+        Category::Eof => "unexpected end of input",
+        Category::Data => "value does not match the OTLP schema",
+        Category::Io => "read error",
+    };
+    format!("{what} at line {} column {}", e.line(), e.column())
 }
 
 /// Keeps error messages short; they are sent back to clients and logged.
@@ -292,6 +303,33 @@ mod tests {
             gunzip(b"not gzip at all", &LimitsConfig::default()),
             Err(BodyError::BadGzip)
         );
+    }
+
+    #[test]
+    fn json_errors_never_quote_the_payload() {
+        let secret = "sk-proj-NEVERECHOED0123456789abcdefABCDEF";
+        let bodies = [
+            // A string where an enum integer belongs: serde would quote the string.
+            format!(
+                r#"{{"resourceSpans":[{{"scopeSpans":[{{"spans":[{{"kind":"{secret}"}}]}}]}}]}}"#
+            ),
+            // A string where a double belongs (opentelemetry-proto's own message quotes it).
+            format!(
+                r#"{{"resourceSpans":[{{"scopeSpans":[{{"spans":[{{"attributes":[{{"key":"k","value":{{"doubleValue":"{secret}"}}}}]}}]}}]}}]}}"#
+            ),
+            format!(
+                r#"{{"resourceSpans":[{{"scopeSpans":[{{"spans":[{{"traceId":"{secret}"}}]}}]}}]}}"#
+            ),
+            format!(r#"{{"resourceSpans":"{secret}"}}"#),
+            format!(r#"{{"{secret}": [1, 2"#),
+            format!(r#"{{"resourceSpans":[{{"scopeSpans":[{{"spans":[{{"name":"{secret}"#),
+        ];
+        for b in &bodies {
+            let e = decode_json(b.as_bytes()).expect_err(b);
+            let msg = e.to_string();
+            assert!(!msg.contains("NEVERECHOED"), "{msg}");
+            assert!(msg.contains("line 1 column"), "{msg}");
+        }
     }
 
     #[test]

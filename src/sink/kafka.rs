@@ -440,6 +440,8 @@ pub struct KafkaSink {
     rt: tokio::runtime::Handle,
     aborted: AtomicBool,
     holding: AtomicBool,
+    /// Times a record waited for room in librdkafka's full local queue (back-pressure).
+    queue_full_waits: AtomicU64,
 }
 
 impl KafkaSink {
@@ -461,7 +463,14 @@ impl KafkaSink {
             rt,
             aborted: AtomicBool::new(false),
             holding: AtomicBool::new(false),
+            queue_full_waits: AtomicU64::new(0),
         })
+    }
+
+    /// How often a record had to wait because the producer's local queue was full
+    /// (`queue_max_messages` / `queue_max_bytes`).
+    pub fn queue_full_waits(&self) -> u64 {
+        self.queue_full_waits.load(Ordering::Relaxed)
     }
 
     fn headers(&self, prov: &Provenance) -> OwnedHeaders {
@@ -551,6 +560,7 @@ impl KafkaSink {
                                     "shutting down with the producer queue full",
                                 ));
                             }
+                            self.queue_full_waits.fetch_add(1, Ordering::Relaxed);
                             rec = back;
                             producer.poll(Duration::from_millis(10));
                         }
