@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone: installs what the tests need (a Python venv with the
 # OpenTelemetry SDK for the real-client tests), checks formatting and lints, runs every test, and
-# runs the black-box redaction check through the release binary.
+# runs the black-box redaction check through the built binary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
+started=$SECONDS
+# Section headers carry the elapsed time, so a slow step shows in CI's output.
+step() { echo "== [$(( (SECONDS - started) / 60 ))m$(( (SECONDS - started) % 60 ))s] $*"; }
 venv=$root/target/test-venv
 req=$root/tests/python/requirements.txt
 
 if ! "$venv/bin/python" -c 'import opentelemetry.sdk, opentelemetry.exporter.otlp.proto.grpc, opentelemetry.exporter.otlp.proto.http, grpc, opentelemetry.proto' 2>/dev/null \
    || ! cmp -s "$req" "$venv/.requirements"; then
-  echo "== creating Python venv for real-client tests"
+  step "creating Python venv for real-client tests"
   rm -rf "$venv"
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$req"
@@ -27,7 +30,7 @@ cache=${SPANWARD_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/spanward}
 tansu_root=$cache/tansu-$tansu_version
 tansu_pid=
 if [ ! -x "$tansu_root/bin/tansu" ]; then
-  echo "== installing the tansu broker $tansu_version in the background (one time; log: $cache/tansu-install.log)"
+  step "installing the tansu broker $tansu_version in the background (one time; log: $cache/tansu-install.log)"
   mkdir -p "$cache"
   # A test broker needs no LTO or full optimisation: these cut its one-time build noticeably.
   CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_LTO=false \
@@ -39,37 +42,40 @@ if [ ! -x "$tansu_root/bin/tansu" ]; then
 fi
 export SPANWARD_TANSU=$tansu_root/bin/tansu SPANWARD_REQUIRE_KAFKA=1
 
-echo "== cargo fmt --check"
+step "cargo fmt --check"
 cargo fmt --all -- --check
-echo "== cargo clippy"
+step "cargo clippy"
 cargo clippy --all-targets --locked -- -D warnings
-echo "== cargo test (build)"
+step "cargo test (build)"
 cargo test --all-targets --locked --no-run
 if [ -n "$tansu_pid" ]; then
-  echo "== waiting for the tansu broker install"
+  step "waiting for the tansu broker install"
   if ! wait "$tansu_pid"; then
     tail -n 30 "$cache/tansu-install.log"
     echo "tansu install failed" >&2
     exit 1
   fi
 fi
-echo "== cargo test"
+step "cargo test"
 cargo test --all-targets --locked
 if command -v cargo-deny >/dev/null 2>&1; then
-  echo "== cargo deny (licenses, bans, sources)"
+  step "cargo deny (licenses, bans, sources)"
   cargo deny --locked check licenses bans sources
 fi
 # Opt-in: building the fuzz targets from scratch costs more than the CI budget (see README).
 if [ "${SPANWARD_FUZZ_SMOKE:-0}" = 1 ]; then
-  echo "== fuzz smoke"
+  step "fuzz smoke"
   scripts/fuzz.sh smoke
 fi
-echo "== fail-closed proof (test-only fault injection)"
+step "fail-closed proof (test-only fault injection)"
 cargo test --locked --features fault-injection --test fail_closed
-echo "== black-box redaction check through the running release binary (../shared/tools/corpus_check.py)"
-cargo build --release --locked --bin spanward
+# The test build's binary: the same code as a release build (with overflow checks on), and no
+# second full build of the crate's dependencies in release mode on a fresh machine.
+step "black-box redaction check through the running binary (../shared/tools/corpus_check.py)"
+cargo build --locked --bin spanward
 if [ -f ../shared/tools/corpus_check.py ]; then
-  "$venv/bin/python" ../shared/tools/corpus_check.py "$root/target/release/spanward"
+  "$venv/bin/python" ../shared/tools/corpus_check.py "$root/target/debug/spanward"
 else
   echo "../shared/tools/corpus_check.py not found: skipped"
 fi
+step "done"

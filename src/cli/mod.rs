@@ -29,8 +29,10 @@ enum Command {
         /// YAML config file.
         #[arg(long)]
         config: Option<PathBuf>,
-        /// Start even if the log has corruption before its tail: cut it there (the cut bytes are
-        /// kept in a `.salvaged-<offset>` file) instead of refusing to start.
+        /// Start even if the log is damaged before its tail: damage past the last checkpoint is
+        /// cut (the bytes kept in a `.salvaged-<offset>` file); damaged records a checkpoint or a
+        /// sealed segment covers stay in place (an ERROR names them, `verify` keeps failing
+        /// there) and their leaf hashes come from `hashes.dat`.
         #[arg(long)]
         salvage: bool,
     },

@@ -426,7 +426,8 @@ pub struct Resolved {
     /// The `SPANWARD_*` environment read at resolve time (keys for sinks), so nothing later
     /// reads the process environment directly.
     pub env: std::collections::HashMap<String, String>,
-    /// `spanward run --salvage`: cut a corrupted log at the damage instead of refusing to start.
+    /// `spanward run --salvage`: start on a damaged log instead of refusing (see the flag's help:
+    /// uncheckpointed damage is cut, checkpointed or sealed damage is left in place).
     pub salvage: bool,
 }
 
