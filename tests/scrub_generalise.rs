@@ -27,6 +27,10 @@ const SECRETS: &[(&str, &str)] = &[
     ("Rufnummer: +49 30 901820", "+49 30 901820"),
     ("call me on 020 7946 0018 after 5", "020 7946 0018"),
     ("card_number: 4532015112830366", "4532015112830366"),
+    // 19-digit cards grouped 4-4-4-4-3: the whole number, not just its first 16 digits.
+    ("pay with 6011 0000 0000 0000 126 today", "6011 0000 0000 0000 126"),
+    ("card 4012-8888-8888-1881-128 ok", "128 ok"),
+    ("card 4012 8888 8888 1881 128 ok", "128 ok"),
     ("amex 3714 496353 98431 on file", "3714 496353 98431"),
     ("token=ghs_16C7e42F292c6912E7710c838347Ae178B4a and more", "ghs_16C7e42F292c6912E7710c838347Ae178B4a"),
     ("HF_TOKEN=hf_AbCdEfGhIjKlMnOpQrStUvWxYzAbCdEfGh", "hf_AbCdEfGhIjKlMnOpQrStUvWxYzAbCdEfGh"),

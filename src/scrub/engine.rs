@@ -387,32 +387,32 @@ impl FastEngine {
             found.clear();
             // The multi-pattern match of this pattern is the rule's own leftmost-first match.
             rule.confirm_match(text, m.range(), found);
-            if found.is_empty() {
-                // The candidate failed its rule's checks: another keywordless rule may still
-                // match here (the multi-pattern pass reports one rule per spot). One pass says
-                // which of them match at all in the stretch; only those are confirmed.
-                let e = ceil_boundary(
-                    text,
-                    m.start().saturating_add(self.free_radius).max(m.end()),
-                );
-                let span = Input::new(text).span(m.start()..e);
-                let mut which = PatternSet::new(self.free_gated.len());
-                match &self.free_all {
-                    Some(all) => all.which_overlapping_matches(&span, &mut which),
-                    None => (0..self.free_gated.len()).for_each(|p| {
-                        let _ = which.try_insert(PatternID::new_unchecked(p));
-                    }),
+            self.push(ri, found, out);
+            found.clear();
+            // The multi-pattern pass reports one rule per spot, so another keywordless rule may
+            // match here too: where the candidate failed its rule's checks, and where it passed
+            // but a longer match overlaps it (a 19-digit card whose first 16 digits pass Luhn;
+            // overlapping matches merge, so the rest of the number goes too). One pass says
+            // which of them match at all in the stretch; only those are confirmed.
+            let e = ceil_boundary(
+                text,
+                m.start().saturating_add(self.free_radius).max(m.end()),
+            );
+            let span = Input::new(text).span(m.start()..e);
+            let mut which = PatternSet::new(self.free_gated.len());
+            match &self.free_all {
+                Some(all) => all.which_overlapping_matches(&span, &mut which),
+                None => (0..self.free_gated.len()).for_each(|p| {
+                    let _ = which.try_insert(PatternID::new_unchecked(p));
+                }),
+            }
+            for p in which.iter() {
+                let oi = self.free_gated[p.as_usize()];
+                if oi != ri {
+                    self.set.rules[oi as usize].confirm(text, m.start()..e, found);
+                    self.push(oi, found, out);
+                    found.clear();
                 }
-                for p in which.iter() {
-                    let oi = self.free_gated[p.as_usize()];
-                    if oi != ri {
-                        self.set.rules[oi as usize].confirm(text, m.start()..e, found);
-                        self.push(oi, found, out);
-                        found.clear();
-                    }
-                }
-            } else {
-                self.push(ri, found, out);
             }
         }
     }
