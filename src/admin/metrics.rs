@@ -74,6 +74,13 @@ pub struct Metrics {
     pub batch_duration: Histogram,
     /// Redactions applied, by type.
     pub redactions: Family<TypeLabel, Counter>,
+    /// `bytes` attribute values the scrubber left alone (`redaction.bytes: keep`, or not UTF-8
+    /// under `scan`): stored as sent, so an operator can see how much was not scanned.
+    pub scrub_bytes_values_skipped: Counter,
+    /// Attributes the scrubber removed (`drop_keys`, the `drop` action, `bytes: drop`).
+    pub scrub_dropped_attributes: Counter,
+    /// String bytes the scrubber scanned.
+    pub scrub_scanned_bytes: Counter,
     /// Receiver connections whose TLS handshake failed or timed out (no client certificate,
     /// untrusted or expired one, plaintext on a TLS port), per transport.
     pub receiver_tls_handshake_failures: Family<TransportLabel, Counter>,
@@ -101,6 +108,9 @@ impl Metrics {
             pipeline_in_process_spans: Gauge::default(),
             batch_duration: Histogram::new(exponential_buckets(0.0001, 2.0, 16)),
             redactions: Family::default(),
+            scrub_bytes_values_skipped: Counter::default(),
+            scrub_dropped_attributes: Counter::default(),
+            scrub_scanned_bytes: Counter::default(),
             ready: Gauge::default(),
             receiver_rate_limited_spans: Family::default(),
             receiver_tls_handshake_failures: Family::default(),
@@ -175,6 +185,21 @@ impl Metrics {
             "redactions",
             "Values redacted, by type",
             m.redactions.clone(),
+        );
+        r.register(
+            "scrub_bytes_values_skipped",
+            "Bytes attribute values left unscanned (redaction.bytes: keep, or not UTF-8)",
+            m.scrub_bytes_values_skipped.clone(),
+        );
+        r.register(
+            "scrub_dropped_attributes",
+            "Attributes removed by the scrubber (drop_keys, drop action, bytes: drop)",
+            m.scrub_dropped_attributes.clone(),
+        );
+        r.register(
+            "scrub_scanned_bytes",
+            "String bytes scanned by the scrubber",
+            m.scrub_scanned_bytes.clone(),
         );
         r.register(
             "receiver_tls_handshake_failures",

@@ -101,6 +101,10 @@ impl Stages {
                 })
                 .inc_by(*n);
         }
+        m.scrub_bytes_values_skipped
+            .inc_by(rep.bytes_values_skipped);
+        m.scrub_dropped_attributes.inc_by(rep.dropped_attributes);
+        m.scrub_scanned_bytes.inc_by(rep.bytes_scanned);
         if failed > 0 {
             tracing::error!(
                 spans = failed,
