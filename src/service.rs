@@ -358,6 +358,13 @@ pub async fn run(
     let reload_task = reload_on_sighup(reloadable_tls, reload_auth, stopped(stop_rx.clone()));
     let admin_l = tokio_listener("admin endpoint", listeners.admin)?;
     tracing::info!(addr = %admin_l.local_addr().map(|a| a.to_string()).unwrap_or_default(), "admin endpoint listening");
+    if let Some(w) = admin_l
+        .local_addr()
+        .ok()
+        .and_then(|a| tls::admin_exposure_warning(a, cfg.admin_auth.is_some()))
+    {
+        tracing::warn!("{w}");
+    }
     let (admin_stop_tx, admin_stop_rx) = tokio::sync::watch::channel(false);
     let admin_app = admin::router_with_auth(
         Arc::new(registry),

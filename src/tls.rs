@@ -385,9 +385,32 @@ pub fn exposure_warning(receivers: &[(&str, Option<SocketAddr>, bool)]) -> Optio
     })
 }
 
+/// One WARN line when the admin endpoint (plain HTTP only) listens beyond loopback while it
+/// asks for bearer tokens: scrapers then send those tokens in clear text.
+pub fn admin_exposure_warning(admin: SocketAddr, protected: bool) -> Option<String> {
+    (protected && !admin.ip().is_loopback()).then(|| {
+        format!(
+            "admin endpoint on {admin} takes bearer tokens over plain HTTP: scrape it over a private network or bind it to loopback"
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn warns_for_a_token_protected_admin_beyond_loopback() {
+        let lo: SocketAddr = "127.0.0.1:8888".parse().unwrap();
+        let any: SocketAddr = "0.0.0.0:8888".parse().unwrap();
+        assert!(admin_exposure_warning(lo, true).is_none());
+        assert!(admin_exposure_warning(any, false).is_none());
+        let w = admin_exposure_warning(any, true).unwrap();
+        assert!(
+            w.contains("0.0.0.0:8888") && w.contains("plain HTTP"),
+            "{w}"
+        );
+    }
 
     #[test]
     fn warns_once_for_every_exposed_plaintext_receiver() {
