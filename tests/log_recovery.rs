@@ -238,27 +238,8 @@ fn ephemeral_key_still_verifies_against_directory_pubkeys() {
 
 #[test]
 fn checkpoints_and_recovery_are_logged_without_payload_text() {
-    use std::io::Write;
-    use std::sync::Mutex;
-
-    #[derive(Clone, Default)]
-    struct Buf(Arc<Mutex<Vec<u8>>>);
-    impl Write for Buf {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let buf = Buf::default();
-    let w = buf.clone();
-    let sub = tracing_subscriber::fmt()
-        .with_writer(move || w.clone())
-        .with_ansi(false)
-        .with_max_level(tracing::Level::INFO)
-        .finish();
+    let buf = LogBuf::default();
+    let sub = buf.subscriber();
     let (env, _) = key_env();
     let tmp = tempfile::tempdir().unwrap();
     // Global, not thread-local: checkpoints are also written by the sink's background thread.
@@ -281,7 +262,7 @@ fn checkpoints_and_recovery_are_logged_without_payload_text() {
         let s = LogSink::open(&config(tmp.path()), &env, false).unwrap();
         assert_eq!(s.stats().tree_size, 1);
     }
-    let out = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    let out = buf.text();
     assert!(
         out.contains("INFO") && out.contains("log checkpoint"),
         "{out}"

@@ -8,7 +8,6 @@ mod log_support;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use log_support::*;
@@ -60,27 +59,9 @@ fn cut(path: &Path, len: u64) {
 
 /// Log lines written on this thread while `f` runs (recovery runs on the opening thread).
 fn logs_of<T>(f: impl FnOnce() -> T) -> (T, String) {
-    #[derive(Clone, Default)]
-    struct Buf(Arc<Mutex<Vec<u8>>>);
-    impl std::io::Write for Buf {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let buf = Buf::default();
-    let w = buf.clone();
-    let sub = tracing_subscriber::fmt()
-        .with_writer(move || w.clone())
-        .with_ansi(false)
-        .with_max_level(tracing::Level::INFO)
-        .finish();
-    let out = tracing::subscriber::with_default(sub, f);
-    let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
-    (out, text)
+    let buf = LogBuf::default();
+    let out = tracing::subscriber::with_default(buf.subscriber(), f);
+    (out, buf.text())
 }
 
 fn open_err(cfg: &LogConfig, env: &std::collections::HashMap<String, String>) -> LogError {
@@ -88,6 +69,25 @@ fn open_err(cfg: &LogConfig, env: &std::collections::HashMap<String, String>) ->
         Err(e) => e,
         Ok(s) => panic!("opened a damaged log ({} records)", s.stats().tree_size),
     }
+}
+
+/// Opening refuses with `Corrupt` and leaves every file of the log as it was; returns the
+/// damaged file, the offset and the reason.
+fn corrupt_refusal(
+    cfg: &LogConfig,
+    env: &std::collections::HashMap<String, String>,
+) -> (PathBuf, u64, String) {
+    let before = snapshot(&cfg.path);
+    let got = match open_err(cfg, env) {
+        LogError::Corrupt { file, offset, what } => (PathBuf::from(file), offset, what),
+        e => panic!("unexpected {e}"),
+    };
+    assert_eq!(
+        snapshot(&cfg.path),
+        before,
+        "a refusal changed the directory"
+    );
+    got
 }
 
 #[test]
@@ -153,19 +153,9 @@ fn checkpointed_last_record_with_a_bad_crc_refuses_and_changes_nothing() {
     let (off, _) = *record_spans(&seg).last().unwrap();
     flip(&seg, off + 20);
     let before = snapshot(tmp.path());
-    match open_err(&cfg, &env) {
-        LogError::Corrupt { file, offset, what } => {
-            assert_eq!(Path::new(&file), seg);
-            assert_eq!(offset, off);
-            assert!(what.contains("checkpoint (tree size 4) covers"), "{what}");
-        }
-        e => panic!("unexpected {e}"),
-    }
-    assert_eq!(
-        snapshot(tmp.path()),
-        before,
-        "a refusal changed the directory"
-    );
+    let (file, offset, what) = corrupt_refusal(&cfg, &env);
+    assert_eq!((file, offset), (seg.clone(), off));
+    assert!(what.contains("checkpoint (tree size 4) covers"), "{what}");
 
     // --salvage: the record stays as it is (no cut, no .salvaged file) and the log goes on.
     let s = LogSink::open(&cfg, &env, true).unwrap();
@@ -287,20 +277,9 @@ fn corruption_in_a_sealed_segment_refuses_to_start_naming_file_and_offset() {
     let victim = segs[1].clone();
     let (off, _) = record_spans(&victim)[3];
     flip(&victim, off + 100);
-    let before = snapshot(tmp.path());
-    match open_err(&cfg, &env) {
-        LogError::Corrupt { file, offset, what } => {
-            assert_eq!(Path::new(&file), victim);
-            assert_eq!(offset, off);
-            assert!(what.contains("sealed segment"), "{what}");
-        }
-        e => panic!("unexpected {e}"),
-    }
-    assert_eq!(
-        snapshot(tmp.path()),
-        before,
-        "a refusal changed the directory"
-    );
+    let (file, offset, what) = corrupt_refusal(&cfg, &env);
+    assert_eq!((file, offset), (victim.clone(), off));
+    assert!(what.contains("sealed segment"), "{what}");
 
     // `startup_check: open_segment` does not read sealed segments: it starts, and the damage
     // is `spanward verify`'s to find.
@@ -396,39 +375,27 @@ fn a_missing_or_shortened_sealed_segment_refuses_to_start() {
     let d = fresh("deleted");
     let segs = segments(&d);
     std::fs::remove_file(&segs[2]).unwrap();
-    match open_err(&at(&d), &env) {
-        LogError::Corrupt { file, offset, what } => {
-            assert_eq!(Path::new(&file), segs[1]);
-            assert_eq!(offset, std::fs::metadata(&segs[1]).unwrap().len());
-            assert!(what.contains("next segment starts"), "{what}");
-        }
-        e => panic!("unexpected {e}"),
-    }
+    let (file, offset, what) = corrupt_refusal(&at(&d), &env);
+    let len = std::fs::metadata(&segs[1]).unwrap().len();
+    assert_eq!((file, offset), (segs[1].clone(), len));
+    assert!(what.contains("next segment starts"), "{what}");
 
     // A sealed segment's last record removed at a record boundary.
     let d = fresh("short");
     let segs = segments(&d);
     let (last, _) = *record_spans(&segs[0]).last().unwrap();
     cut(&segs[0], last);
-    match open_err(&at(&d), &env) {
-        LogError::Corrupt { file, offset, .. } => {
-            assert_eq!((Path::new(&file), offset), (segs[0].as_path(), last))
-        }
-        e => panic!("unexpected {e}"),
-    }
+    let (file, offset, _) = corrupt_refusal(&at(&d), &env);
+    assert_eq!((file, offset), (segs[0].clone(), last));
 
     // Cut inside a record: torn-looking, but a sealed segment was fsynced before the next one
     // existed, so it is damage.
     let d = fresh("torn");
     let segs = segments(&d);
     cut(&segs[0], last + 10);
-    match open_err(&at(&d), &env) {
-        LogError::Corrupt { file, offset, what } => {
-            assert_eq!((Path::new(&file), offset), (segs[0].as_path(), last));
-            assert!(what.contains("sealed segment"), "{what}");
-        }
-        e => panic!("unexpected {e}"),
-    }
+    let (file, offset, what) = corrupt_refusal(&at(&d), &env);
+    assert_eq!((file, offset), (segs[0].clone(), last));
+    assert!(what.contains("sealed segment"), "{what}");
 }
 
 #[test]
