@@ -480,3 +480,98 @@ fn measure_startup_check_cost() {
         rate(cold_full, cold_quick),
     );
 }
+
+/// Damage inside checkpoints.log hides the signed checkpoints after it. `--salvage` still must
+/// not cut what they signed: it takes their reach from the copy of the latest checkpoint, keeps
+/// the cut part of checkpoints.log, and refuses when that copy is unreadable too.
+#[test]
+fn damage_inside_checkpoints_log_never_lets_salvage_cut_signed_records() {
+    use spanward::sink::log::checkpoint::read_frames;
+    let (env, _) = key_env();
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(tmp.path());
+    {
+        let s = LogSink::open(&cfg, &env, false).unwrap();
+        for i in 0..6 {
+            s.append(&otlp_bytes(&format!("signed-{i}"), 2)).unwrap();
+            if i == 1 || i == 3 {
+                s.checkpoint().unwrap(); // tree sizes 2 and 4
+            }
+        }
+        s.close().unwrap(); // tree size 6
+    }
+    let frames = read_frames(tmp.path()).unwrap().frames;
+    assert!(frames.len() >= 3, "{} frames", frames.len());
+    // The frame of tree size 4 is damaged: the last readable checkpoint is the one of size 2.
+    let cpath = tmp.path().join("checkpoints.log");
+    let (foff, _) = frames[frames.len() - 2];
+    flip(&cpath, foff + 12);
+    // Record 3, signed by the checkpoints of size 4 and 6, is damaged too.
+    let seg = segments(tmp.path()).pop().unwrap();
+    let (roff, _) = record_spans(&seg)[3];
+    flip(&seg, roff + 20);
+    let seg_before = std::fs::read(&seg).unwrap();
+
+    // Without --salvage: refused, nothing written.
+    let (file, _, _) = corrupt_refusal(&cfg, &env);
+    assert_eq!(file, cpath);
+
+    // With the latest checkpoint's copy unreadable as well, even --salvage refuses.
+    let copy = tempfile::tempdir().unwrap();
+    copy_dir(tmp.path(), copy.path());
+    std::fs::remove_file(copy.path().join("checkpoint")).unwrap();
+    let cfg_copy = config(copy.path());
+    let before = snapshot(copy.path());
+    match LogSink::open(&cfg_copy, &env, true) {
+        Err(LogError::Corrupt { what, .. }) => {
+            assert!(what.contains("unknown which records are signed"), "{what}")
+        }
+        Err(e) => panic!("unexpected {e}"),
+        Ok(s) => panic!("salvage opened with {} records", s.stats().tree_size),
+    }
+    assert_eq!(snapshot(copy.path()), before);
+
+    // With it: --salvage cuts no signed record and keeps checkpoints.log's cut tail.
+    let s = LogSink::open(&cfg, &env, true).unwrap();
+    assert_eq!(s.stats().tree_size, 6, "signed records were cut");
+    s.close().unwrap();
+    drop(s);
+    let after = std::fs::read(&seg).unwrap();
+    assert_eq!(&after[..seg_before.len()], &seg_before[..]);
+    let kept: Vec<String> = snapshot(tmp.path())
+        .into_keys()
+        .filter(|k| k.starts_with("checkpoints.log.salvaged-"))
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+}
+
+/// Retention writes its pruned marker before it removes the segments it gave up; a crash in
+/// between leaves those segments behind. The next start removes them instead of refusing.
+#[test]
+fn segments_left_by_an_interrupted_retention_pass_are_removed_at_start() {
+    let (env, vkey) = key_env();
+    let tmp = tempfile::tempdir().unwrap();
+    let (cfg, n) = sealed_log(tmp.path(), &env);
+    let segs = segments(tmp.path());
+    let first_kept = record_spans(&segs[2]);
+    assert!(!first_kept.is_empty());
+    // The first record of segs[2]: its sequence number is in the file name.
+    let name = segs[2].file_stem().unwrap().to_string_lossy().into_owned();
+    let pruned: u64 = name.parse().unwrap();
+    std::fs::write(tmp.path().join("pruned"), format!("{pruned}\n")).unwrap();
+
+    let (s, logs) = logs_of(|| LogSink::open(&cfg, &env, false).unwrap());
+    assert_eq!(s.stats().tree_size, n);
+    s.close().unwrap();
+    drop(s);
+    assert!(logs.contains("interrupted retention"), "{logs}");
+    assert!(!segs[0].exists() && !segs[1].exists());
+    assert!(segs[2].exists());
+    let rep = verify_dir(
+        tmp.path(),
+        Some(std::slice::from_ref(&vkey)),
+        &mut |_, _| {},
+    )
+    .unwrap();
+    assert_eq!(rep.tree_size, n);
+}

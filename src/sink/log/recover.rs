@@ -108,6 +108,14 @@ pub(super) fn record_pubkey(fs: &dyn Fs, dir: &Path, vkey: &str) -> Result<(), L
         .map_err(ioe(&p))
 }
 
+/// Tree size of the copy of the latest checkpoint (`checkpoint`), when it reads, verifies with
+/// a known key and names this log's origin.
+fn latest_checkpoint_size(dir: &Path, origin: &str, known: &[String]) -> Option<u64> {
+    let note = std::fs::read(dir.join(checkpoint::LATEST_CHECKPOINT_FILE)).ok()?;
+    let cp = checkpoint::parse_checkpoint(&note, Some(known)).ok()?;
+    (cp.origin == origin).then_some(cp.size)
+}
+
 /// Keeps the bytes a salvage cuts off, for forensics, then cuts.
 fn salvage_cut(fs: &dyn Fs, path: &Path, offset: u64, what: &str) -> Result<(), LogError> {
     let all = std::fs::read(path).map_err(ioe(path))?;
@@ -207,8 +215,14 @@ pub(super) fn recover(
     salvage: bool,
     check: StartupCheck,
 ) -> Result<Recovered, LogError> {
-    let segs = list_segments(dir).map_err(ioe(dir))?;
     let pruned = read_pruned(dir)?;
+    // Retention writes the pruned marker before it removes the segments it gave up, so a crash
+    // in between leaves segments that start below the marker: nothing reads their payloads again
+    // (their leaf hashes stay in hashes.dat), and they are removed below, not taken for damage.
+    let (stale, segs): (Vec<_>, Vec<_>) = list_segments(dir)
+        .map_err(ioe(dir))?
+        .into_iter()
+        .partition(|(first, _)| *first < pruned);
     if let Some((first, p)) = segs.first() {
         if *first != pruned && !salvage {
             return Err(corrupt(
@@ -251,7 +265,19 @@ pub(super) fn recover(
             Some(cp)
         }
     };
-    let covered = last_checkpoint.as_ref().map_or(0, |c| c.size);
+    let mut covered = last_checkpoint.as_ref().map_or(0, |c| c.size);
+    if cut_checkpoints.is_some() && !frames.fault.as_ref().is_some_and(|f| f.1) {
+        // Damage inside checkpoints.log (only --salvage gets here): the signed checkpoints after
+        // it are unreadable there, so what they cover comes from the copy of the latest one; if
+        // that cannot be read either, nothing tells which records are signed, and none is cut.
+        covered = covered.max(latest_checkpoint_size(dir, origin, &known).ok_or_else(|| {
+            corrupt(
+                &cpath,
+                frames.valid_len,
+                "checkpoints.log is damaged and the latest checkpoint file cannot be read, so it is unknown which records are signed; restore checkpoints.log or `checkpoint` from a backup",
+            )
+        })?);
+    }
     let mut damage = 0usize;
 
     // Sealed segments: headers, and with `startup_check: full` every record's CRC, framing and
@@ -554,6 +580,16 @@ pub(super) fn recover(
 
     // Everything checked: now write. Each step is idempotent, so a crash in between is
     // recovered by the next start.
+    for (_, path) in &stale {
+        fs.remove_file(path).map_err(ioe(path))?;
+    }
+    if !stale.is_empty() {
+        fs.sync_dir(dir).map_err(ioe(dir))?;
+        tracing::info!(
+            segments = stale.len(),
+            "recovery finished an interrupted retention pass"
+        );
+    }
     if let Some((_, path)) = segs.last() {
         match tail_plan {
             TailPlan::Keep => {}
@@ -587,23 +623,30 @@ pub(super) fn recover(
         }
     }
     let hashes = fs.open_write(&hpath, true).map_err(ioe(&hpath))?;
+    // Write first, then set the length: truncating to `keep` first would, if the process died
+    // in between, lose leaf hashes that only hashes.dat holds (records a salvage left in place).
     hashes
-        .set_len(keep)
-        .and_then(|_| hashes.write_all_at(&buf, keep))
+        .write_all_at(&buf, keep)
         .and_then(|_| hashes.set_len(keep + buf.len() as u64))
         .and_then(|_| hashes.sync_data())
         .map_err(ioe(&hpath))?;
     let hash_entries = (keep + buf.len() as u64) / HASH_LEN;
     debug_assert_eq!(hash_entries, stored_hash_count(n));
     if let Some(off) = cut_checkpoints {
-        let w = fs.open_write(&cpath, false).map_err(ioe(&cpath))?;
-        w.set_len(frames.valid_len)
-            .and_then(|_| w.sync_data())
-            .map_err(ioe(&cpath))?;
-        tracing::warn!(
-            offset = off,
-            "recovery cut a damaged tail off checkpoints.log"
-        );
+        match &frames.fault {
+            // Damage before the end: the signed checkpoints after it are kept, for forensics.
+            Some((_, false, what)) => salvage_cut(fs, &cpath, frames.valid_len, what)?,
+            _ => {
+                let w = fs.open_write(&cpath, false).map_err(ioe(&cpath))?;
+                w.set_len(frames.valid_len)
+                    .and_then(|_| w.sync_data())
+                    .map_err(ioe(&cpath))?;
+                tracing::warn!(
+                    offset = off,
+                    "recovery cut a torn last frame off checkpoints.log"
+                );
+            }
+        }
     }
     Ok(Recovered {
         n,
