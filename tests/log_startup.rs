@@ -141,14 +141,7 @@ fn bad_crc_in_the_last_uncheckpointed_record_is_cut_and_the_dropped_bytes_logged
 fn checkpointed_last_record_with_a_bad_crc_refuses_and_changes_nothing() {
     let (env, vkey) = key_env();
     let tmp = tempfile::tempdir().unwrap();
-    let cfg = config(tmp.path());
-    {
-        let s = LogSink::open(&cfg, &env, false).unwrap();
-        for i in 0..4 {
-            s.append(&otlp_bytes(&format!("signed-{i}"), 2)).unwrap();
-        }
-        s.close().unwrap(); // the checkpoint covers all four
-    }
+    let cfg = signed_log(tmp.path(), &env, 4);
     let seg = segments(tmp.path()).pop().unwrap();
     let (off, _) = *record_spans(&seg).last().unwrap();
     flip(&seg, off + 20);
@@ -202,14 +195,7 @@ fn checkpointed_last_record_with_a_bad_crc_refuses_and_changes_nothing() {
 fn checkpointed_damage_whose_length_is_lost_is_never_cut_even_with_salvage() {
     let (env, _) = key_env();
     let tmp = tempfile::tempdir().unwrap();
-    let cfg = config(tmp.path());
-    {
-        let s = LogSink::open(&cfg, &env, false).unwrap();
-        for i in 0..4 {
-            s.append(&otlp_bytes(&format!("signed-{i}"), 2)).unwrap();
-        }
-        s.close().unwrap();
-    }
+    let cfg = signed_log(tmp.path(), &env, 4);
     let seg = segments(tmp.path()).pop().unwrap();
     let (off, _) = record_spans(&seg)[2];
     flip(&seg, off + 1); // the length field: the records after it cannot be found
@@ -231,14 +217,7 @@ fn checkpointed_damage_whose_length_is_lost_is_never_cut_even_with_salvage() {
 fn a_log_truncated_below_its_checkpoint_mid_record_refuses_without_cutting() {
     let (env, _) = key_env();
     let tmp = tempfile::tempdir().unwrap();
-    let cfg = config(tmp.path());
-    {
-        let s = LogSink::open(&cfg, &env, false).unwrap();
-        for i in 0..4 {
-            s.append(&otlp_bytes(&format!("signed-{i}"), 2)).unwrap();
-        }
-        s.close().unwrap();
-    }
+    let cfg = signed_log(tmp.path(), &env, 4);
     let seg = segments(tmp.path()).pop().unwrap();
     let (off, len) = record_spans(&seg)[3];
     // Looks like a torn tail, but the checkpoint says record 3 was complete and fsynced.
@@ -252,6 +231,17 @@ fn a_log_truncated_below_its_checkpoint_mid_record_refuses_without_cutting() {
         e => panic!("unexpected {e}"),
     }
     assert_eq!(snapshot(tmp.path()), before);
+}
+
+/// A closed log of `n` two-span records, all covered by the checkpoint written at close.
+fn signed_log(dir: &Path, env: &std::collections::HashMap<String, String>, n: usize) -> LogConfig {
+    let cfg = config(dir);
+    let s = LogSink::open(&cfg, env, false).unwrap();
+    for i in 0..n {
+        s.append(&otlp_bytes(&format!("signed-{i}"), 2)).unwrap();
+    }
+    s.close().unwrap();
+    cfg
 }
 
 /// A closed log of several sealed segments (64 KiB each), every record checkpointed.
