@@ -238,4 +238,19 @@ proptest! {
         prop_assert!(matches!(out, Cow::Borrowed(_)));
         prop_assert_eq!(&*out, &*t);
     }
+
+    /// Any text at all (escapes, keywords, digits, non-ASCII, near-misses and real secrets
+    /// mixed): where nothing is reported, nothing changed, not even a byte; where the text
+    /// changed, something was reported.
+    #[test]
+    fn unreported_text_is_byte_identical(t in prop_oneof![mixed_text(), prop::collection::vec(fragment(), 0..16).prop_map(|v| v.concat())]) {
+        let mut rep = ScrubReport::default();
+        let out = scrubber().scrub_str_report(&t, &mut rep);
+        if rep.total() == 0 {
+            prop_assert!(matches!(out, Cow::Borrowed(_)));
+            prop_assert_eq!(&*out, &*t);
+        } else {
+            prop_assert_ne!(&*out, &*t);
+        }
+    }
 }
