@@ -39,11 +39,7 @@ fn span_ids(
         .collect()
 }
 
-async fn start(
-    cfg: &std::path::Path,
-    skey: &str,
-    admin: std::net::SocketAddr,
-) -> std::process::Child {
+async fn start(cfg: &std::path::Path, skey: &str, admin: std::net::SocketAddr) -> Binary {
     start_binary(
         cfg,
         admin,

@@ -29,7 +29,7 @@ fn vm_kib(pid: u32, field: &str) -> u64 {
 }
 
 struct Run {
-    child: Option<std::process::Child>,
+    child: Option<Binary>,
     admin: std::net::SocketAddr,
     grpc: u16,
     log: std::path::PathBuf,

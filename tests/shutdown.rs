@@ -51,3 +51,32 @@ async fn sigterm_on_the_binary_drains_and_exits_zero() {
     let stored = file_sink_requests(&dir.path().join("data"));
     assert_eq!(spanward::pipeline::count_spans_all(&stored), 200);
 }
+
+/// The test harness's own guard: a test that fails (unwinds) with the binary running must not
+/// leave it behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_binary_guard_kills_the_service() {
+    let dir = tempfile::tempdir().unwrap();
+    let (pg, ph, pa) = (free_port(), free_port(), free_port());
+    let cfg = dir.path().join("spanward.yaml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "receivers:\n  otlp:\n    grpc: {{ endpoint: \"127.0.0.1:{pg}\" }}\n    http: {{ endpoint: \"127.0.0.1:{ph}\" }}\nexporters:\n  file: {{ path: \"{}\" }}\nadmin: {{ endpoint: \"127.0.0.1:{pa}\" }}\n",
+            dir.path().join("data").display()
+        ),
+    )
+    .unwrap();
+    let admin: std::net::SocketAddr = format!("127.0.0.1:{pa}").parse().unwrap();
+    let child = start_binary(&cfg, admin, &[], std::process::Stdio::null()).await;
+    let proc_dir = std::path::PathBuf::from(format!("/proc/{}", child.id()));
+    assert!(proc_dir.exists());
+    let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+        let _held = child;
+        panic!("a failing assertion");
+    }));
+    assert!(unwound.is_err());
+    // Killed and reaped: the pid is gone and the admin port answers no more.
+    assert!(!proc_dir.exists());
+    assert!(http_get(admin, "/readyz").await.is_err());
+}

@@ -504,12 +504,40 @@ pub fn free_port() -> u16 {
 
 /// Starts `spanward run --config CFG` as a child process with `envs` set and its stderr sent
 /// to `stderr`, and waits until its admin endpoint reports ready.
+/// A running `spanward` binary. Dropping it (a failed assertion unwinding) kills the process,
+/// so no service outlives its test holding ports, pipes or the test runner's output.
+pub struct Binary(Option<std::process::Child>);
+
+impl std::ops::Deref for Binary {
+    type Target = std::process::Child;
+    fn deref(&self) -> &std::process::Child {
+        self.0.as_ref().expect("binary already stopped")
+    }
+}
+
+impl std::ops::DerefMut for Binary {
+    fn deref_mut(&mut self) -> &mut std::process::Child {
+        self.0.as_mut().expect("binary already stopped")
+    }
+}
+
+impl Drop for Binary {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            if matches!(c.try_wait(), Ok(None)) {
+                let _ = c.kill();
+            }
+            let _ = c.wait();
+        }
+    }
+}
+
 pub async fn start_binary(
     cfg: &std::path::Path,
     admin: SocketAddr,
     envs: &[(&str, &str)],
     stderr: std::process::Stdio,
-) -> std::process::Child {
+) -> Binary {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_spanward"));
     cmd.args(["run", "--config"])
         .arg(cfg)
@@ -518,7 +546,7 @@ pub async fn start_binary(
     for (k, v) in envs {
         cmd.env(k, v);
     }
-    let mut child = cmd.spawn().unwrap();
+    let mut child = Binary(Some(cmd.spawn().unwrap()));
     let deadline = Instant::now() + Duration::from_secs(30);
     while !matches!(http_get(admin, "/readyz").await, Ok((200, _))) {
         if let Ok(Some(status)) = child.try_wait() {
@@ -534,13 +562,14 @@ pub async fn start_binary(
 }
 
 /// Sends SIGTERM and waits for a clean exit.
-pub async fn stop_binary(child: std::process::Child) {
+pub async fn stop_binary(child: Binary) {
     let st = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(st.success());
     let mut child = child;
+    // Moved in whole: if the wait fails, the guard still kills the process.
     let code = tokio::task::spawn_blocking(move || child.wait().unwrap())
         .await
         .unwrap();
