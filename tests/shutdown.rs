@@ -25,22 +25,36 @@ async fn in_process_shutdown_delivers_everything_accepted() {
     assert_eq!(down.span_count(), accepted);
 }
 
+/// A config for the binary in `dir` (file sink in `dir/data`, plus `exporters` lines and
+/// `extra` top-level lines): (config path, gRPC port, admin address).
+fn binary_config(
+    dir: &std::path::Path,
+    exporters: &str,
+    extra: &str,
+) -> (std::path::PathBuf, u16, std::net::SocketAddr) {
+    let (pg, ph, pa) = (free_port(), free_port(), free_port());
+    let cfg = dir.join("spanward.yaml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "receivers:\n  otlp:\n    grpc: {{ endpoint: \"127.0.0.1:{pg}\" }}\n    http: {{ endpoint: \"127.0.0.1:{ph}\" }}\nexporters:\n{exporters}  file: {{ path: \"{}\" }}\nadmin: {{ endpoint: \"127.0.0.1:{pa}\" }}\n{extra}",
+            dir.join("data").display()
+        ),
+    )
+    .unwrap();
+    (cfg, pg, format!("127.0.0.1:{pa}").parse().unwrap())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_on_the_binary_drains_and_exits_zero() {
     let (down, daddr) = Downstream::start().await;
     down.delay_ms.store(30, Ordering::Release);
     let dir = tempfile::tempdir().unwrap();
-    let (pg, ph, pa) = (free_port(), free_port(), free_port());
-    let cfg = dir.path().join("spanward.yaml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "receivers:\n  otlp:\n    grpc: {{ endpoint: \"127.0.0.1:{pg}\" }}\n    http: {{ endpoint: \"127.0.0.1:{ph}\" }}\nexporters:\n  otlp: {{ endpoint: \"http://{daddr}\" }}\n  file: {{ path: \"{}\" }}\nadmin: {{ endpoint: \"127.0.0.1:{pa}\" }}\npipeline: {{ workers: 1 }}\n",
-            dir.path().join("data").display()
-        ),
-    )
-    .unwrap();
-    let admin = format!("127.0.0.1:{pa}").parse().unwrap();
+    let (cfg, pg, admin) = binary_config(
+        dir.path(),
+        &format!("  otlp: {{ endpoint: \"http://{daddr}\" }}\n"),
+        "pipeline: { workers: 1 }\n",
+    );
     let child = start_binary(&cfg, admin, &[], std::process::Stdio::null()).await;
     let mut c = grpc_client(format!("127.0.0.1:{pg}").parse().unwrap()).await;
     for i in 0..20u8 {
@@ -57,17 +71,7 @@ async fn sigterm_on_the_binary_drains_and_exits_zero() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dropped_binary_guard_kills_the_service() {
     let dir = tempfile::tempdir().unwrap();
-    let (pg, ph, pa) = (free_port(), free_port(), free_port());
-    let cfg = dir.path().join("spanward.yaml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "receivers:\n  otlp:\n    grpc: {{ endpoint: \"127.0.0.1:{pg}\" }}\n    http: {{ endpoint: \"127.0.0.1:{ph}\" }}\nexporters:\n  file: {{ path: \"{}\" }}\nadmin: {{ endpoint: \"127.0.0.1:{pa}\" }}\n",
-            dir.path().join("data").display()
-        ),
-    )
-    .unwrap();
-    let admin: std::net::SocketAddr = format!("127.0.0.1:{pa}").parse().unwrap();
+    let (cfg, _, admin) = binary_config(dir.path(), "", "");
     let child = start_binary(&cfg, admin, &[], std::process::Stdio::null()).await;
     let proc_dir = std::path::PathBuf::from(format!("/proc/{}", child.id()));
     assert!(proc_dir.exists());
