@@ -10,12 +10,14 @@
 //! - `validate.rs`: Luhn, IBAN mod-97, SSN, IP, JWT, entropy… checks.
 //! - `json.rs`: escape-aware views so matches inside JSON strings are found and replaced
 //!   without breaking the JSON.
+//! - `memo.rs`: per-thread memo of short strings known clean and of key-rule decisions.
 //! - `replace.rs`: actions (`mask`, `token`, `partial`, `drop`) and the text rewrite.
 //! - `span.rs`: the walk over every string of a resource, scope and span.
 
 pub mod analyze;
 pub mod engine;
 pub mod json;
+mod memo;
 pub mod replace;
 pub mod rules;
 pub mod span;
@@ -343,6 +345,8 @@ pub struct Scrubber {
     pub(crate) t_blocked: Arc<str>,
     pub(crate) t_oversize: Arc<str>,
     pub(crate) t_too_deep: Arc<str>,
+    /// This scrubber's id in the per-thread memo of clean strings ([`memo`]).
+    pub(crate) memo_id: u64,
 }
 
 impl std::fmt::Debug for Scrubber {
@@ -446,6 +450,7 @@ impl Scrubber {
             t_blocked: "blocked_key".into(),
             t_oversize: "oversize".into(),
             t_too_deep: "too_deep".into(),
+            memo_id: memo::next_id(),
         })
     }
 

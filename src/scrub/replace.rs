@@ -28,8 +28,11 @@ const ECHO_MIN_BYTES: usize = 8;
 
 /// A value found once is a secret wherever else it appears in the same string, even where the
 /// context that revealed it is missing (`Authorization: Bearer T … retrying with T`). Adds a
-/// match, with the same rule, for every other occurrence of each found value (one pass: a
-/// substring search for one value, an Aho-Corasick automaton for several).
+/// match, with the same rule, for every other occurrence of each found value. Occurrences may
+/// overlap (one of a value partly covered by another's is still found whole, and a periodic
+/// value is found at every offset), so each value's search resumes one byte after each hit.
+/// A substring search per value: strings carry few found values, and building an automaton
+/// for them cost more than the searches.
 fn add_echoes(scan: &str, ms: &mut Vec<Match>) {
     let mut vals: Vec<(&str, u32)> = ms
         .iter()
@@ -41,9 +44,17 @@ fn add_echoes(scan: &str, ms: &mut Vec<Match>) {
     }
     vals.sort_unstable();
     vals.dedup_by(|a, b| a.0 == b.0);
+    let hay = scan.as_bytes();
     // Occurrences of UTF-8 text inside UTF-8 text always start and end on char boundaries.
-    if let [(v, rule)] = vals[..] {
-        let hits: Vec<usize> = memchr::memmem::find_iter(scan.as_bytes(), v.as_bytes()).collect();
+    for (v, rule) in vals {
+        let finder = memchr::memmem::Finder::new(v.as_bytes());
+        let mut from = 0;
+        let mut hits = Vec::new();
+        while let Some(k) = finder.find(&hay[from..]) {
+            hits.push(from + k);
+            from += k + 1;
+        }
+        // The value's own match is one of the hits: only a second one is an echo.
         if hits.len() > 1 {
             ms.extend(hits.into_iter().map(|start| Match {
                 start,
@@ -51,22 +62,7 @@ fn add_echoes(scan: &str, ms: &mut Vec<Match>) {
                 rule,
             }));
         }
-        return;
     }
-    // Overlapping search: an occurrence of one value partly covered by another's is still
-    // found whole.
-    let Ok(ac) = aho_corasick::AhoCorasick::builder()
-        .match_kind(aho_corasick::MatchKind::Standard)
-        .build(vals.iter().map(|v| v.0))
-    else {
-        // Cannot happen for a few patterns of bounded size; the found values are still masked.
-        return;
-    };
-    ms.extend(ac.find_overlapping_iter(scan).map(|h| Match {
-        start: h.start(),
-        end: h.end(),
-        rule: vals[h.pattern().as_usize()].1,
-    }));
 }
 
 fn protect(text: &str, ms: &mut Vec<Match>) {
@@ -124,7 +120,13 @@ impl Scrubber {
                 drop: false,
             });
         }
-        let mut cur = self.scrub_pass(text, scratch, rep)?;
+        if super::memo::is_clean(self.memo_id, text) {
+            return None;
+        }
+        let Some(mut cur) = self.scrub_pass(text, scratch, rep) else {
+            super::memo::note_clean(self.memo_id, text);
+            return None;
+        };
         for _ in 0..7 {
             match self.scrub_pass(&cur.text, scratch, rep) {
                 Some(next) => {

@@ -5,6 +5,7 @@
 //! left alone when their values are valid (see `Scrubber::scrub_trace_state`).
 
 use super::engine::Match;
+use super::memo::{key_class, KeyClass};
 use super::validate::luhn_card;
 use super::{BytesPolicy, ScrubReport, Scrubber, Summary};
 use crate::pipeline::sample::{parse_randomness, parse_threshold};
@@ -191,12 +192,13 @@ impl Scrubber {
             // pass then makes the same decisions (idempotence).
             let key_fate = self.scrub_string(&mut attrs[i].key, w);
             let kv = &mut attrs[i];
-            if self.dropped.matches(&kv.key) {
+            let class = self.key_class(&kv.key);
+            if class.dropped {
                 w.rep.dropped_attributes += 1;
                 attrs.remove(i);
                 continue;
             }
-            if self.blocked.matches(&kv.key) {
+            if class.blocked {
                 let is_empty = match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
                     None => true,
                     Some(Value::StringValue(s)) => s.is_empty() || s == "[REDACTED:blocked_key]",
@@ -208,7 +210,7 @@ impl Scrubber {
                         value: Some(Value::StringValue("[REDACTED:blocked_key]".into())),
                     });
                 }
-            } else if !self.allowed.matches(&kv.key) {
+            } else if !class.allowed {
                 let val_fate = match kv.value.as_mut() {
                     Some(v) => self.scrub_value(v, w, depth),
                     None => Fate::Keep,
@@ -226,6 +228,15 @@ impl Scrubber {
             }
             i += 1;
         }
+    }
+
+    /// Which key rules apply to `key` (remembered per thread for keys known clean).
+    fn key_class(&self, key: &str) -> KeyClass {
+        key_class(self.memo_id, key, || KeyClass {
+            dropped: self.dropped.matches(key),
+            blocked: self.blocked.matches(key),
+            allowed: self.allowed.matches(key),
+        })
     }
 
     /// Scrubs resource attributes.
@@ -356,6 +367,84 @@ mod tests {
         scrubber().scrub_span(&mut span, &mut rep);
         assert_eq!(span.links[0].trace_state, span.trace_state, "links alike");
         (span.trace_state, rep)
+    }
+
+    fn attr_span(attrs: &[(&str, &str)]) -> Span {
+        Span {
+            name: "chat gpt-4o-mini".into(),
+            attributes: attrs
+                .iter()
+                .map(|(k, v)| KeyValue {
+                    key: k.to_string(),
+                    value: Some(AnyValue {
+                        value: Some(Value::StringValue(v.to_string())),
+                    }),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    /// The memo of clean strings and key decisions changes nothing: the same spans scrubbed
+    /// again by the same scrubber (memo warm) come out as from a fresh scrubber (memo cold),
+    /// including blocked keys, short secrets and keys that hold a secret themselves.
+    #[test]
+    fn memoised_scrubbing_agrees_with_a_cold_scrubber() {
+        let attrs = [
+            ("gen_ai.request.model", "gpt-4o-mini"),
+            ("db.password", "hunter2hunter2"),
+            ("user.email", "ann@example.com"),
+            ("http.request.header.authorization", "Bearer abc"),
+            ("ghp_16C7e42F292c6912E7710c838347Ae178B4a", "x"),
+            ("note", "call me at +44 20 7946 0958"),
+        ];
+        let warm = scrubber();
+        let mut first = None;
+        for round in 0..3 {
+            let mut sp = attr_span(&attrs);
+            let mut rep = ScrubReport::default();
+            warm.scrub_span(&mut sp, &mut rep);
+            // The memo is per thread and per scrubber: a fresh scrubber on a fresh thread is cold
+            // (on this thread it would also empty the warm scrubber's memo).
+            let (cold_sp, cold_rep) = std::thread::spawn(move || {
+                let mut sp = attr_span(&attrs);
+                let mut rep = ScrubReport::default();
+                scrubber().scrub_span(&mut sp, &mut rep);
+                (sp, rep)
+            })
+            .join()
+            .unwrap();
+            assert_eq!(sp.attributes, cold_sp.attributes, "round {round}");
+            assert_eq!(rep.total(), cold_rep.total(), "round {round}");
+            assert_eq!(rep.bytes_scanned, cold_rep.bytes_scanned, "round {round}");
+            let out = format!("{:?}", sp.attributes);
+            for raw in [
+                "hunter2",
+                "ann@example.com",
+                "Bearer abc",
+                "ghp_16C7",
+                "7946",
+            ] {
+                assert!(!out.contains(raw), "{raw} survived round {round}: {out}");
+            }
+            assert!(out.contains("gpt-4o-mini"));
+            first.get_or_insert(sp.attributes.clone());
+            assert_eq!(first.as_ref(), Some(&sp.attributes));
+        }
+        // The warm rounds did go through the memo (keys and the model name are remembered).
+        for clean in [
+            "db.password",
+            "gen_ai.request.model",
+            "gpt-4o-mini",
+            "chat gpt-4o-mini",
+        ] {
+            assert!(super::super::memo::is_clean(warm.memo_id, clean), "{clean}");
+        }
+        assert!(!super::super::memo::is_clean(
+            warm.memo_id,
+            "ann@example.com"
+        ));
     }
 
     #[test]
