@@ -345,6 +345,7 @@ pub struct Scrubber {
     pub(crate) t_blocked: Arc<str>,
     pub(crate) t_oversize: Arc<str>,
     pub(crate) t_too_deep: Arc<str>,
+    pub(crate) t_unstable: Arc<str>,
     /// This scrubber's id in the per-thread memo of clean strings ([`memo`]).
     pub(crate) memo_id: u64,
 }
@@ -450,6 +451,7 @@ impl Scrubber {
             t_blocked: "blocked_key".into(),
             t_oversize: "oversize".into(),
             t_too_deep: "too_deep".into(),
+            t_unstable: "unstable".into(),
             memo_id: memo::next_id(),
         })
     }
