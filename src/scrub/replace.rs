@@ -107,11 +107,11 @@ impl Scrubber {
     /// Scans and rewrites one string. `None`: nothing matched (the text stays byte-identical).
     /// A replacement can change the context of its neighbours (a phone glued to an email is
     /// only recognisable once the email is gone; in `+44 20 7946 1000+44 20 7946 1001…` each
-    /// number is only a phone once the one before it is a token), so the result is rescanned until it is
-    /// stable: scrubbing is idempotent and nothing hides behind a neighbour. A string still
-    /// changing after [`MAX_PASSES`] passes (a chain of that many glued values: found by
-    /// fuzzing, not seen in real payloads) is replaced whole and counted as `unstable`: fail
-    /// closed, and each pass is a full scan, so the cost stays bounded.
+    /// number is only a phone once the one before it is a token), so the result is rescanned
+    /// until it is stable: scrubbing is idempotent and nothing hides behind a neighbour. A
+    /// string still changing after [`MAX_PASSES`] passes (a chain of that many glued values:
+    /// found by fuzzing, not seen in real payloads) is replaced whole and counted as
+    /// `unstable`: fail closed, and each pass is a full scan, so the cost stays bounded.
     pub(crate) fn scrub_text(
         &self,
         text: &str,
