@@ -18,8 +18,8 @@
 //! `tests/scrub_engine_diff.rs` checks that this redacts exactly what the naive engine does.
 
 use super::analyze;
+use super::keywords::Keywords;
 use super::rules::{ascii_boundaries, compile_many, compile_many_kind, RuleSet};
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex_automata::meta::Regex;
 use regex_automata::{Input, PatternID, PatternSet};
 use std::ops::Range;
@@ -112,7 +112,7 @@ enum Plan {
 pub struct FastEngine {
     set: Arc<RuleSet>,
     /// Keyword automaton (DFA, ASCII case-insensitive, overlapping hits).
-    ac: Option<AhoCorasick>,
+    ac: Option<Keywords>,
     /// For each keyword pattern: the rules it gates.
     kw_rules: Vec<Vec<u32>>,
     /// Per rule: how keyword hits are confirmed.
@@ -214,14 +214,7 @@ impl FastEngine {
         let ac = if kws.is_empty() {
             None
         } else {
-            Some(
-                AhoCorasickBuilder::new()
-                    .ascii_case_insensitive(true)
-                    .match_kind(MatchKind::Standard)
-                    .kind(Some(AhoCorasickKind::DFA))
-                    .build(&kws)
-                    .map_err(|e| e.to_string())?,
-            )
+            Some(Keywords::new(&kws)?)
         };
         Ok(FastEngine {
             set,
@@ -300,34 +293,27 @@ impl FastEngine {
     }
 
     /// Keyword stage: anchored confirmation at hits, windowed confirmation around them.
-    fn find_keyword_rules(&self, ac: &AhoCorasick, text: &str, out: &mut Vec<Match>) {
+    fn find_keyword_rules(&self, ac: &Keywords, text: &str, out: &mut Vec<Match>) {
         // (rule, start, end): anchored starts with their limit, or windows; grouped per rule.
         let mut todo: Vec<(u32, usize, usize)> = Vec::new();
-        for hit in ac.find_overlapping_iter(text) {
-            for &ri in &self.kw_rules[hit.pattern().as_usize()] {
+        let b = text.as_bytes();
+        ac.for_each(b, |pattern, start, end| {
+            for &ri in &self.kw_rules[pattern] {
                 let r = &self.set.rules[ri as usize];
+                let lim = end.saturating_add(r.after).min(b.len());
                 match self.plans[ri as usize] {
-                    Plan::AtHit => todo.push((
-                        ri,
-                        hit.start(),
-                        hit.end().saturating_add(r.after).min(text.len()),
-                    )),
+                    Plan::AtHit => todo.push((ri, start, lim)),
                     Plan::AtRun(class) => {
-                        let b = text.as_bytes();
-                        let mut s = hit.start();
+                        let mut s = start;
                         while s > 0 && class.contains(b[s - 1]) {
                             s -= 1;
                         }
-                        todo.push((ri, s, hit.end().saturating_add(r.after).min(text.len())));
+                        todo.push((ri, s, lim));
                     }
-                    Plan::Window => {
-                        let s = hit.start().saturating_sub(r.before);
-                        let e = hit.end().saturating_add(r.after).min(text.len());
-                        todo.push((ri, s, e));
-                    }
+                    Plan::Window => todo.push((ri, start.saturating_sub(r.before), lim)),
                 }
             }
-        }
+        });
         if todo.is_empty() {
             return;
         }

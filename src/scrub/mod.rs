@@ -17,6 +17,7 @@
 pub mod analyze;
 pub mod engine;
 pub mod json;
+mod keywords;
 mod memo;
 pub mod replace;
 pub mod rules;
