@@ -2,8 +2,9 @@
 //! one-regex-per-rule baseline and peers run in the same benchmark.
 //!
 //! The production engine:
-//! 1. one Aho-Corasick DFA over every rule's keywords (ASCII case-insensitive, overlapping),
-//!    each hit carrying the rules it gates;
+//! 1. one Aho-Corasick DFA over every rule's keywords (ASCII case-insensitive, overlapping,
+//!    walked as four interleaved streams on long strings, see `keywords`), each hit carrying
+//!    the rules it gates;
 //! 2. confirmation at the hit: a rule whose every match starts with a keyword (vendor prefixes,
 //!    `bearer`, `\bkey…`) runs one anchored search at the hit; a rule of the form `C*K…`
 //!    (`[A-Za-z0-9_.-]*(?:secret|token…)…`) runs one anchored search where the run of `C`
