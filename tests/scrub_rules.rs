@@ -150,3 +150,123 @@ fn a_found_secret_is_redacted_wherever_it_recurs() {
     let out = s.scrub_str(text);
     assert!(!out.contains("ghp_0123456789abcdefgh"), "{out:?}");
 }
+
+/// The group a rule's secret is taken from, by the capture engine, for match `m`.
+fn captured_group(
+    r: &spanward::scrub::rules::Rule,
+    text: &str,
+    m: std::ops::Range<usize>,
+) -> std::ops::Range<usize> {
+    use regex_automata::{Anchored, Input};
+    let mut caps = r.regex.create_captures();
+    r.regex.search_captures(
+        &Input::new(text).span(m.clone()).anchored(Anchored::Yes),
+        &mut caps,
+    );
+    assert_eq!(
+        caps.get_match().map(|x| x.range()),
+        Some(m.clone()),
+        "{}",
+        r.id
+    );
+    r.secret_group
+        .iter()
+        .find_map(|&g| caps.get_group(g))
+        .map_or(m.start..m.start, |g| g.range())
+}
+
+/// Every match of every rule with a group split in `text`: the split's group, where it gives
+/// one, is the capture engine's. Returns how many matches the split answered.
+fn splits_agree(set: &RuleSet, text: &str) -> Result<usize, String> {
+    let mut answered = 0;
+    for r in set.rules.iter() {
+        if r.split.is_none() && r.dfa_split.is_none() {
+            continue;
+        }
+        for m in r.regex.find_iter(text) {
+            if let Some(g) = r.derived_group(text, m.range()) {
+                answered += 1;
+                let want = captured_group(r, text, m.range());
+                if g != want {
+                    return Err(format!(
+                        "{}: split {g:?} != captures {want:?} in {text:?}",
+                        r.id
+                    ));
+                }
+            }
+        }
+    }
+    Ok(answered)
+}
+
+#[test]
+fn group_splits_agree_with_the_capture_engine() {
+    let set = default_set();
+    // The shortcut must keep covering the frequent keywordless rules, or it silently stops
+    // paying for itself.
+    let with: Vec<&str> = set
+        .rules
+        .iter()
+        .filter(|r| r.split.is_some())
+        .map(|r| &*r.id)
+        .collect();
+    for id in ["phone_e164", "phone_national", "credit_card", "us_ssn"] {
+        assert!(with.contains(&id), "{id} has no group split: {with:?}");
+    }
+    let with_dfa: Vec<&str> = set
+        .rules
+        .iter()
+        .filter(|r| r.dfa_split.is_some())
+        .map(|r| &*r.id)
+        .collect();
+    for id in [
+        "generic_secret_near_keyword",
+        "authorization_bearer",
+        "authorization_header",
+        "password_assignment",
+        "secret_assignment",
+    ] {
+        assert!(
+            with_dfa.contains(&id),
+            "{id} has no DFA split: {with_dfa:?}"
+        );
+    }
+    for r in set
+        .rules
+        .iter()
+        .filter(|r| r.split.is_some() || r.dfa_split.is_some())
+    {
+        let mut answered = 0;
+        for ex in r.tp.iter().chain(r.fp.iter()) {
+            for t in [
+                ex.clone(),
+                format!("x{ex}"),
+                format!("{ex}x"),
+                format!(" {ex} "),
+                format!("é{ex}é"),
+                format!("a-{ex}-b"),
+                format!("\n{ex}\n"),
+                format!("({ex}), {ex}"),
+            ] {
+                answered += splits_agree(&set, &t).unwrap();
+            }
+        }
+        assert!(
+            answered > 0,
+            "{}: the split never answered on its examples",
+            r.id
+        );
+    }
+}
+
+proptest::proptest! {
+    #[test]
+    fn group_splits_agree_on_generated_text(
+        t in "[0-9 +().:~Qa-fA-F/é\n-]{0,60}|(api|key|token|secret|auth|bearer |basic |authorization|password|pwd| is |=|:|=>|;|&|\\(|\\)|\"|'|`| |abcd|XYZ0123456789|_|-|\\.|/|\\+|\n|é){0,40}"
+    ) {
+        static SET: std::sync::OnceLock<Arc<RuleSet>> = std::sync::OnceLock::new();
+        let set = SET.get_or_init(default_set);
+        let r = splits_agree(set, &t);
+        proptest::prop_assert!(r.is_ok(), "{:?}", r);
+    }
+}

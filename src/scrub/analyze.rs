@@ -5,10 +5,14 @@
 //! - [`trigger_bytes`]: a set of bytes such that every match contains one of them (e.g. a digit
 //!   for card numbers, `+` for E.164 phones), so a keywordless rule only runs in windows around
 //!   those bytes instead of over the whole string;
-//! - [`max_len`]: the longest possible match, which bounds those windows.
+//! - [`max_len`]: the longest possible match, which bounds those windows;
+//! - [`group_split`]: where a rule's secret group sits inside a match is readable off the match
+//!   itself (`(?:^|[^0-9])(G)\b`: one boundary character, then the group), so the slow
+//!   capture engines are not needed to find it.
 
+use regex_automata::dfa::{dense, Automaton};
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
-use regex_syntax::hir::{Class, Hir, HirKind};
+use regex_syntax::hir::{Class, ClassUnicode, Hir, HirKind, Look};
 
 /// A set of bytes (256-bit bitmap).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -359,6 +363,354 @@ fn class_bytes(c: &Class) -> Option<ByteSet> {
     Some(s)
 }
 
+/// What stands between a match edge and the secret group, for a regex of the shape
+/// `L (G) T`: `L`/`T` zero-width assertions, or one character of a class optionally
+/// alternated with the text start (`(?:^|[^0-9])`) or end (`(?:[^0-9]|$)`).
+#[derive(Clone, Debug)]
+pub enum Edge {
+    /// Only zero-width assertions: the group reaches the match edge.
+    Flush,
+    /// One character of this class (or, at the very text edge only, possibly nothing).
+    Char(ClassUnicode),
+}
+
+/// How to read capture group `group` off a match of a `L (G) T` regex (see [`Edge`]).
+#[derive(Clone, Debug)]
+pub struct GroupSplit {
+    pub group: usize,
+    pub lead: Edge,
+    pub trail: Edge,
+}
+
+impl GroupSplit {
+    /// The group's range inside the match `m` of `text`, or `None` where the shape leaves it
+    /// ambiguous (a class edge at the text edge, where `^`/`$` may have matched instead) so the
+    /// caller runs the capture engine.
+    pub fn apply(&self, text: &str, m: std::ops::Range<usize>) -> Option<std::ops::Range<usize>> {
+        let s = match &self.lead {
+            Edge::Flush => m.start,
+            Edge::Char(c) => {
+                // `^` only matches at 0 (the engine never enables multi-line mode): elsewhere
+                // the match starts with exactly one character of the class.
+                if m.start == 0 {
+                    return None;
+                }
+                let ch = text.get(m.clone())?.chars().next()?;
+                if !class_has(c, ch) {
+                    return None;
+                }
+                m.start + ch.len_utf8()
+            }
+        };
+        let e = match &self.trail {
+            Edge::Flush => m.end,
+            Edge::Char(c) => {
+                if m.end == text.len() {
+                    return None;
+                }
+                let ch = text.get(m.clone())?.chars().next_back()?;
+                if !class_has(c, ch) {
+                    return None;
+                }
+                m.end - ch.len_utf8()
+            }
+        };
+        (s <= e).then_some(s..e)
+    }
+}
+
+fn class_has(c: &ClassUnicode, ch: char) -> bool {
+    let rs = c.ranges();
+    let i = rs.partition_point(|r| r.end() < ch);
+    rs.get(i).is_some_and(|r| r.start() <= ch)
+}
+
+/// A class character, optionally alternated with `edge` (text start or end); `None` for any
+/// other shape. A multi-line `^`/`$` (`StartLF`…) is not accepted: it also matches inside text.
+fn edge_class(h: &Hir, edge: Look) -> Option<ClassUnicode> {
+    match h.kind() {
+        HirKind::Class(Class::Unicode(c)) => Some(c.clone()),
+        HirKind::Alternation(xs) if xs.len() == 2 => {
+            let mut class = None;
+            let mut look = false;
+            for x in xs {
+                match x.kind() {
+                    HirKind::Class(Class::Unicode(c)) if class.is_none() => class = Some(c.clone()),
+                    HirKind::Look(l) if *l == edge && !look => look = true,
+                    _ => return None,
+                }
+            }
+            class
+        }
+        _ => None,
+    }
+}
+
+/// For a regex `L (G) T` whose secret group is that top-level capture group (see [`Edge`]):
+/// how to find the group in a match without a capture engine. Leading and trailing
+/// zero-width assertions around `L`, `T` are allowed; anything else gives `None`.
+pub fn group_split(h: &Hir, secret_group: &[usize]) -> Option<GroupSplit> {
+    let [g] = secret_group else {
+        return None;
+    };
+    let HirKind::Concat(xs) = h.kind() else {
+        return None;
+    };
+    let is_look = |x: &&Hir| matches!(x.kind(), HirKind::Look(_));
+    let gi = xs
+        .iter()
+        .position(|x| matches!(x.kind(), HirKind::Capture(c) if c.index as usize == *g))?;
+    // Assertions are zero-width wherever they sit; what matters is that each side consumes
+    // nothing or exactly one class character.
+    let side = |part: &[Hir], edge: Look| -> Option<Edge> {
+        let mut rest = part.iter().filter(|x| !is_look(x));
+        match (rest.next(), rest.next()) {
+            (None, _) => Some(Edge::Flush),
+            (Some(x), None) => edge_class(x, edge).map(Edge::Char),
+            _ => None,
+        }
+    };
+    let lead = side(&xs[..gi], Look::Start)?;
+    let trail = side(&xs[gi + 1..], Look::End)?;
+    Some(GroupSplit {
+        group: *g,
+        lead,
+        trail,
+    })
+}
+
+/// For a regex `P (G) T` whose `T` is zero-width: one DFA for where `P` can end (walked
+/// forward from the match start) and one for where `(G) T` can start (walked backward from the
+/// match end). A position that is both is a way to split the match; where there is exactly one,
+/// it is the one the capture engine picks, so the group is read off two DFA walks (a few ns a
+/// byte) instead of a backtracking search. More than one: the caller runs the capture engine.
+///
+/// The tail may also be an alternation of groups between fixed literals,
+/// `(?:"(G1)"|'(G2)'|(G3))`: after the split, the first branch whose own DFA matches the rest
+/// exactly is the one taken (an earlier branch matching there would be a complete path of
+/// higher priority), and its group sits between its literals.
+#[derive(Clone, Debug)]
+pub struct DfaSplit {
+    fwd: dense::DFA<Vec<u32>>,
+    rev: dense::DFA<Vec<u32>>,
+    /// One entry for a lone group; one per alternative otherwise, in priority order.
+    branches: Vec<Branch>,
+}
+
+#[derive(Clone, Debug)]
+struct Branch {
+    /// Whether this alternative matches all of the rest (with the trailing assertions);
+    /// `None` for a lone group, which always does.
+    dfa: Option<dense::DFA<Vec<u32>>>,
+    /// Bytes of the literals before and after the group.
+    open: usize,
+    close: usize,
+}
+
+/// Whether `dfa` (anchored, all matches) matches exactly `text[s..e]`.
+fn matches_exactly(dfa: &dense::DFA<Vec<u32>>, text: &str, s: usize, e: usize) -> bool {
+    use regex_automata::{Anchored, Input};
+    let b = text.as_bytes();
+    let Ok(mut sid) = dfa.start_state_forward(&Input::new(text).span(s..e).anchored(Anchored::Yes))
+    else {
+        return false;
+    };
+    for &c in &b[s..e] {
+        sid = dfa.next_state(sid, c);
+        if dfa.is_dead_state(sid) || dfa.is_quit_state(sid) {
+            return false;
+        }
+    }
+    // The match ending at `e` shows after feeding the byte at `e` (or the end of input).
+    sid = match b.get(e) {
+        Some(&c) => dfa.next_state(sid, c),
+        None => dfa.next_eoi_state(sid),
+    };
+    dfa.is_match_state(sid)
+}
+
+/// Longest match the DFA split handles (a bitmap of split points on the stack); longer ones
+/// go to the capture engine.
+const DFA_SPLIT_MAX: usize = 511;
+
+impl DfaSplit {
+    /// The group's range in match `m`, or `None` (ambiguous, too long, or no split found,
+    /// which cannot happen for a real match) so the caller runs the capture engine.
+    pub fn apply(&self, text: &str, m: std::ops::Range<usize>) -> Option<std::ops::Range<usize>> {
+        use regex_automata::{Anchored, Input};
+        let b = text.as_bytes();
+        let (a, e) = (m.start, m.end);
+        if e < a || e - a > DFA_SPLIT_MAX || e > b.len() {
+            return None;
+        }
+        let input = Input::new(text).span(a..e).anchored(Anchored::Yes);
+        // Where `(G) T` can start. Matches show one byte late: after feeding the byte at `j`
+        // (walking backward), a match state means a match starting at `j + 1`.
+        let mut starts = [0u64; (DFA_SPLIT_MAX + 64) / 64];
+        let mut mark = |i: usize| starts[(i - a) / 64] |= 1 << ((i - a) % 64);
+        let rev = &self.rev;
+        let mut sid = rev.start_state_reverse(&input).ok()?;
+        let mut alive = true;
+        for j in (a..e).rev() {
+            sid = rev.next_state(sid, b[j]);
+            if rev.is_match_state(sid) {
+                mark(j + 1);
+            }
+            if rev.is_dead_state(sid) || rev.is_quit_state(sid) {
+                alive = false;
+                break;
+            }
+        }
+        if alive {
+            sid = match a.checked_sub(1) {
+                Some(j) => rev.next_state(sid, b[j]),
+                None => rev.next_eoi_state(sid),
+            };
+            if rev.is_match_state(sid) {
+                mark(a);
+            }
+        }
+        let marked = |i: usize| starts[(i - a) / 64] & (1 << ((i - a) % 64)) != 0;
+        // Where `P` can end, the same way forward; keep the one position that is both.
+        let fwd = &self.fwd;
+        let mut sid = fwd.start_state_forward(&input).ok()?;
+        let mut split = None;
+        for i in a..=e {
+            sid = match b.get(i) {
+                Some(&c) => fwd.next_state(sid, c),
+                None => fwd.next_eoi_state(sid),
+            };
+            if fwd.is_match_state(sid) && marked(i) {
+                if split.is_some() {
+                    return None;
+                }
+                split = Some(i);
+            }
+            if fwd.is_dead_state(sid) || fwd.is_quit_state(sid) {
+                break;
+            }
+        }
+        let s = split?;
+        for br in &self.branches {
+            if br
+                .dfa
+                .as_ref()
+                .is_none_or(|d| matches_exactly(d, text, s, e))
+            {
+                let (gs, ge) = (s.checked_add(br.open)?, e.checked_sub(br.close)?);
+                return (gs <= ge).then_some(gs..ge);
+            }
+        }
+        None
+    }
+}
+
+/// Builds the [`DfaSplit`] of a `P (G) T` regex whose secret group is the top-level capture
+/// group `G` and whose `T` holds only assertions; `None` for any other shape, or when a DFA
+/// would be large (size limits) or cannot be built (a Unicode word boundary).
+pub fn dfa_split(h: &Hir, secret_group: &[usize]) -> Option<DfaSplit> {
+    use regex_automata::nfa::thompson;
+    if secret_group.is_empty() {
+        return None;
+    }
+    let HirKind::Concat(xs) = h.kind() else {
+        return None;
+    };
+    let is_look = |x: &Hir| matches!(x.kind(), HirKind::Look(_));
+    // The tail: the last part that is not an assertion; only assertions may follow it.
+    let ti = xs.iter().rposition(|x| !is_look(x))?;
+    let looks = &xs[ti + 1..];
+    let lit_len = |x: &Hir| match x.kind() {
+        HirKind::Literal(l) => Some(l.0.len()),
+        _ => None,
+    };
+    // (group, open, close, the alternative's HIR) for each alternative of the tail.
+    let group_of = |x: &Hir| -> Option<(usize, usize, usize)> {
+        match x.kind() {
+            HirKind::Capture(c) => Some((c.index as usize, 0, 0)),
+            HirKind::Concat(ys) => {
+                let ci = ys
+                    .iter()
+                    .position(|y| matches!(y.kind(), HirKind::Capture(_)))?;
+                let HirKind::Capture(c) = ys[ci].kind() else {
+                    return None;
+                };
+                let side = |zs: &[Hir]| match zs {
+                    [] => Some(0),
+                    [z] => lit_len(z),
+                    _ => None,
+                };
+                Some((c.index as usize, side(&ys[..ci])?, side(&ys[ci + 1..])?))
+            }
+            _ => None,
+        }
+    };
+    let alts: Vec<(usize, usize, usize, &Hir)> = match xs[ti].kind() {
+        HirKind::Capture(_) => vec![(group_of(&xs[ti])?, &xs[ti])],
+        HirKind::Alternation(ys) => ys
+            .iter()
+            .map(|y| Some((group_of(y)?, y)))
+            .collect::<Option<Vec<_>>>()?,
+        _ => return None,
+    }
+    .into_iter()
+    .map(|((g, o, c), y)| (g, o, c, y))
+    .collect();
+    // Exactly the secret groups, one per alternative: the one group taking part is the secret.
+    let mut gs: Vec<usize> = alts.iter().map(|a| a.0).collect();
+    let mut want = secret_group.to_vec();
+    gs.sort_unstable();
+    want.sort_unstable();
+    if gs != want {
+        return None;
+    }
+    let build = |h: Hir, reverse: bool| -> Option<dense::DFA<Vec<u32>>> {
+        let nfa = thompson::Compiler::new()
+            .configure(
+                thompson::Config::new()
+                    .reverse(reverse)
+                    .which_captures(thompson::WhichCaptures::None)
+                    .nfa_size_limit(Some(1 << 20)),
+            )
+            .build_from_hir(&h)
+            .ok()?;
+        dense::Builder::new()
+            .configure(
+                dense::Config::new()
+                    .match_kind(regex_automata::MatchKind::All)
+                    .start_kind(regex_automata::dfa::StartKind::Anchored)
+                    .dfa_size_limit(Some(2 << 20))
+                    .determinize_size_limit(Some(4 << 20)),
+            )
+            .build_from_nfa(&nfa)
+            .ok()
+    };
+    let branches = if alts.len() == 1 {
+        vec![Branch {
+            dfa: None,
+            open: alts[0].1,
+            close: alts[0].2,
+        }]
+    } else {
+        alts.iter()
+            .map(|&(_, open, close, y)| {
+                let mut parts = vec![y.clone()];
+                parts.extend(looks.iter().cloned());
+                Some(Branch {
+                    dfa: Some(build(Hir::concat(parts), false)?),
+                    open,
+                    close,
+                })
+            })
+            .collect::<Option<Vec<_>>>()?
+    };
+    Some(DfaSplit {
+        fwd: build(Hir::concat(xs[..ti].to_vec()), false)?,
+        rev: build(Hir::concat(xs[ti..].to_vec()), true)?,
+        branches,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -403,5 +755,44 @@ mod tests {
         assert!(trigger_bytes(&parse(r"x?").unwrap()).is_none());
         assert_eq!(max_len(&parse(r"ab{1,3}").unwrap()), Some(4));
         assert_eq!(max_len(&parse(r"ab+").unwrap()), None);
+    }
+
+    #[test]
+    fn group_splits() {
+        let split = |re: &str, g: usize| group_split(&parse(re).unwrap(), &[g]);
+        let s = split(r"(?:^|[^0-9A-Za-z+])(\+[1-9][0-9]{4,})(?-u:\b)", 1).unwrap();
+        assert!(matches!(s.lead, Edge::Char(_)) && matches!(s.trail, Edge::Flush));
+        let t = "call +4420 now";
+        assert_eq!(s.apply(t, 4..10), Some(5..10));
+        // At the text start `^` may have matched: left to the capture engine.
+        assert_eq!(s.apply("+44201", 0..6), None);
+        // A lead character outside the class: not this shape after all, no guess.
+        assert_eq!(s.apply("x+44201", 0..7), None);
+        let s = split(r"(?:^|[^a-z])([a-z]{3}Q~[a-z]{3})(?:$|[^a-z])", 1).unwrap();
+        assert_eq!(s.apply("x-abcQ~def-y", 1..11), Some(2..10));
+        assert_eq!(s.apply("é abcQ~def", 2..12), None);
+        assert_eq!(s.apply("é abcQ~def!z", 2..12), Some(3..11));
+        // A multi-byte class character at either edge.
+        assert_eq!(s.apply("xéabcQ~defé ", 1..13), Some(3..11));
+        let s = split(r"(?:^|[^0-9])é?([0-9]{3})", 1);
+        assert!(s.is_none(), "two lead parts");
+        assert!(split(r"(?i)\bbearer\s+([a-z]{16,})", 1).is_none());
+        assert!(split(r"(?:^|[^0-9])([0-9]{3})(?:%[a-z]+)?(?:[^0-9]|$)", 1).is_none());
+        assert!(split(r"(?m)(?:^|[^0-9])([0-9]{3})", 1).is_none());
+        assert!(group_split(&parse(r"(a)|(b)").unwrap(), &[1]).is_none());
+        assert!(group_split(&parse(r"(?:^|x)(a)(b)").unwrap(), &[1, 2]).is_none());
+        // DFA splits: the branch taken is the first that matches the rest, as the backtracker's.
+        let d = dfa_split(&parse(r#"x=\s*(?:"([a-z]*)"|([^\n]*))"#).unwrap(), &[1, 2]).unwrap();
+        assert_eq!(d.apply(r#"x="ab""#, 0..6), Some(3..5));
+        assert_eq!(d.apply(r#"x="ab"c"#, 0..7), Some(2..7));
+        // `\s*` may take the space or leave it to `[^\n]*`: two splits, left to captures.
+        assert_eq!(d.apply("x= ab", 0..5), None);
+        // The same ambiguity with one group.
+        let d = dfa_split(&parse(r"x=\s*(\s*[a-z]+)").unwrap(), &[1]).unwrap();
+        assert_eq!(d.apply("x= ab", 0..5), None);
+        assert!(dfa_split(&parse(r"x=([a-z]+)y").unwrap(), &[1]).is_none());
+        assert!(dfa_split(&parse(r"x=(?:([a-z]+)|([0-9]+))").unwrap(), &[1]).is_none());
+        // Assertions are zero-width wherever they sit.
+        assert!(split(r"(?-u:\b)(?:^|[^0-9])(?-u:\b)([0-9]{3})(?-u:\b)", 1).is_some());
     }
 }

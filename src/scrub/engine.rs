@@ -368,6 +368,8 @@ impl FastEngine {
     ) {
         let s = floor_boundary(text, s);
         let e = ceil_boundary(text, e);
+        // One set for the whole pass (cleared per match): it is a heap slice.
+        let mut which = PatternSet::new(self.free_gated.len());
         for m in re.find_iter(Input::new(text).span(s..e)) {
             let ri = self.free_gated[m.pattern().as_usize()];
             let rule = &self.set.rules[ri as usize];
@@ -386,7 +388,7 @@ impl FastEngine {
                 m.start().saturating_add(self.free_radius).max(m.end()),
             );
             let span = Input::new(text).span(m.start()..e);
-            let mut which = PatternSet::new(self.free_gated.len());
+            which.clear();
             match &self.free_all {
                 Some(all) => all.which_overlapping_matches(&span, &mut which),
                 None => (0..self.free_gated.len()).for_each(|p| {

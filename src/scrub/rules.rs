@@ -1,6 +1,7 @@
 //! Pattern packs: TOML rule files, compiled into a [`RuleSet`] and self-checked with each
 //! rule's inline `tp`/`fp` examples.
 
+use super::analyze;
 use super::validate::Validator;
 use super::ScrubError;
 use regex_automata::meta::Regex;
@@ -124,6 +125,10 @@ pub struct Rule {
     pub keywords: Vec<String>,
     /// Empty: the whole match is the secret.
     pub secret_group: Vec<usize>,
+    /// Set when the secret group can be read off a match without a capture engine.
+    pub split: Option<analyze::GroupSplit>,
+    /// Otherwise, set when two DFA walks can find it (see [`analyze::DfaSplit`]).
+    pub dfa_split: Option<analyze::DfaSplit>,
     pub validators: Vec<Validator>,
     pub allow: Vec<Regex>,
     pub stopwords: Vec<String>,
@@ -250,6 +255,14 @@ impl Rule {
         if spec.keywords.iter().any(|k| k.is_empty()) {
             return Err(rule_err("empty keyword".into()));
         }
+        let hir = analyze::parse(&ascii_boundaries(&spec.regex));
+        let split = hir
+            .as_ref()
+            .and_then(|h| analyze::group_split(h, &secret_group));
+        let dfa_split = match (&split, &hir) {
+            (None, Some(h)) => analyze::dfa_split(h, &secret_group),
+            _ => None,
+        };
         let category = spec.category.or(pack_cat).unwrap_or(Category::Secret);
         let [before, after] = spec.window.unwrap_or([64, 512]);
         Ok(Rule {
@@ -263,6 +276,8 @@ impl Rule {
             regex,
             keywords: spec.keywords,
             secret_group,
+            split,
+            dfa_split,
             validators,
             allow,
             stopwords: spec
@@ -289,7 +304,6 @@ impl Rule {
     /// stopwords and validators; pushes each accepted range.
     pub fn confirm(&self, text: &str, span: Range<usize>, out: &mut Vec<Range<usize>>) {
         let mut input = Input::new(text).span(span.clone());
-        let mut caps = None;
         let mut pos = span.start;
         while pos <= span.end {
             input.set_start(pos);
@@ -307,7 +321,7 @@ impl Rule {
                     .next()
                     .map_or(text.len() + 1, |c| ms + c.len_utf8())
             };
-            let r = self.secret_range(text, m, &mut caps);
+            let r = self.secret_range(text, m);
             if r.is_empty() {
                 continue;
             }
@@ -330,7 +344,7 @@ impl Rule {
             .span(start..end)
             .anchored(regex_automata::Anchored::Yes);
         let m = self.regex.search(&input)?;
-        let r = self.secret_range(text, m, &mut None);
+        let r = self.secret_range(text, m);
         if !r.is_empty() {
             if let Some(r) = self.accept(text, r) {
                 out.push(r);
@@ -344,7 +358,7 @@ impl Rule {
     /// regex built from it); pushes the accepted range.
     pub fn confirm_match(&self, text: &str, range: Range<usize>, out: &mut Vec<Range<usize>>) {
         let m = regex_automata::Match::must(0, range);
-        let r = self.secret_range(text, m, &mut None);
+        let r = self.secret_range(text, m);
         if !r.is_empty() {
             if let Some(r) = self.accept(text, r) {
                 out.push(r);
@@ -352,29 +366,51 @@ impl Rule {
         }
     }
 
+    /// The secret group of match `m` where it can be had without the capture engine.
+    pub fn derived_group(&self, text: &str, m: Range<usize>) -> Option<Range<usize>> {
+        match (&self.split, &self.dfa_split) {
+            (Some(s), _) => s.apply(text, m),
+            (None, Some(d)) => d.apply(text, m),
+            (None, None) => None,
+        }
+    }
+
     /// The part of match `m` to redact: the first participating secret group, or all of it.
-    fn secret_range(
-        &self,
-        text: &str,
-        m: regex_automata::Match,
-        caps: &mut Option<regex_automata::util::captures::Captures>,
-    ) -> Range<usize> {
+    fn secret_range(&self, text: &str, m: regex_automata::Match) -> Range<usize> {
         if self.secret_group.is_empty() {
             return m.range();
         }
-        let caps = caps.get_or_insert_with(|| self.regex.create_captures());
+        if let Some(r) = self.derived_group(text, m.range()) {
+            return r;
+        }
+        // Slots on the stack: this runs once per match, an allocation each time shows.
+        let info = self.regex.group_info();
+        let need = info.slot_len();
+        let mut stack = [None; 32];
+        let mut heap = Vec::new();
+        let slots = if need <= stack.len() {
+            &mut stack[..need]
+        } else {
+            heap.resize(need, None);
+            &mut heap[..]
+        };
         let input = Input::new(text)
             .span(m.range())
             .anchored(regex_automata::Anchored::Pattern(m.pattern()));
-        self.regex.search_captures(&input, caps);
-        match caps.get_match() {
-            Some(cm) if cm.range() == m.range() => self
-                .secret_group
+        let at = |slots: &[Option<regex_automata::util::primitives::NonMaxUsize>],
+                  g: usize|
+         -> Option<Range<usize>> {
+            let (a, b) = info.slots(m.pattern(), g)?;
+            Some(slots.get(a)?.as_ref()?.get()..slots.get(b)?.as_ref()?.get())
+        };
+        if self.regex.search_slots(&input, slots).is_some() && at(slots, 0) == Some(m.range()) {
+            self.secret_group
                 .iter()
-                .find_map(|&g| caps.get_group(g))
-                .map_or(m.start()..m.start(), |g| g.range()),
+                .find_map(|&g| at(slots, g))
+                .unwrap_or(m.start()..m.start())
+        } else {
             // Cannot happen (same regex, same span); fail closed by redacting the whole match.
-            _ => m.range(),
+            m.range()
         }
     }
 
