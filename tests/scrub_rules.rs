@@ -204,21 +204,14 @@ fn group_splits_agree_with_the_capture_engine() {
     let set = default_set();
     // The shortcut must keep covering the frequent keywordless rules, or it silently stops
     // paying for itself.
-    let with: Vec<&str> = set
-        .rules
-        .iter()
-        .filter(|r| r.split.is_some())
-        .map(|r| &*r.id)
-        .collect();
+    let ids = |p: fn(&spanward::scrub::rules::Rule) -> bool| -> Vec<&str> {
+        set.rules.iter().filter(|r| p(r)).map(|r| &*r.id).collect()
+    };
+    let with = ids(|r| r.split.is_some());
     for id in ["phone_e164", "phone_national", "credit_card", "us_ssn"] {
         assert!(with.contains(&id), "{id} has no group split: {with:?}");
     }
-    let with_dfa: Vec<&str> = set
-        .rules
-        .iter()
-        .filter(|r| r.dfa_split.is_some())
-        .map(|r| &*r.id)
-        .collect();
+    let with_dfa = ids(|r| r.dfa_split.is_some());
     for id in [
         "generic_secret_near_keyword",
         "authorization_bearer",
