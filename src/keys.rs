@@ -41,7 +41,9 @@ pub enum KeySource {
 /// A keyed-hash key plus its public identifier.
 #[derive(Clone)]
 pub struct HmacKey {
-    key: Vec<u8>,
+    /// HMAC-SHA-256 already keyed (the key's inner and outer pads absorbed): cloning it costs a
+    /// copy of two hash states, keying afresh two SHA-256 compressions per digest.
+    keyed: Hmac<Sha256>,
     key_id: String,
     source: KeySource,
 }
@@ -97,8 +99,10 @@ impl HmacKey {
     /// Builds a key from raw bytes (tests, and the loaders below).
     pub fn from_bytes(key: Vec<u8>, key_id: Option<String>, source: KeySource) -> Self {
         let key_id = key_id.unwrap_or_else(|| derived_key_id(&key));
+        // HMAC accepts keys of any length, so this cannot fail.
+        let keyed = <Hmac<Sha256> as Mac>::new_from_slice(&key).unwrap_or_else(|_| unreachable!());
         HmacKey {
-            key,
+            keyed,
             key_id,
             source,
         }
@@ -152,8 +156,7 @@ impl HmacKey {
 
     /// A fresh HMAC-SHA-256 instance keyed with this key.
     pub fn mac(&self) -> Hmac<Sha256> {
-        // HMAC accepts keys of any length, so this cannot fail.
-        <Hmac<Sha256> as Mac>::new_from_slice(&self.key).unwrap_or_else(|_| unreachable!())
+        self.keyed.clone()
     }
 
     /// HMAC-SHA-256 of `parts`, concatenated.
@@ -248,6 +251,22 @@ mod tests {
             k.pseudonym("credit_card", "4111 1111-1111 1111"),
             k.pseudonym("credit_card", "4111111111111111")
         );
+    }
+
+    /// RFC 4231 test case 2, twice: the pre-keyed state is copied per digest, never consumed.
+    #[test]
+    fn digest_is_rfc4231_hmac_sha256_every_time() {
+        let k = HmacKey::from_bytes(b"Jefe".to_vec(), None, KeySource::File);
+        let want = "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843";
+        for _ in 0..2 {
+            assert_eq!(
+                hex::encode(k.digest(&[b"what do ya want ", b"for nothing?"])),
+                want
+            );
+        }
+        let mut m = k.mac();
+        m.update(b"what do ya want for nothing?");
+        assert_eq!(hex::encode(m.finalize().into_bytes()), want);
     }
 
     #[test]

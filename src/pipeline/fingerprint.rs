@@ -423,12 +423,23 @@ fn string_kv(key: &str, value: String) -> KeyValue {
     }
 }
 
-/// Collects fields of one role: value encodings go into one arena buffer, so a span costs
-/// two allocations however many fields it has.
+/// Collects fields of one role. A string value (prompts, tool arguments and results: nearly all
+/// the bytes) is referenced where it sits and its 9-byte header is written at feed time; other
+/// values are encoded into one arena buffer. So a span costs two small allocations however
+/// many fields it has, and its payload is read once, by the hash.
 #[derive(Default)]
 struct FieldEncoder<'a> {
     buf: Vec<u8>,
-    fields: Vec<(&'a str, usize, usize)>,
+    fields: Vec<(&'a str, Enc<'a>)>,
+}
+
+/// One field's value encoding.
+#[derive(Clone, Copy)]
+enum Enc<'a> {
+    /// `buf[start..end]`.
+    Buf(usize, usize),
+    /// `'s' bytes(str)`.
+    Str(&'a [u8]),
 }
 
 impl<'a> FieldEncoder<'a> {
@@ -438,34 +449,57 @@ impl<'a> FieldEncoder<'a> {
             None => {
                 let start = self.buf.len();
                 self.buf.push(b'n');
-                self.fields.push((&kv.key, start, self.buf.len()));
+                self.fields.push((&kv.key, Enc::Buf(start, self.buf.len())));
             }
         }
     }
 
-    fn push(&mut self, key: &'a str, v: &AnyValue) {
+    fn push(&mut self, key: &'a str, v: &'a AnyValue) {
+        if let Some(Value::StringValue(s)) = &v.value {
+            self.fields.push((key, Enc::Str(s.as_bytes())));
+            return;
+        }
         let start = self.buf.len();
         encode_value(v, &mut self.buf);
-        self.fields.push((key, start, self.buf.len()));
+        self.fields.push((key, Enc::Buf(start, self.buf.len())));
+    }
+
+    /// Writes one value encoding to `sink` in pieces.
+    fn feed_value(&self, e: Enc<'_>, sink: &mut impl FnMut(&[u8])) {
+        match e {
+            Enc::Buf(s, e) => sink(&self.buf[s..e]),
+            Enc::Str(b) => {
+                sink(b"s");
+                sink(&(b.len() as u64).to_be_bytes());
+                sink(b);
+            }
+        }
+    }
+
+    /// The bytes of one value encoding (only to order fields with equal keys, which is rare).
+    fn value_bytes(&self, e: Enc<'_>) -> Vec<u8> {
+        let mut v = Vec::new();
+        self.feed_value(e, &mut |b| v.extend_from_slice(b));
+        v
     }
 
     /// Writes the canonical message to `sink` in pieces (sorting the fields first).
     fn feed(&self, mut sink: impl FnMut(&[u8])) {
         let mut order: Vec<usize> = (0..self.fields.len()).collect();
         order.sort_by(|&a, &b| {
-            let (ka, sa, ea) = self.fields[a];
-            let (kb, sb, eb) = self.fields[b];
+            let (ka, ea) = self.fields[a];
+            let (kb, eb) = self.fields[b];
             ka.as_bytes()
                 .cmp(kb.as_bytes())
-                .then_with(|| self.buf[sa..ea].cmp(&self.buf[sb..eb]))
+                .then_with(|| self.value_bytes(ea).cmp(&self.value_bytes(eb)))
         });
         sink(ENCODING_PREFIX);
         sink(&(self.fields.len() as u64).to_be_bytes());
         for i in order {
-            let (k, s, e) = self.fields[i];
+            let (k, e) = self.fields[i];
             sink(&(k.len() as u64).to_be_bytes());
             sink(k.as_bytes());
-            sink(&self.buf[s..e]);
+            self.feed_value(e, &mut sink);
         }
     }
 }

@@ -191,6 +191,33 @@ fn documented_encoding_reproduces_digest() {
     );
 }
 
+/// A key that occurs several times: its fields sort by the bytes of their value encodings,
+/// whether the value is a string (referenced in place) or another type (encoded into the arena).
+#[test]
+fn repeated_keys_sort_by_value_encoding() {
+    let one = AnyValue {
+        value: Some(Value::IntValue(1)),
+    };
+    let (a, zz) = (s("a"), s("zz"));
+    let mut msg = b"spanward-fingerprint-v1\0".to_vec();
+    msg.extend_from_slice(&3u64.to_be_bytes());
+    for enc in [
+        [&b"i"[..], &1i64.to_be_bytes()].concat(),
+        [&b"s"[..], &1u64.to_be_bytes(), b"a"].concat(),
+        [&b"s"[..], &2u64.to_be_bytes(), b"zz"].concat(),
+    ] {
+        msg.extend_from_slice(&3u64.to_be_bytes());
+        msg.extend_from_slice(b"k.v");
+        msg.extend_from_slice(&enc);
+    }
+    for fields in [
+        [("k.v", &zz), ("k.v", &one), ("k.v", &a)],
+        [("k.v", &a), ("k.v", &zz), ("k.v", &one)],
+    ] {
+        assert_eq!(canonical_message(fields), msg);
+    }
+}
+
 #[test]
 fn kvlist_order_and_types() {
     let f = fp(&FingerprintConfig::default(), 1);
