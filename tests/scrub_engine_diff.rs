@@ -104,6 +104,17 @@ fn hot_rules_are_confirmed_at_the_hit() {
     }
 }
 
+/// The keyword automaton of the default packs fits in 16-bit entries with case-folded classes
+/// (the `aho-corasick` crate's own table for the same keywords is 508 KiB): the scan's table
+/// loads stay close to the core. Not a timing: a size the table layout guarantees.
+#[test]
+fn default_keyword_table_is_compact() {
+    let (_, fast, _) = engines();
+    let bytes = fast.keyword_table_bytes();
+    println!("keyword table: {bytes} bytes");
+    assert!(bytes > 0 && bytes <= 128 * 1024, "{bytes} bytes");
+}
+
 fn piece() -> impl Strategy<Value = String> {
     prop_oneof![
         "[a-z ]{0,12}",

@@ -238,6 +238,11 @@ impl FastEngine {
         &self.set
     }
 
+    /// Bytes of the keyword automaton's transition table (0 without keywords).
+    pub fn keyword_table_bytes(&self) -> usize {
+        self.ac.as_ref().map_or(0, Keywords::table_bytes)
+    }
+
     /// The gate bit of a gated keywordless rule.
     fn gate_bit(&self, rule: u32) -> Option<u64> {
         let bit = self.gate_rules.iter().position(|&r| r == rule)?;
