@@ -104,6 +104,35 @@ fn hot_rules_are_confirmed_at_the_hit() {
     }
 }
 
+/// The keywordless gates are searched in blocks of bytes: a value whose gate pair sits at or
+/// straddles a block edge, at the start or the end of the string, with one or two values per
+/// string (first and last gate), is found exactly as the naive engine finds it.
+#[test]
+fn keywordless_values_at_every_offset() {
+    let (set, fast, _) = engines();
+    let mut found = 0;
+    for v in [
+        "+44 20 7946 0958",
+        "10.1.2.3",
+        "4111 1111 1111 1111",
+        "078-05-1120",
+    ] {
+        for pad in 0..40 {
+            let lead = "word ".repeat(8);
+            for text in [
+                format!("{} {v} and more words here", &lead[..pad]),
+                format!("{} {v}", &lead[..pad]),
+                format!("{} {v} then {v} again {}", &lead[..pad], &lead[..pad / 2]),
+            ] {
+                same(&text).unwrap();
+                found += usize::from(!covered(fast, set, &text).is_empty());
+            }
+        }
+    }
+    // Every string holds a value the packs redact, so every one must have a match.
+    assert_eq!(found, 4 * 40 * 3);
+}
+
 /// The keyword automaton of the default packs fits in 16-bit entries with case-folded classes
 /// (the `aho-corasick` crate's own table for the same keywords is 508 KiB): the scan's table
 /// loads stay close to the core. Not a timing: a size the table layout guarantees.

@@ -97,6 +97,9 @@ fn ceil_boundary(s: &str, mut i: usize) -> usize {
     i
 }
 
+/// Bytes of text tested together before the gate search looks at single positions.
+const GATE_BLOCK: usize = 16;
+
 /// How a keyword hit of a rule is confirmed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Plan {
@@ -126,6 +129,9 @@ pub struct FastEngine {
     /// Gates of the gated keywordless rules (bit i = `free_gated[i]`): a rule may match only
     /// around a byte `a` followed by a byte `b` with `first[a] & second[b]` holding its bit.
     first: Box<[u64; 256]>,
+    /// 1 where `first` is non-zero: a byte that can start some gate (a byte-sized table, so
+    /// blocks of text are tested without a branch per byte).
+    may_start: [u8; 256],
     second: Box<[u64; 256]>,
     /// Rules whose gate is a single byte (they also trigger on a string's last byte).
     single: u64,
@@ -192,6 +198,7 @@ impl FastEngine {
                 }
             }
         }
+        let may_start: [u8; 256] = std::array::from_fn(|b| u8::from(first[b] != 0));
         let gate_rules = free_gated.clone();
         // Highest priority first, so the leftmost-first pass prefers them (the gate bits were
         // assigned above; they are only used together, so the order change does not matter).
@@ -226,6 +233,7 @@ impl FastEngine {
             free_re,
             free_all,
             first,
+            may_start,
             second,
             single,
             gate_rules,
@@ -411,6 +419,58 @@ impl FastEngine {
         }
     }
 
+    /// Whether some gated keywordless rule's gate holds at `b[p]` (and `b[p + 1]`).
+    fn gate_hit(&self, b: &[u8], p: usize) -> bool {
+        let m1 = self.first[usize::from(b[p])];
+        m1 != 0
+            && m1
+                & match b.get(p + 1) {
+                    Some(&c) => self.second[usize::from(c)],
+                    None => self.single,
+                }
+                != 0
+    }
+
+    /// Whether some byte of `block` can start a gate: one table load per byte and no branch,
+    /// so prose (where most blocks hold no digit or separator) is skipped quickly.
+    fn may_start_in(&self, block: &[u8]) -> bool {
+        block
+            .iter()
+            .fold(0, |a, &x| a | self.may_start[usize::from(x)])
+            != 0
+    }
+
+    /// The first position of `b` where `hit` holds, searching only blocks of [`GATE_BLOCK`]
+    /// bytes where a gate can start.
+    fn first_gate(&self, b: &[u8], hit: impl Fn(usize) -> bool) -> Option<usize> {
+        let mut p = 0;
+        while p < b.len() {
+            let e = (p + GATE_BLOCK).min(b.len());
+            if self.may_start_in(&b[p..e]) {
+                if let Some(q) = (p..e).find(|&q| hit(q)) {
+                    return Some(q);
+                }
+            }
+            p = e;
+        }
+        None
+    }
+
+    /// The last position in `lo..b.len()` where `hit` holds, blocks taken from the end.
+    fn last_gate(&self, b: &[u8], lo: usize, hit: impl Fn(usize) -> bool) -> Option<usize> {
+        let mut e = b.len();
+        while e > lo {
+            let p = e.saturating_sub(GATE_BLOCK).max(lo);
+            if self.may_start_in(&b[p..e]) {
+                if let Some(q) = (p..e).rev().find(|&q| hit(q)) {
+                    return Some(q);
+                }
+            }
+            e = p;
+        }
+        None
+    }
+
     /// Keywordless stage. Every match of a gated rule contains its gate (an adjacent byte pair,
     /// or a byte) and is at most `free_radius` long, so a multi-pattern pass from the first to
     /// the last gate hit, widened by that radius, sees every match; text without gate hits is
@@ -422,18 +482,9 @@ impl FastEngine {
             // One pass from the first to the last gate hit, widened by the radius (several
             // small passes cost more to start than they save on agent payloads, where numbers
             // are spread throughout).
-            let hit = |p: usize| {
-                let m1 = self.first[usize::from(b[p])];
-                m1 != 0
-                    && m1
-                        & match b.get(p + 1) {
-                            Some(&c) => self.second[usize::from(c)],
-                            None => self.single,
-                        }
-                        != 0
-            };
-            if let Some(lo) = (0..b.len()).find(|&p| hit(p)) {
-                let hi = (lo..b.len()).rev().find(|&p| hit(p)).unwrap_or(lo);
+            let hit = |p: usize| self.gate_hit(b, p);
+            if let Some(lo) = self.first_gate(b, hit) {
+                let hi = self.last_gate(b, lo, hit).unwrap_or(lo);
                 let s = lo.saturating_sub(self.free_radius);
                 let e = (hi + self.free_radius + 2).min(b.len());
                 self.free_window(re, text, s, e, &mut found, out);
@@ -481,6 +532,56 @@ impl Engine for NaiveEngine {
                 end: x.end,
                 rule: i as u32,
             }));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn engine() -> &'static FastEngine {
+        static E: std::sync::OnceLock<FastEngine> = std::sync::OnceLock::new();
+        E.get_or_init(|| {
+            let set = RuleSet::from_packs(&RuleSet::default_sources(), &[], &[], false).unwrap();
+            FastEngine::new(Arc::new(set)).unwrap()
+        })
+    }
+
+    proptest! {
+        /// The block-wise gate search finds the same first and last gate hit as testing every
+        /// position, wherever the hits fall relative to the blocks.
+        #[test]
+        fn block_gate_search_finds_the_first_and_last_hit(text in "[a-z +.:(0-9-]{0,80}") {
+            let e = engine();
+            let b = text.as_bytes();
+            let hit = |p: usize| e.gate_hit(b, p);
+            let lo = (0..b.len()).find(|&p| hit(p));
+            prop_assert_eq!(e.first_gate(b, hit), lo);
+            if let Some(lo) = lo {
+                prop_assert_eq!(e.last_gate(b, lo, hit), (lo..b.len()).rev().find(|&p| hit(p)));
+            }
+        }
+    }
+
+    #[test]
+    fn a_lone_gate_at_every_block_offset() {
+        let e = engine();
+        for n in [1usize, 15, 16, 17, 31, 32, 33, 50] {
+            for at in 0..n {
+                let mut t = vec![b'x'; n];
+                t[at] = b'+';
+                if at + 1 < n {
+                    t[at + 1] = b'4';
+                }
+                let hit = |p: usize| e.gate_hit(&t, p);
+                let want = (0..n).find(|&p| hit(p));
+                assert_eq!(e.first_gate(&t, hit), want, "n {n} at {at}");
+                if let Some(lo) = want {
+                    assert_eq!(e.last_gate(&t, lo, hit), (lo..n).rev().find(|&p| hit(p)));
+                }
+            }
         }
     }
 }
