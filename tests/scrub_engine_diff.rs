@@ -169,3 +169,39 @@ proptest! {
         prop_assert!(same(&text).is_ok(), "{}", same(&text).unwrap_err());
     }
 }
+
+/// Rules whose matches start at a word boundary skip keyword hits without one (`hotel` holds
+/// `tel`): every rule's examples behind each kind of neighbouring byte (word byte, digit,
+/// underscore, space, punctuation, non-ASCII, none), and the keyword glued to a word, are
+/// redacted exactly as the naive engine redacts them.
+#[test]
+fn word_boundary_starts_match_naive() {
+    let (set, fast, _) = engines();
+    let mut found = 0;
+    for r in &set.rules {
+        for ex in &r.tp {
+            for lead in ["", "x", "Q", "7", "_", " ", "-", "é", "hotel ", "ho"] {
+                let text = format!("{lead}{ex}");
+                same(&text).unwrap();
+                found += usize::from(!covered(fast, set, &text).is_empty());
+            }
+        }
+    }
+    for text in [
+        "hotel 4155552671",
+        "the hotel: 4155552671",
+        "motel tel 4155552671",
+        "cellphone 07700900123",
+        "excellent call me at 5551234567",
+        "recall 5551234567",
+        "tel:4155552671",
+        "Tel 4155552671",
+    ] {
+        same(text).unwrap();
+    }
+    // With no prefix or a separating one, the examples must still be found.
+    assert!(found > set.rules.len(), "{found} matched examples");
+    // The phone rule's context words must still work at a boundary and nowhere else.
+    assert!(!covered(fast, set, "tel 4155552671").is_empty());
+    assert!(covered(fast, set, "hotel 4155552671").is_empty());
+}

@@ -290,6 +290,17 @@ pub fn starts_with_keyword(h: &Hir, keywords: &[String]) -> bool {
         })
 }
 
+/// True when every match of `h` starts at an ASCII word boundary (`h` opens with `(?-u:\b)`,
+/// which is what the packs' `\b` becomes), so a start where the bytes on both sides are alike
+/// (both word bytes, or neither) cannot begin a match.
+pub fn starts_at_word_boundary(h: &Hir) -> bool {
+    let first = match h.kind() {
+        HirKind::Concat(xs) => xs.first(),
+        _ => Some(h),
+    };
+    matches!(first.map(Hir::kind), Some(HirKind::Look(Look::WordAscii)))
+}
+
 /// For a regex `C*R` (a greedy unbounded run of byte class `C`, then `R` whose every match
 /// starts with a keyword): the class `C`. A leftmost match containing a keyword hit then starts
 /// where the run of `C` bytes before the hit starts.

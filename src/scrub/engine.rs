@@ -97,6 +97,14 @@ fn ceil_boundary(s: &str, mut i: usize) -> usize {
     i
 }
 
+/// Whether `(?-u:\b)` holds at `i`: an ASCII word byte on exactly one side (bytes of 0x80 and
+/// above are not word bytes in ASCII mode).
+fn word_boundary(b: &[u8], i: usize) -> bool {
+    let word = |c: &u8| c.is_ascii_alphanumeric() || *c == b'_';
+    let before = i.checked_sub(1).and_then(|j| b.get(j)).is_some_and(word);
+    before != b.get(i).is_some_and(word)
+}
+
 /// Bytes of text tested together before the gate search looks at single positions.
 const GATE_BLOCK: usize = 16;
 
@@ -121,6 +129,9 @@ pub struct FastEngine {
     kw_rules: Vec<Vec<u32>>,
     /// Per rule: how keyword hits are confirmed.
     plans: Vec<Plan>,
+    /// Per rule: every match starts at an ASCII word boundary, so an anchored start without one
+    /// is skipped before the regex runs (`hotel` hitting the keyword `tel`).
+    word_start: Vec<bool>,
     /// Gated keywordless rules, highest priority first, in the order of `free_re`'s patterns.
     free_gated: Vec<u32>,
     free_re: Option<Regex>,
@@ -151,11 +162,13 @@ impl FastEngine {
         let mut free_whole = Vec::new();
         let mut free_radius = 0;
         let mut plans = Vec::with_capacity(set.rules.len());
+        let mut word_start = Vec::with_capacity(set.rules.len());
         let mut first = Box::new([0u64; 256]);
         let mut second = Box::new([0u64; 256]);
         let mut single = 0u64;
         for (i, r) in set.rules.iter().enumerate() {
             let hir = analyze::parse(&ascii_boundaries(&r.source));
+            word_start.push(hir.as_ref().is_some_and(analyze::starts_at_word_boundary));
             if r.keywords.is_empty() {
                 plans.push(Plan::Window);
                 let radius = hir.as_ref().and_then(analyze::max_len);
@@ -229,6 +242,7 @@ impl FastEngine {
             ac,
             kw_rules,
             plans,
+            word_start,
             free_gated,
             free_re,
             free_all,
@@ -316,7 +330,11 @@ impl FastEngine {
                 let r = &self.set.rules[ri as usize];
                 let lim = end.saturating_add(r.after).min(b.len());
                 match self.plans[ri as usize] {
-                    Plan::AtHit => todo.push((ri, start, lim)),
+                    Plan::AtHit => {
+                        if !self.word_start[ri as usize] || word_boundary(b, start) {
+                            todo.push((ri, start, lim));
+                        }
+                    }
                     Plan::AtRun(class) => {
                         let mut s = start;
                         while s > 0 && class.contains(b[s - 1]) {
@@ -540,6 +558,44 @@ impl Engine for NaiveEngine {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn word_boundary_is_ascii_and_sees_both_sides() {
+        let b = "ab cé_1".as_bytes();
+        // Bytes: a b ' ' c 0xC3 0xA9 _ 1. Start and end of the text, inside a word, next to
+        // a space, and on both sides of and inside a non-ASCII character.
+        let want = [
+            (0, true),
+            (1, false),
+            (2, true),
+            (3, true),
+            (4, true),
+            (5, false),
+            (6, true),
+            (7, false),
+            (b.len(), true),
+        ];
+        for (i, w) in want {
+            assert_eq!(word_boundary(b, i), w, "at {i}");
+        }
+        assert!(!word_boundary(b"", 0));
+        assert!(word_boundary(b"x", 1));
+    }
+
+    #[test]
+    fn regexes_opening_with_a_word_boundary() {
+        let starts = |re: &str| {
+            let h = analyze::parse(&ascii_boundaries(re)).unwrap();
+            analyze::starts_at_word_boundary(&h)
+        };
+        assert!(starts(r"\b(?:tel|phone)\b[0-9]+"));
+        assert!(starts(r"(?i)\bkey"));
+        assert!(starts(r"\b"));
+        assert!(!starts(r"tel\b"));
+        assert!(!starts(r"(?:\btel|fax)"));
+        assert!(!starts(r"\Btel"));
+        assert!(!starts(r"(\btel)"));
+    }
 
     fn engine() -> &'static FastEngine {
         static E: std::sync::OnceLock<FastEngine> = std::sync::OnceLock::new();
