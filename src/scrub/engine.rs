@@ -6,7 +6,8 @@
 //!    walked as four interleaved streams on long strings, see `keywords`), each hit carrying
 //!    the rules it gates;
 //! 2. confirmation at the hit: a rule whose every match starts with a keyword (vendor prefixes,
-//!    `bearer`, `\bkey…`) runs one anchored search at the hit; a rule of the form `C*K…`
+//!    `bearer`, `\bkey…`) runs one anchored search at the hit (none when the rule opens with
+//!    `\b` and the hit has no word boundary, as `tel` in `hotel`); a rule of the form `C*K…`
 //!    (`[A-Za-z0-9_.-]*(?:secret|token…)…`) runs one anchored search where the run of `C`
 //!    before the hit starts; only the rest scan a window around the hit (see
 //!    [`super::analyze`]; the contract is that every match contains one of the rule's keywords);
