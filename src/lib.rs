@@ -7,6 +7,7 @@
 //! # Layout
 //! - [`config`]: the typed YAML configuration, defaults and validation.
 //! - [`receiver`]: OTLP/gRPC and OTLP/HTTP servers, body limits, decoding, refusals.
+//! - [`otlp`]: encoded requests read in place and edited without decoding (the data path).
 //! - [`pipeline`]: the [`pipeline::Batch`] type, the bounded [`pipeline::queue`], the worker pool
 //!   and its stages.
 //! - [`sink`]: the [`sink::Sink`] trait and its implementations (local log, OTLP forward).
@@ -28,6 +29,7 @@ pub mod cli;
 pub mod config;
 pub mod keys;
 pub mod load;
+pub mod otlp;
 pub mod pipeline;
 pub mod receiver;
 pub mod rpc_status;

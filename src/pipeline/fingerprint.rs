@@ -47,11 +47,14 @@
 //! with `spanward.hash_key_id = "sha256"` so readers can tell.
 
 use crate::keys::HmacKey;
+use crate::otlp::view::{self, Kv};
+use crate::otlp::wire::put_string_kv;
+use crate::otlp::{num, Edits, Msg, Val, WireError};
 use crate::pipeline::glob::{Glob, GlobError};
 use hmac::Mac;
-use opentelemetry_proto::tonic::common::v1::any_value::Value;
-use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue};
+use opentelemetry_proto::tonic::common::v1::AnyValue;
 use opentelemetry_proto::tonic::trace::v1::Span;
+use prost::Message;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
@@ -331,9 +334,13 @@ impl Fingerprinter {
         &self,
         fields: impl IntoIterator<Item = (&'a str, &'a AnyValue)>,
     ) -> Option<String> {
+        let owned: Vec<(&str, Vec<u8>)> = fields
+            .into_iter()
+            .map(|(k, v)| (k, v.encode_to_vec()))
+            .collect();
         let mut enc = FieldEncoder::default();
-        for (k, v) in fields {
-            enc.push(k, v);
+        for (k, v) in &owned {
+            enc.push(k, Some(Msg::new(v))).ok()?;
         }
         self.finish(&enc)
     }
@@ -360,66 +367,128 @@ impl Fingerprinter {
     /// Computes `spanward.input_hash` / `output_hash` / `hash_key_id` over the span's RAW role
     /// fields (span and event attributes), then removes the content of roles configured
     /// `hash_only` for `service_name`. Call before scrubbing. Arriving `spanward.*` hash
-    /// attributes are replaced unless `trust_upstream` is set.
+    /// attributes are replaced unless `trust_upstream` is set. (A decoded span: see
+    /// [`Fingerprinter::apply_encoded`], which does the work.)
     pub fn apply_span(&self, service_name: &str, span: &mut Span) {
-        if !self.enabled {
+        let buf = span.encode_to_vec();
+        let root = Msg::new(&buf);
+        let mut edits = Edits::new();
+        let mut removed = Vec::new();
+        if self
+            .apply_encoded(service_name, root, &mut edits, &mut removed)
+            .is_err()
+            || edits.is_empty()
+        {
             return;
         }
-        let upstream = span.attributes.iter().any(|kv| kv.key == HASH_KEY_ID);
+        let mut out = Vec::with_capacity(buf.len() + 256);
+        if edits.apply(root, &mut out).is_ok() {
+            if let Ok(s) = Span::decode(out.as_slice()) {
+                *span = s;
+            }
+        }
+    }
+
+    /// [`Fingerprinter::apply_span`] on an encoded span: the attributes it removes are deleted
+    /// through `edits` and their field offsets pushed to `removed` (sorted; the scrubber skips
+    /// them), the new ones appended to the span.
+    pub fn apply_encoded(
+        &self,
+        service_name: &str,
+        span: Msg<'_>,
+        edits: &mut Edits,
+        removed: &mut Vec<usize>,
+    ) -> Result<(), WireError> {
+        if !self.enabled {
+            return Ok(());
+        }
+        let mut upstream = false;
+        for f in view::each(span, num::SPAN_ATTRIBUTES) {
+            if let Some(kv) = f?.msg() {
+                upstream |= Kv::read(kv)?.key == HASH_KEY_ID;
+            }
+        }
         if !(self.trust_upstream && upstream) {
-            span.attributes
-                .retain(|kv| !matches!(kv.key.as_str(), INPUT_HASH | OUTPUT_HASH | HASH_KEY_ID));
-            let (input, output) = {
-                let mut inp = FieldEncoder::default();
-                let mut out = FieldEncoder::default();
-                let attrs = span
-                    .attributes
-                    .iter()
-                    .chain(span.events.iter().flat_map(|e| e.attributes.iter()));
-                for kv in attrs {
-                    match self.role_of(&kv.key) {
-                        Some(Role::Input) => inp.push_kv(kv),
-                        Some(Role::Output) => out.push_kv(kv),
+            let mut inp = FieldEncoder::default();
+            let mut out = FieldEncoder::default();
+            for f in view::each(span, num::SPAN_ATTRIBUTES) {
+                let f = f?;
+                let Some(m) = f.msg() else { continue };
+                let kv = Kv::read(m)?;
+                if matches!(kv.key, INPUT_HASH | OUTPUT_HASH | HASH_KEY_ID) {
+                    edits.delete(&span, f.range());
+                    removed.push(f.start);
+                    continue;
+                }
+                match self.role_of(kv.key) {
+                    Some(Role::Input) => inp.push(kv.key, kv.value_field.and_then(|v| v.msg()))?,
+                    Some(Role::Output) => out.push(kv.key, kv.value_field.and_then(|v| v.msg()))?,
+                    None => {}
+                }
+            }
+            for ev in view::each(span, num::SPAN_EVENTS) {
+                let Some(ev) = ev?.msg() else { continue };
+                for f in view::each(ev, num::EVENT_ATTRIBUTES) {
+                    let Some(m) = f?.msg() else { continue };
+                    let kv = Kv::read(m)?;
+                    match self.role_of(kv.key) {
+                        Some(Role::Input) => {
+                            inp.push(kv.key, kv.value_field.and_then(|v| v.msg()))?
+                        }
+                        Some(Role::Output) => {
+                            out.push(kv.key, kv.value_field.and_then(|v| v.msg()))?
+                        }
                         None => {}
                     }
                 }
-                (self.finish(&inp), self.finish(&out))
-            };
+            }
+            let (input, output) = (self.finish(&inp), self.finish(&out));
             let any = input.is_some() || output.is_some();
             for (k, v) in [(INPUT_HASH, input), (OUTPUT_HASH, output)] {
                 if let Some(v) = v {
-                    span.attributes.push(string_kv(k, v));
+                    edits.append(&span, |o| put_string_kv(o, num::SPAN_ATTRIBUTES, k, &v));
                 }
             }
             if any {
-                span.attributes
-                    .push(string_kv(HASH_KEY_ID, self.key_id.clone()));
+                edits.append(&span, |o| {
+                    put_string_kv(o, num::SPAN_ATTRIBUTES, HASH_KEY_ID, &self.key_id)
+                });
             }
         }
         let content = self.content_for(service_name);
         let drop_in = content.input == ContentMode::HashOnly;
         let drop_out = content.output == ContentMode::HashOnly;
         if drop_in || drop_out {
-            let keep = |kv: &KeyValue| match self.role_of(&kv.key) {
-                Some(Role::Input) => !drop_in,
-                Some(Role::Output) => !drop_out,
-                None => true,
+            let gone = |key: &str| match self.role_of(key) {
+                Some(Role::Input) => drop_in,
+                Some(Role::Output) => drop_out,
+                None => false,
             };
-            span.attributes.retain(keep);
-            for e in &mut span.events {
-                e.attributes.retain(keep);
+            for f in view::each(span, num::SPAN_ATTRIBUTES) {
+                let f = f?;
+                let Some(m) = f.msg() else { continue };
+                if removed.contains(&f.start) {
+                    continue;
+                }
+                if gone(Kv::read(m)?.key) {
+                    edits.delete(&span, f.range());
+                    removed.push(f.start);
+                }
+            }
+            for ev in view::each(span, num::SPAN_EVENTS) {
+                let Some(ev) = ev?.msg() else { continue };
+                for f in view::each(ev, num::EVENT_ATTRIBUTES) {
+                    let f = f?;
+                    let Some(m) = f.msg() else { continue };
+                    if gone(Kv::read(m)?.key) {
+                        edits.delete(&ev, f.range());
+                        removed.push(f.start);
+                    }
+                }
             }
         }
-    }
-}
-
-fn string_kv(key: &str, value: String) -> KeyValue {
-    KeyValue {
-        key: key.to_string(),
-        value: Some(AnyValue {
-            value: Some(Value::StringValue(value)),
-        }),
-        ..Default::default()
+        removed.sort_unstable();
+        Ok(())
     }
 }
 
@@ -443,25 +512,18 @@ enum Enc<'a> {
 }
 
 impl<'a> FieldEncoder<'a> {
-    fn push_kv(&mut self, kv: &'a KeyValue) {
-        match &kv.value {
-            Some(v) => self.push(&kv.key, v),
-            None => {
-                let start = self.buf.len();
-                self.buf.push(b'n');
-                self.fields.push((&kv.key, Enc::Buf(start, self.buf.len())));
+    /// One field: `value` is the encoded `AnyValue` (`None`: the key-value has no value).
+    fn push(&mut self, key: &'a str, value: Option<Msg<'a>>) -> Result<(), WireError> {
+        if let Some(v) = value {
+            if let Some(f) = view::any_member(v)?.filter(|f| f.num == num::AV_STRING) {
+                self.fields.push((key, Enc::Str(f.bytes())));
+                return Ok(());
             }
         }
-    }
-
-    fn push(&mut self, key: &'a str, v: &'a AnyValue) {
-        if let Some(Value::StringValue(s)) = &v.value {
-            self.fields.push((key, Enc::Str(s.as_bytes())));
-            return;
-        }
         let start = self.buf.len();
-        encode_value(v, &mut self.buf);
+        encode_value(value, &mut self.buf)?;
         self.fields.push((key, Enc::Buf(start, self.buf.len())));
+        Ok(())
     }
 
     /// Writes one value encoding to `sink` in pieces.
@@ -506,9 +568,14 @@ impl<'a> FieldEncoder<'a> {
 
 /// The canonical message for a set of fields (see the module docs); for tests and auditors.
 pub fn canonical_message<'a>(fields: impl IntoIterator<Item = (&'a str, &'a AnyValue)>) -> Vec<u8> {
+    let owned: Vec<(&str, Vec<u8>)> = fields
+        .into_iter()
+        .map(|(k, v)| (k, v.encode_to_vec()))
+        .collect();
     let mut enc = FieldEncoder::default();
-    for (k, v) in fields {
-        enc.push(k, v);
+    for (k, v) in &owned {
+        // Our own encoding always parses.
+        let _ = enc.push(k, Some(Msg::new(v)));
     }
     let mut out = Vec::new();
     enc.feed(|b| out.extend_from_slice(b));
@@ -520,66 +587,70 @@ fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
     out.extend_from_slice(b);
 }
 
-/// Appends the canonical encoding of one value.
-fn encode_value(v: &AnyValue, out: &mut Vec<u8>) {
-    match &v.value {
-        None => out.push(b'n'),
-        Some(Value::StringValue(s)) => {
+/// Appends the canonical encoding of one encoded `AnyValue` (`None`: absent).
+fn encode_value(v: Option<Msg<'_>>, out: &mut Vec<u8>) -> Result<(), WireError> {
+    let Some(member) = v.map(view::any_member).transpose()?.flatten() else {
+        out.push(b'n');
+        return Ok(());
+    };
+    let int = member.varint().unwrap_or(0);
+    match (member.num, member.val) {
+        (num::AV_STRING, _) => {
             out.push(b's');
-            put_bytes(out, s.as_bytes());
+            put_bytes(out, member.bytes());
         }
-        Some(Value::IntValue(i)) => {
+        (num::AV_INT, _) => {
             out.push(b'i');
-            out.extend_from_slice(&i.to_be_bytes());
+            out.extend_from_slice(&(int as i64).to_be_bytes());
         }
-        Some(Value::DoubleValue(d)) => {
+        (num::AV_DOUBLE, Val::I64(bits)) => {
             out.push(b'd');
-            out.extend_from_slice(&d.to_bits().to_be_bytes());
+            out.extend_from_slice(&bits.to_be_bytes());
         }
-        Some(Value::BoolValue(b)) => {
+        (num::AV_BOOL, _) => {
             out.push(b'b');
-            out.push(u8::from(*b));
+            out.push(u8::from(int != 0));
         }
-        Some(Value::BytesValue(b)) => {
+        (num::AV_BYTES, _) => {
             out.push(b'x');
-            put_bytes(out, b);
+            put_bytes(out, member.bytes());
         }
-        Some(Value::StringValueStrindex(i)) => {
+        (num::AV_STRINDEX, _) => {
             // A profiling-only string-table reference; traces never carry it.
             out.push(b'r');
-            out.extend_from_slice(&i.to_be_bytes());
+            out.extend_from_slice(&(int as i32).to_be_bytes());
         }
-        Some(Value::ArrayValue(a)) => {
+        (num::AV_ARRAY, Val::Len(a)) => {
             out.push(b'a');
-            out.extend_from_slice(&(a.values.len() as u64).to_be_bytes());
-            for e in &a.values {
-                encode_value(e, out);
+            let n = view::each(a, num::LIST_VALUES).count();
+            out.extend_from_slice(&(n as u64).to_be_bytes());
+            for e in view::each(a, num::LIST_VALUES) {
+                encode_value(e?.msg(), out)?;
             }
         }
-        Some(Value::KvlistValue(l)) => {
+        (num::AV_KVLIST, Val::Len(l)) => {
             out.push(b'm');
-            out.extend_from_slice(&(l.values.len() as u64).to_be_bytes());
+            let mut entries: Vec<Vec<u8>> = Vec::new();
             // Entries are encoded separately, then sorted, so their order does not matter.
-            let mut entries: Vec<Vec<u8>> = l
-                .values
-                .iter()
-                .map(|kv| {
-                    let mut e = Vec::new();
-                    put_bytes(&mut e, kv.key.as_bytes());
-                    match &kv.value {
-                        Some(v) => encode_value(v, &mut e),
-                        None => e.push(b'n'),
-                    }
-                    e
-                })
-                .collect();
+            for f in view::each(l, num::LIST_VALUES) {
+                let Some(m) = f?.msg() else { continue };
+                let kv = Kv::read(m)?;
+                let mut e = Vec::new();
+                put_bytes(&mut e, kv.key.as_bytes());
+                encode_value(kv.value_field.and_then(|v| v.msg()), &mut e)?;
+                entries.push(e);
+            }
+            out.extend_from_slice(&(entries.len() as u64).to_be_bytes());
             // bytes(key) sorts by length first, so compare keys, then the whole encoding.
             entries.sort_by(|a, b| entry_key(a).cmp(entry_key(b)).then_with(|| a.cmp(b)));
             for e in entries {
                 out.extend_from_slice(&e);
             }
         }
+        // A member of the wrong wire type cannot pass the receivers' check.
+        _ => out.push(b'n'),
     }
+    Ok(())
 }
 
 fn entry_key(e: &[u8]) -> &[u8] {

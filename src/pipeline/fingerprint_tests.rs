@@ -1,7 +1,8 @@
 use super::*;
 use crate::keys::KeySource;
 use hmac::Hmac;
-use opentelemetry_proto::tonic::common::v1::{ArrayValue, KeyValueList};
+use opentelemetry_proto::tonic::common::v1::any_value::Value;
+use opentelemetry_proto::tonic::common::v1::{ArrayValue, KeyValue, KeyValueList};
 use opentelemetry_proto::tonic::trace::v1::span::Event;
 
 fn key(b: u8) -> HmacKey {

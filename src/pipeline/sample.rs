@@ -33,12 +33,16 @@
 //! (the right-most are dropped), and an `ot` value that would exceed 256 characters is not
 //! written (the tracestate is left unchanged, which the OTel spec recommends).
 
+use crate::otlp::view::{self, SpanFacts};
+use crate::otlp::wire::put_len_field;
+use crate::otlp::{num, Edits, Msg, WireError};
 use crate::pipeline::glob::{Glob, GlobError};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
 use opentelemetry_proto::tonic::trace::v1::Span;
+use prost::Message;
 use serde::Deserialize;
 
 /// 2^56: one more than the largest threshold or randomness value.
@@ -236,21 +240,41 @@ impl Sampler {
     /// Applies decisions to a whole request in place: removes sampled-out spans (and scope or
     /// resource entries left empty), rewrites `tracestate` on kept spans whose threshold this
     /// stage raised. Cheap enough for the receiver: no allocation for spans it keeps unchanged.
+    /// Samples a decoded request in place (see [`Sampler::apply_encoded`], which this calls on
+    /// the request's encoding: one implementation for both).
     pub fn apply(&self, req: &mut ExportTraceServiceRequest) -> SampleStats {
+        let buf = req.encode_to_vec();
+        let mut edits = Edits::new();
+        let Ok(stats) = self.apply_encoded(Msg::new(&buf), &mut edits) else {
+            // Our own encoding always parses.
+            return SampleStats::default();
+        };
+        if !edits.is_empty() {
+            let mut out = Vec::with_capacity(buf.len());
+            if edits.apply(Msg::new(&buf), &mut out).is_ok() {
+                if let Ok(r) = ExportTraceServiceRequest::decode(out.as_slice()) {
+                    *req = r;
+                }
+            }
+        }
+        stats
+    }
+
+    /// Samples an encoded request (a checked `ExportTraceServiceRequest`): dropped spans are
+    /// deleted through `edits`, and scopes and resources left without spans with them; a kept
+    /// span whose threshold this stage raised gets its new `tracestate`.
+    pub fn apply_encoded(&self, req: Msg<'_>, edits: &mut Edits) -> Result<SampleStats, WireError> {
         let mut stats = SampleStats::default();
         if self.is_pass_through() {
-            stats.kept = req
-                .resource_spans
-                .iter()
-                .flat_map(|r| &r.scope_spans)
-                .map(|s| s.spans.len() as u64)
-                .sum();
-            return stats;
+            stats.kept = view::count_spans(req)? as u64;
+            return Ok(stats);
         }
-        // Rules whose service glob matches this resource; reused across resources.
         let mut live: Vec<usize> = Vec::with_capacity(self.rules.len());
-        for rs in &mut req.resource_spans {
-            let service = service_name(rs.resource.as_ref());
+        for rs_f in view::each(req, num::REQUEST_RESOURCE_SPANS) {
+            let rs_f = rs_f?;
+            let Some(rs) = rs_f.msg() else { continue };
+            let resource = view::last(rs, num::RS_RESOURCE)?.and_then(|f| f.msg());
+            let service = view::service_name(resource)?;
             live.clear();
             live.extend(
                 self.rules
@@ -259,50 +283,72 @@ impl Sampler {
                     .filter(|(_, r)| r.service.as_ref().is_none_or(|g| g.matches(service)))
                     .map(|(i, _)| i),
             );
-            for ss in &mut rs.scope_spans {
-                ss.spans.retain_mut(|span| {
+            let rs_cp = edits.checkpoint();
+            let mut scopes_left = 0usize;
+            for ss_f in view::each(rs, num::RS_SCOPE_SPANS) {
+                let ss_f = ss_f?;
+                let Some(ss) = ss_f.msg() else { continue };
+                let ss_cp = edits.checkpoint();
+                let mut kept = 0usize;
+                for sp_f in view::each(ss, num::SS_SPANS) {
+                    let sp_f = sp_f?;
+                    let Some(span) = sp_f.msg() else { continue };
+                    let facts = SpanFacts::read(span)?;
                     let policy = live
                         .iter()
                         .map(|&i| &self.rules[i])
-                        .find(|r| r.span_name.as_ref().is_none_or(|g| g.matches(&span.name)))
+                        .find(|r| r.span_name.as_ref().is_none_or(|g| g.matches(facts.name)))
                         .map_or(&self.default, |r| &r.policy);
-                    match self.decide_inner(policy, span) {
+                    match self.decide_inner(policy, &facts) {
                         (Decision::Keep(ts), why) => {
                             if let Some(ts) = ts {
-                                span.trace_state = ts;
+                                set_trace_state(&span, &facts, &ts, edits);
                             }
                             stats.kept += 1;
+                            kept += 1;
                             match why {
                                 KeepReason::Error => stats.forced_errors += 1,
                                 KeepReason::NoRandomness => stats.no_randomness += 1,
                                 KeepReason::Draw => {}
                             }
-                            true
                         }
                         (Decision::Drop, _) => {
                             stats.sampled_out += 1;
-                            false
+                            edits.delete(&ss, sp_f.range());
                         }
                     }
-                });
+                }
+                if kept == 0 {
+                    // A scope left without spans goes (its span deletions with it).
+                    edits.truncate(ss_cp);
+                    edits.delete(&rs, ss_f.range());
+                } else {
+                    scopes_left += 1;
+                }
             }
-            rs.scope_spans.retain(|ss| !ss.spans.is_empty());
+            if scopes_left == 0 {
+                edits.truncate(rs_cp);
+                edits.delete(&req, rs_f.range());
+            }
         }
-        req.resource_spans.retain(|rs| !rs.scope_spans.is_empty());
         if stats.sampled_out > 0 {
-            // An intentional drop: debug, never INFO.
             tracing::debug!(
                 sampled_out = stats.sampled_out,
                 kept = stats.kept,
                 "spans sampled out"
             );
         }
-        stats
+        Ok(stats)
     }
 
-    /// The decision for one span of a resource whose service is `service` (exposed for tests
-    /// and for callers that sample outside a request).
     pub fn decide(&self, service: &str, span: &Span) -> Decision {
+        let facts = SpanFacts {
+            name: &span.name,
+            trace_id: &span.trace_id,
+            trace_state: &span.trace_state,
+            trace_state_field: None,
+            status_code: span.status.as_ref().map_or(0, |s| s.code),
+        };
         let policy = self
             .rules
             .iter()
@@ -311,17 +357,13 @@ impl Sampler {
                     && r.span_name.as_ref().is_none_or(|g| g.matches(&span.name))
             })
             .map_or(&self.default, |r| &r.policy);
-        self.decide_inner(policy, span).0
+        self.decide_inner(policy, &facts).0
     }
 
-    fn decide_inner(&self, policy: &Policy, span: &Span) -> (Decision, KeepReason) {
-        let is_error = self.keep_errors
-            && span
-                .status
-                .as_ref()
-                .is_some_and(|s| s.code == StatusCode::Error as i32);
-        let ot = OtState::parse(&span.trace_state);
-        let randomness = ot.rv.or_else(|| trace_id_randomness(&span.trace_id));
+    fn decide_inner(&self, policy: &Policy, span: &SpanFacts<'_>) -> (Decision, KeepReason) {
+        let is_error = self.keep_errors && span.status_code == StatusCode::Error as i32;
+        let ot = OtState::parse(span.trace_state);
+        let randomness = ot.rv.or_else(|| trace_id_randomness(span.trace_id));
         // An upstream threshold the span could not have passed is inconsistent: erase it.
         let upstream = match (ot.th, randomness) {
             (Some(th), Some(r)) if r < th => None,
@@ -330,7 +372,7 @@ impl Sampler {
         let erase = ot.th_present && upstream.is_none();
         let unchanged = || {
             if erase {
-                Decision::Keep(rewrite_tracestate(&span.trace_state, None))
+                Decision::Keep(rewrite_tracestate(span.trace_state, None))
             } else {
                 Decision::Keep(None)
             }
@@ -356,7 +398,7 @@ impl Sampler {
                 let ts = if span.trace_state.is_empty() {
                     Some(fresh.clone())
                 } else {
-                    rewrite_tracestate(&span.trace_state, Some(effective))
+                    rewrite_tracestate(span.trace_state, Some(effective))
                 };
                 (Decision::Keep(ts), KeepReason::Draw)
             } else {
@@ -371,6 +413,20 @@ impl Sampler {
 }
 
 /// The resource's `service.name`, or `unknown_service` as the OTel SDKs default to.
+/// Writes a kept span's new `tracestate`: the field replaced, added, or removed when empty.
+fn set_trace_state(span: &Msg<'_>, facts: &SpanFacts<'_>, ts: &str, edits: &mut Edits) {
+    let write = |out: &mut Vec<u8>| {
+        if !ts.is_empty() {
+            put_len_field(out, num::SPAN_TRACE_STATE, ts.as_bytes());
+        }
+    };
+    match facts.trace_state_field {
+        Some(f) => edits.replace(span, f.range(), write),
+        None if !ts.is_empty() => edits.append(span, write),
+        None => {}
+    }
+}
+
 pub fn service_name(resource: Option<&Resource>) -> &str {
     resource
         .and_then(|r| r.attributes.iter().find(|kv| kv.key == "service.name"))

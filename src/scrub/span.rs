@@ -1,5 +1,8 @@
 //! The walk over every string of a resource, scope and span: names, status message, trace
-//! state, attribute keys and values, events, links, recursing into arrays and key-value lists.
+//! state, attribute keys and values, events, links, schema URLs and entity references,
+//! recursing into arrays and key-value lists. It reads the encoded request where it sits and
+//! records its changes as [`Edits`]; the decoded-span methods (`scrub_span` …) are the same
+//! walk over the span's encoding.
 //!
 //! One exemption: in a `tracestate`, the OpenTelemetry `ot` member's `th` and `rv` sub-keys are
 //! left alone when their values are valid (see `Scrubber::scrub_trace_state`).
@@ -8,32 +11,41 @@ use super::engine::Match;
 use super::memo::{key_class, KeyClass};
 use super::validate::luhn_card;
 use super::{BytesPolicy, ScrubReport, Scrubber, Summary};
+use crate::otlp::num::*;
+use crate::otlp::view::{self, Kv};
+use crate::otlp::wire::{len_field_size, put_len_field, put_tag, put_varint, Field, LEN};
+use crate::otlp::{Edits, Msg, WireError};
 use crate::pipeline::sample::{parse_randomness, parse_threshold};
-use opentelemetry_proto::tonic::common::v1::{
-    any_value::Value, AnyValue, InstrumentationScope, KeyValue,
-};
+use opentelemetry_proto::tonic::common::v1::InstrumentationScope;
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::Span;
+use prost::Message;
 
-/// Deeper nesting than this is replaced whole (prost already caps decoding at 100 levels).
+/// Deeper nesting than this is replaced whole (the receivers refuse nesting past
+/// `max_attribute_depth`, at most 100).
 const MAX_DEPTH: usize = 32;
 
-/// Per-walk state.
-struct Walk<'r> {
-    scratch: Vec<Match>,
-    rep: &'r mut ScrubReport,
-    /// Attribute keys that had redactions (debug summary only).
-    keys: Option<Vec<String>>,
+/// What a blocked key's value becomes.
+const BLOCKED: &str = "[REDACTED:blocked_key]";
+const TOO_DEEP: &str = "[REDACTED:too_deep]";
+
+/// Why a walk stopped: the encoding did not parse, or a string was not UTF-8. Neither can
+/// happen to a request the receivers checked; the caller fails closed either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum WalkError {
+    #[error(transparent)]
+    Wire(#[from] WireError),
+    #[error("string field at byte {0} is not UTF-8")]
+    Utf8(usize),
 }
 
-impl<'r> Walk<'r> {
-    fn new(rep: &'r mut ScrubReport, keys: Option<Vec<String>>) -> Self {
-        Walk {
-            scratch: Vec::new(),
-            rep,
-            keys,
-        }
-    }
+/// Per-walk state.
+struct Walk<'r, 'e> {
+    scratch: Vec<Match>,
+    rep: &'r mut ScrubReport,
+    edits: &'e mut Edits,
+    /// Attribute keys that had redactions (debug summary only).
+    keys: Option<Vec<String>>,
 }
 
 enum Fate {
@@ -51,19 +63,78 @@ impl Fate {
     }
 }
 
+fn text_of<'a>(f: &Field<'a>) -> Result<&'a str, WalkError> {
+    f.str().ok_or(WalkError::Utf8(f.start))
+}
+
+/// An `AnyValue` field `num` holding a string.
+fn put_string_value(out: &mut Vec<u8>, num: u32, text: &str) {
+    put_tag(out, num, LEN);
+    put_varint(out, len_field_size(AV_STRING, text.len()) as u64);
+    put_len_field(out, AV_STRING, text.as_bytes());
+}
+
+/// A `KeyValue` field `num` with an int value.
+fn put_int_kv(out: &mut Vec<u8>, num: u32, key: &str, v: i64) {
+    let any = 1 + crate::otlp::wire::varint_len(v as u64);
+    let kv = len_field_size(KV_KEY, key.len()) + len_field_size(KV_VALUE, any);
+    put_tag(out, num, LEN);
+    put_varint(out, kv as u64);
+    put_len_field(out, KV_KEY, key.as_bytes());
+    put_tag(out, KV_VALUE, LEN);
+    put_varint(out, any as u64);
+    crate::otlp::wire::put_varint_field(out, AV_INT, v as u64);
+}
+
+/// A decoded message's encoding scrubbed by `walk`, decoded again into `msg`.
+fn via_encoding<M: Message + Default>(
+    msg: &mut M,
+    walk: impl FnOnce(Msg<'_>, &mut Edits) -> Result<(), WalkError>,
+) {
+    let buf = msg.encode_to_vec();
+    let root = Msg::new(&buf);
+    let mut edits = Edits::new();
+    if walk(root, &mut edits).is_err() || edits.is_empty() {
+        return;
+    }
+    let mut out = Vec::with_capacity(buf.len());
+    if edits.apply(root, &mut out).is_ok() {
+        if let Ok(m) = M::decode(out.as_slice()) {
+            *msg = m;
+        }
+    }
+}
+
+/// The first attribute with each summary key, as the walk left it (a span's own attributes).
+#[derive(Default)]
+struct SummarySlots<'a> {
+    count: Option<Field<'a>>,
+    types: Option<Field<'a>>,
+    keys: Option<Field<'a>>,
+}
+
 impl Scrubber {
-    fn scrub_string(&self, s: &mut String, w: &mut Walk<'_>) -> Fate {
-        match self.scrub_text(s, &mut w.scratch, w.rep) {
+    /// Scrubs a string field of `owner`; the field is replaced when the text changed.
+    fn scrub_field(
+        &self,
+        owner: &Msg<'_>,
+        f: &Field<'_>,
+        w: &mut Walk<'_, '_>,
+    ) -> Result<(Fate, Option<String>), WalkError> {
+        let text = text_of(f)?;
+        match self.scrub_text(text, &mut w.scratch, w.rep) {
             Some(out) => {
-                *s = out.text;
-                Fate::of(out.drop)
+                w.edits.replace(owner, f.range(), |o| {
+                    put_len_field(o, f.num, out.text.as_bytes())
+                });
+                Ok((Fate::of(out.drop), Some(out.text)))
             }
-            None => Fate::Keep,
+            None => Ok((Fate::Keep, None)),
         }
     }
 
     /// Scrubs `piece` into `out`; true when it changed.
-    fn scrub_piece(&self, piece: &str, out: &mut String, w: &mut Walk<'_>) -> bool {
+    fn scrub_piece(&self, piece: &str, out: &mut String, w: &mut Walk<'_, '_>) -> bool {
         match self.scrub_text(piece, &mut w.scratch, w.rep) {
             Some(r) => {
                 out.push_str(&r.text);
@@ -83,9 +154,15 @@ impl Scrubber {
     /// `30569309025904` passes the card check) would break the tracestate and the adjusted
     /// counts downstream. Their syntax caps what they can carry at 56 bits of hex. Every other
     /// member, every other `ot` sub-key and any invalid `th`/`rv` is scanned as before.
-    fn scrub_trace_state(&self, ts: &mut String, w: &mut Walk<'_>) {
+    fn scrub_trace_state(
+        &self,
+        owner: &Msg<'_>,
+        f: &Field<'_>,
+        w: &mut Walk<'_, '_>,
+    ) -> Result<(), WalkError> {
+        let ts = text_of(f)?;
         if ts.is_empty() {
-            return;
+            return Ok(());
         }
         let mut out = String::with_capacity(ts.len());
         let mut changed = false;
@@ -115,45 +192,70 @@ impl Scrubber {
             }
         }
         if changed {
-            *ts = out;
+            w.edits.replace(owner, f.range(), |o| {
+                put_len_field(o, f.num, out.as_bytes())
+            });
+        }
+        Ok(())
+    }
+
+    /// Replaces an `AnyValue`'s member (or fills an empty one) with a string.
+    fn set_string_member(av: &Msg<'_>, member: Option<&Field<'_>>, text: &str, e: &mut Edits) {
+        let write = |o: &mut Vec<u8>| put_len_field(o, AV_STRING, text.as_bytes());
+        match member {
+            Some(m) => e.replace(av, m.range(), write),
+            None => e.append(av, write),
         }
     }
 
-    fn scrub_value(&self, v: &mut AnyValue, w: &mut Walk<'_>, depth: usize) -> Fate {
+    fn scrub_value(
+        &self,
+        av: Msg<'_>,
+        w: &mut Walk<'_, '_>,
+        depth: usize,
+    ) -> Result<Fate, WalkError> {
+        let member = view::any_member(av)?;
         if depth > MAX_DEPTH {
             w.rep.add(&self.t_too_deep, 1);
-            v.value = Some(Value::StringValue("[REDACTED:too_deep]".into()));
-            return Fate::Keep;
+            Self::set_string_member(&av, member.as_ref(), TOO_DEEP, w.edits);
+            return Ok(Fate::Keep);
         }
-        let Some(val) = v.value.as_mut() else {
-            return Fate::Keep;
+        let Some(m) = member else {
+            return Ok(Fate::Keep);
         };
-        match val {
-            Value::StringValue(s) => self.scrub_string(s, w),
-            Value::IntValue(i) => {
+        Ok(match m.num {
+            AV_STRING => self.scrub_field(&av, &m, w)?.0,
+            AV_INT => {
                 // Users log card numbers as integers: scan long ones as text.
+                let i = m.varint().unwrap_or(0) as i64;
                 let u = i.unsigned_abs();
                 if u >= 1_000_000_000_000 && luhn_card(&u.to_string()) {
-                    let mut s = i.to_string();
+                    let s = i.to_string();
                     let before = w.rep.total();
-                    let fate = self.scrub_string(&mut s, w);
+                    let (fate, text) = match self.scrub_text(&s, &mut w.scratch, w.rep) {
+                        Some(out) => (Fate::of(out.drop), out.text),
+                        None => (Fate::Keep, s),
+                    };
                     if w.rep.total() != before {
-                        *val = Value::StringValue(s);
+                        Self::set_string_member(&av, Some(&m), &text, w.edits);
                     }
-                    return fate;
+                    fate
+                } else {
+                    Fate::Keep
                 }
-                Fate::Keep
             }
-            Value::BytesValue(b) => match self.bytes {
+            AV_BYTES => match self.bytes {
                 BytesPolicy::Keep => {
                     w.rep.bytes_values_skipped += 1;
                     Fate::Keep
                 }
                 BytesPolicy::Drop => Fate::Drop,
-                BytesPolicy::Scan => match std::str::from_utf8(b) {
+                BytesPolicy::Scan => match std::str::from_utf8(m.bytes()) {
                     Ok(text) => match self.scrub_text(text, &mut w.scratch, w.rep) {
                         Some(out) => {
-                            *b = out.text.into_bytes();
+                            w.edits.replace(&av, m.range(), |o| {
+                                put_len_field(o, AV_BYTES, out.text.as_bytes())
+                            });
                             Fate::of(out.drop)
                         }
                         None => Fate::Keep,
@@ -164,70 +266,107 @@ impl Scrubber {
                     }
                 },
             },
-            Value::ArrayValue(a) => {
+            AV_ARRAY => {
                 let mut fate = Fate::Keep;
-                for x in &mut a.values {
-                    if let Fate::Drop = self.scrub_value(x, w, depth + 1) {
-                        fate = Fate::Drop;
+                if let Some(arr) = m.msg() {
+                    for x in view::each(arr, LIST_VALUES) {
+                        let Some(x) = x?.msg() else { continue };
+                        if let Fate::Drop = self.scrub_value(x, w, depth + 1)? {
+                            fate = Fate::Drop;
+                        }
                     }
                 }
                 fate
             }
-            Value::KvlistValue(kv) => {
-                self.scrub_attrs(&mut kv.values, w, depth + 1);
+            AV_KVLIST => {
+                if let Some(l) = m.msg() {
+                    self.scrub_attrs(l, LIST_VALUES, w, depth + 1, &[], None)?;
+                }
                 Fate::Keep
             }
-            Value::BoolValue(_) | Value::DoubleValue(_) | Value::StringValueStrindex(_) => {
-                Fate::Keep
-            }
-        }
+            _ => Fate::Keep,
+        })
     }
 
-    /// Scrubs a list of key-values in place (key rules, keys, values), removing dropped ones.
-    fn scrub_attrs(&self, attrs: &mut Vec<KeyValue>, w: &mut Walk<'_>, depth: usize) {
-        let mut i = 0;
-        while i < attrs.len() {
+    /// Scrubs the key-values (fields `num`) of `parent` (key rules, keys, values), deleting
+    /// dropped ones. Fields starting at an offset in `skip` (sorted) were removed by an earlier
+    /// stage and are left alone. `slots`: where a span's summary attributes are.
+    fn scrub_attrs<'a>(
+        &self,
+        parent: Msg<'a>,
+        num: u32,
+        w: &mut Walk<'_, '_>,
+        depth: usize,
+        skip: &[usize],
+        mut slots: Option<&mut SummarySlots<'a>>,
+    ) -> Result<(), WalkError> {
+        for f in view::each(parent, num) {
+            let f = f?;
+            if skip.binary_search(&f.start).is_ok() {
+                continue;
+            }
+            let Some(kvm) = f.msg() else { continue };
+            let kv = Kv::read(kvm)?;
             let before = w.rep.total();
+            let cp = w.edits.checkpoint();
             // The key is scrubbed first so the key rules see what will be written: a second
             // pass then makes the same decisions (idempotence).
-            let key_fate = self.scrub_string(&mut attrs[i].key, w);
-            let kv = &mut attrs[i];
-            let class = self.key_class(&kv.key);
+            let (key_fate, new_key) = match &kv.key_field {
+                Some(kf) => self.scrub_field(&kvm, kf, w)?,
+                None => (Fate::Keep, None),
+            };
+            let key = new_key.as_deref().unwrap_or(kv.key);
+            let class = self.key_class(key);
             if class.dropped {
                 w.rep.dropped_attributes += 1;
-                attrs.remove(i);
+                w.edits.truncate(cp);
+                w.edits.delete(&parent, f.range());
                 continue;
             }
             if class.blocked {
-                let is_empty = match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
+                let is_empty = match kv.member()? {
                     None => true,
-                    Some(Value::StringValue(s)) => s.is_empty() || s == "[REDACTED:blocked_key]",
-                    _ => false,
+                    Some(m) if m.num == AV_STRING => {
+                        let s = text_of(&m)?;
+                        s.is_empty() || s == BLOCKED
+                    }
+                    Some(_) => false,
                 };
                 if !is_empty {
                     w.rep.add(&self.t_blocked, 1);
-                    kv.value = Some(AnyValue {
-                        value: Some(Value::StringValue("[REDACTED:blocked_key]".into())),
-                    });
+                    if let Some(vf) = kv.value_field {
+                        w.edits
+                            .replace(&kvm, vf.range(), |o| put_string_value(o, KV_VALUE, BLOCKED));
+                    }
                 }
             } else if !class.allowed {
-                let val_fate = match kv.value.as_mut() {
-                    Some(v) => self.scrub_value(v, w, depth),
+                let val_fate = match kv.value_field.and_then(|v| v.msg()) {
+                    Some(av) => self.scrub_value(av, w, depth)?,
                     None => Fate::Keep,
                 };
                 if matches!(key_fate, Fate::Drop) || matches!(val_fate, Fate::Drop) {
                     w.rep.dropped_attributes += 1;
-                    attrs.remove(i);
+                    w.edits.truncate(cp);
+                    w.edits.delete(&parent, f.range());
                     continue;
                 }
             }
             if w.rep.total() != before {
                 if let Some(keys) = w.keys.as_mut() {
-                    keys.push(attrs[i].key.clone());
+                    keys.push(key.to_string());
                 }
             }
-            i += 1;
+            if let Some(sl) = slots.as_deref_mut() {
+                let slot = match key {
+                    "redaction.count" => &mut sl.count,
+                    "redaction.types" => &mut sl.types,
+                    "redaction.keys" => &mut sl.keys,
+                    _ => continue,
+                };
+                slot.get_or_insert(f);
+            }
         }
+        Ok(())
     }
 
     /// Which key rules apply to `key` (remembered per thread for keys known clean).
@@ -239,49 +378,136 @@ impl Scrubber {
         })
     }
 
-    /// Scrubs resource attributes.
-    pub fn scrub_resource(&self, r: &mut Resource, rep: &mut ScrubReport) {
+    /// Scrubs an encoded resource: attributes and entity references.
+    pub fn scrub_resource_encoded(
+        &self,
+        r: Msg<'_>,
+        edits: &mut Edits,
+        rep: &mut ScrubReport,
+    ) -> Result<(), WalkError> {
         if !self.enabled {
-            return;
+            return Ok(());
         }
-        let mut w = Walk::new(rep, None);
-        self.scrub_attrs(&mut r.attributes, &mut w, 0);
+        let mut w = Walk {
+            scratch: Vec::new(),
+            rep,
+            edits,
+            keys: None,
+        };
+        self.scrub_attrs(r, RESOURCE_ATTRIBUTES, &mut w, 0, &[], None)?;
+        for e in view::each(r, RESOURCE_ENTITY_REFS) {
+            let Some(e) = e?.msg() else { continue };
+            for f in e.fields() {
+                let f = f?;
+                if f.is_len() {
+                    self.scrub_field(&e, &f, &mut w)?;
+                }
+            }
+        }
+        Ok(())
     }
 
-    /// Scrubs the scope's name, version and attributes.
-    pub fn scrub_scope(&self, s: &mut InstrumentationScope, rep: &mut ScrubReport) {
+    /// Scrubs an encoded scope's name, version and attributes.
+    pub fn scrub_scope_encoded(
+        &self,
+        s: Msg<'_>,
+        edits: &mut Edits,
+        rep: &mut ScrubReport,
+    ) -> Result<(), WalkError> {
         if !self.enabled {
-            return;
+            return Ok(());
         }
-        let mut w = Walk::new(rep, None);
-        self.scrub_string(&mut s.name, &mut w);
-        self.scrub_string(&mut s.version, &mut w);
-        self.scrub_attrs(&mut s.attributes, &mut w, 0);
+        let mut w = Walk {
+            scratch: Vec::new(),
+            rep,
+            edits,
+            keys: None,
+        };
+        for f in s.fields() {
+            let f = f?;
+            if matches!(f.num, SCOPE_NAME | SCOPE_VERSION) {
+                self.scrub_field(&s, &f, &mut w)?;
+            }
+        }
+        self.scrub_attrs(s, SCOPE_ATTRIBUTES, &mut w, 0, &[], None)
     }
 
-    /// Scrubs every string of the span and, per `summary`, adds `redaction.count` and
+    /// Scrubs a string field of `owner` that is not part of a resource, scope or span (the
+    /// `schema_url` of a `ResourceSpans` or `ScopeSpans`).
+    pub fn scrub_string_field(
+        &self,
+        owner: Msg<'_>,
+        f: &Field<'_>,
+        edits: &mut Edits,
+        rep: &mut ScrubReport,
+    ) -> Result<(), WalkError> {
+        if !self.enabled {
+            return Ok(());
+        }
+        let mut w = Walk {
+            scratch: Vec::new(),
+            rep,
+            edits,
+            keys: None,
+        };
+        self.scrub_field(&owner, f, &mut w).map(|_| ())
+    }
+
+    /// Scrubs every string of an encoded span and, per `summary`, sets `redaction.count` and
     /// `redaction.types` (and `redaction.keys` for `debug`) when anything was redacted.
-    pub fn scrub_span(&self, s: &mut Span, rep: &mut ScrubReport) {
+    /// Attributes starting at an offset in `skip` (sorted; removed by the fingerprint stage)
+    /// are left alone.
+    pub fn scrub_span_encoded(
+        &self,
+        s: Msg<'_>,
+        skip: &[usize],
+        edits: &mut Edits,
+        rep: &mut ScrubReport,
+    ) -> Result<(), WalkError> {
         if !self.enabled {
-            return;
+            return Ok(());
         }
         let mut local = ScrubReport::default();
-        let mut w = Walk::new(&mut local, (self.summary == Summary::Debug).then(Vec::new));
-        self.scrub_string(&mut s.name, &mut w);
-        self.scrub_trace_state(&mut s.trace_state, &mut w);
-        if let Some(st) = s.status.as_mut() {
-            self.scrub_string(&mut st.message, &mut w);
+        let mut w = Walk {
+            scratch: Vec::new(),
+            rep: &mut local,
+            edits,
+            keys: (self.summary == Summary::Debug).then(Vec::new),
+        };
+        let mut slots = SummarySlots::default();
+        for f in s.fields() {
+            let f = f?;
+            match f.num {
+                SPAN_NAME => {
+                    self.scrub_field(&s, &f, &mut w)?;
+                }
+                SPAN_TRACE_STATE => self.scrub_trace_state(&s, &f, &mut w)?,
+                SPAN_STATUS => {
+                    let Some(st) = f.msg() else { continue };
+                    for g in view::each(st, STATUS_MESSAGE) {
+                        self.scrub_field(&st, &g?, &mut w)?;
+                    }
+                }
+                SPAN_EVENTS => {
+                    let Some(ev) = f.msg() else { continue };
+                    for g in view::each(ev, EVENT_NAME) {
+                        self.scrub_field(&ev, &g?, &mut w)?;
+                    }
+                    self.scrub_attrs(ev, EVENT_ATTRIBUTES, &mut w, 0, skip, None)?;
+                }
+                SPAN_LINKS => {
+                    let Some(ln) = f.msg() else { continue };
+                    for g in view::each(ln, LINK_TRACE_STATE) {
+                        self.scrub_trace_state(&ln, &g?, &mut w)?;
+                    }
+                    self.scrub_attrs(ln, LINK_ATTRIBUTES, &mut w, 0, skip, None)?;
+                }
+                _ => {}
+            }
         }
-        self.scrub_attrs(&mut s.attributes, &mut w, 0);
-        for ev in &mut s.events {
-            self.scrub_string(&mut ev.name, &mut w);
-            self.scrub_attrs(&mut ev.attributes, &mut w, 0);
-        }
-        for ln in &mut s.links {
-            self.scrub_trace_state(&mut ln.trace_state, &mut w);
-            self.scrub_attrs(&mut ln.attributes, &mut w, 0);
-        }
+        self.scrub_attrs(s, SPAN_ATTRIBUTES, &mut w, 0, skip, Some(&mut slots))?;
         let keys = w.keys.take();
+        let edits = w.edits;
         let total = local.total();
         if total > 0 && self.summary != Summary::Silent {
             let types = local
@@ -290,27 +516,51 @@ impl Scrubber {
                 .map(|(t, n)| format!("{t}:{n}"))
                 .collect::<Vec<_>>()
                 .join(",");
-            set_attr(
-                &mut s.attributes,
-                "redaction.count",
-                Value::IntValue(total as i64),
-            );
-            set_attr(
-                &mut s.attributes,
-                "redaction.types",
-                Value::StringValue(types),
-            );
+            set_attr(&s, slots.count, edits, |o| {
+                put_int_kv(o, SPAN_ATTRIBUTES, "redaction.count", total as i64)
+            });
+            set_attr(&s, slots.types, edits, |o| {
+                crate::otlp::wire::put_string_kv(o, SPAN_ATTRIBUTES, "redaction.types", &types)
+            });
             if let Some(mut keys) = keys {
                 keys.sort();
                 keys.dedup();
-                set_attr(
-                    &mut s.attributes,
-                    "redaction.keys",
-                    Value::StringValue(keys.join(",")),
-                );
+                let keys = keys.join(",");
+                set_attr(&s, slots.keys, edits, |o| {
+                    crate::otlp::wire::put_string_kv(o, SPAN_ATTRIBUTES, "redaction.keys", &keys)
+                });
             }
         }
         rep.merge(&local);
+        Ok(())
+    }
+
+    /// Scrubs resource attributes (of a decoded resource).
+    pub fn scrub_resource(&self, r: &mut Resource, rep: &mut ScrubReport) {
+        via_encoding(r, |m, e| self.scrub_resource_encoded(m, e, rep));
+    }
+
+    /// Scrubs the scope's name, version and attributes (of a decoded scope).
+    pub fn scrub_scope(&self, s: &mut InstrumentationScope, rep: &mut ScrubReport) {
+        via_encoding(s, |m, e| self.scrub_scope_encoded(m, e, rep));
+    }
+
+    /// Scrubs every string of a decoded span; see [`Scrubber::scrub_span_encoded`].
+    pub fn scrub_span(&self, s: &mut Span, rep: &mut ScrubReport) {
+        via_encoding(s, |m, e| self.scrub_span_encoded(m, &[], e, rep));
+    }
+}
+
+/// Sets a summary attribute: the first one with its key is replaced, or a new one appended.
+fn set_attr(
+    span: &Msg<'_>,
+    slot: Option<Field<'_>>,
+    e: &mut Edits,
+    write: impl FnOnce(&mut Vec<u8>),
+) {
+    match slot {
+        Some(f) => e.replace(span, f.range(), write),
+        None => e.append(span, write),
     }
 }
 
@@ -323,23 +573,12 @@ fn is_sampling_subkey(sub: &str) -> bool {
     }
 }
 
-fn set_attr(attrs: &mut Vec<KeyValue>, key: &str, v: Value) {
-    let value = Some(AnyValue { value: Some(v) });
-    match attrs.iter_mut().find(|kv| kv.key == key) {
-        Some(kv) => kv.value = value,
-        None => attrs.push(KeyValue {
-            key: key.to_string(),
-            value,
-            ..Default::default()
-        }),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::RedactionConfig;
     use super::*;
     use crate::keys::{HmacKey, KeySource};
+    use opentelemetry_proto::tonic::common::v1::{any_value::Value, AnyValue, KeyValue};
     use opentelemetry_proto::tonic::trace::v1::span::Link;
 
     /// 14 decimal digits, Luhn-valid with a Diners Club prefix (305): a valid `rv` that the

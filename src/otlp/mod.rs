@@ -1,0 +1,113 @@
+//! OTLP trace requests as bytes: the receivers check an encoded `ExportTraceServiceRequest`
+//! once ([`check`]), and from then on every stage reads it where it sits ([`wire::Msg`]) and
+//! records what it changes ([`edit::Edits`]); the worker writes the request once, copying what
+//! nothing touched. Decoding into owned structs (prost) and encoding again cost more than all
+//! the stages of a pass-through together; this path does neither.
+//!
+//! The check admits only requests in the shape prost would produce from them: known fields with
+//! their declared wire types, singular fields at most once, one `AnyValue` member, UTF-8 strings.
+//! Anything else (unknown fields, repeated singular fields, merges, groups) is decoded with
+//! prost and encoded again first ([`canonical`]), so stages never see, and never forward, bytes
+//! that prost would have dropped or a downstream parser would read differently.
+
+pub mod check;
+pub mod edit;
+pub mod view;
+pub mod wire;
+
+#[cfg(test)]
+mod testgen;
+
+pub use check::{canonical, check, CheckError, Checked};
+pub use edit::Edits;
+pub use wire::{Field, Msg, Val, WireError};
+
+/// Field numbers of the OTLP trace messages (opentelemetry-proto v1).
+pub mod num {
+    /// `ExportTraceServiceRequest`.
+    pub const REQUEST_RESOURCE_SPANS: u32 = 1;
+
+    /// `ResourceSpans`.
+    pub const RS_RESOURCE: u32 = 1;
+    pub const RS_SCOPE_SPANS: u32 = 2;
+    pub const RS_SCHEMA_URL: u32 = 3;
+
+    /// `Resource`.
+    pub const RESOURCE_ATTRIBUTES: u32 = 1;
+    pub const RESOURCE_DROPPED: u32 = 2;
+    pub const RESOURCE_ENTITY_REFS: u32 = 3;
+
+    /// `EntityRef`.
+    pub const ENTITY_SCHEMA_URL: u32 = 1;
+    pub const ENTITY_TYPE: u32 = 2;
+    pub const ENTITY_ID_KEYS: u32 = 3;
+    pub const ENTITY_DESCRIPTION_KEYS: u32 = 4;
+
+    /// `ScopeSpans`.
+    pub const SS_SCOPE: u32 = 1;
+    pub const SS_SPANS: u32 = 2;
+    pub const SS_SCHEMA_URL: u32 = 3;
+
+    /// `InstrumentationScope`.
+    pub const SCOPE_NAME: u32 = 1;
+    pub const SCOPE_VERSION: u32 = 2;
+    pub const SCOPE_ATTRIBUTES: u32 = 3;
+    pub const SCOPE_DROPPED: u32 = 4;
+
+    /// `Span`.
+    pub const SPAN_TRACE_ID: u32 = 1;
+    pub const SPAN_SPAN_ID: u32 = 2;
+    pub const SPAN_TRACE_STATE: u32 = 3;
+    pub const SPAN_PARENT_SPAN_ID: u32 = 4;
+    pub const SPAN_NAME: u32 = 5;
+    pub const SPAN_KIND: u32 = 6;
+    pub const SPAN_START: u32 = 7;
+    pub const SPAN_END: u32 = 8;
+    pub const SPAN_ATTRIBUTES: u32 = 9;
+    pub const SPAN_DROPPED_ATTRIBUTES: u32 = 10;
+    pub const SPAN_EVENTS: u32 = 11;
+    pub const SPAN_DROPPED_EVENTS: u32 = 12;
+    pub const SPAN_LINKS: u32 = 13;
+    pub const SPAN_DROPPED_LINKS: u32 = 14;
+    pub const SPAN_STATUS: u32 = 15;
+    pub const SPAN_FLAGS: u32 = 16;
+
+    /// `Span.Event`.
+    pub const EVENT_TIME: u32 = 1;
+    pub const EVENT_NAME: u32 = 2;
+    pub const EVENT_ATTRIBUTES: u32 = 3;
+    pub const EVENT_DROPPED: u32 = 4;
+
+    /// `Span.Link`.
+    pub const LINK_TRACE_ID: u32 = 1;
+    pub const LINK_SPAN_ID: u32 = 2;
+    pub const LINK_TRACE_STATE: u32 = 3;
+    pub const LINK_ATTRIBUTES: u32 = 4;
+    pub const LINK_DROPPED: u32 = 5;
+    pub const LINK_FLAGS: u32 = 6;
+
+    /// `Status`.
+    pub const STATUS_MESSAGE: u32 = 2;
+    pub const STATUS_CODE: u32 = 3;
+
+    /// `KeyValue`.
+    pub const KV_KEY: u32 = 1;
+    pub const KV_VALUE: u32 = 2;
+    pub const KV_KEY_STRINDEX: u32 = 3;
+
+    /// `AnyValue` (a oneof).
+    pub const AV_STRING: u32 = 1;
+    pub const AV_BOOL: u32 = 2;
+    pub const AV_INT: u32 = 3;
+    pub const AV_DOUBLE: u32 = 4;
+    pub const AV_ARRAY: u32 = 5;
+    pub const AV_KVLIST: u32 = 6;
+    pub const AV_BYTES: u32 = 7;
+    pub const AV_STRINDEX: u32 = 8;
+
+    /// `ArrayValue` and `KeyValueList`.
+    pub const LIST_VALUES: u32 = 1;
+
+    /// `Status.StatusCode.STATUS_CODE_ERROR`.
+    pub const STATUS_CODE_ERROR: u64 = 2;
+}
