@@ -509,7 +509,14 @@ fn full_producer_queue_holds_the_writer_and_loses_nothing() {
     .unwrap();
     let sink = KafkaSink::new(&cfg, Some("replica-q"), rt.handle().clone()).unwrap();
     let batch = req(900, 10, 3);
-    assert_eq!(sink.write(&batch, &[], 30).unwrap(), Delivery::Durable);
+    assert_eq!(
+        sink.write(
+            &bytes::Bytes::from(prost::Message::encode_to_vec(&batch)),
+            30
+        )
+        .unwrap(),
+        Delivery::Durable
+    );
     assert!(
         sink.queue_full_waits() > 0,
         "ten records through a one-record queue must wait for room"

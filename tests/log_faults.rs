@@ -43,11 +43,8 @@ fn disk_full_refuses_without_acknowledging_and_recovers_when_space_returns() {
     assert!(s.ready(), "disk full is not fatal");
     // The Sink interface reports it as retryable.
     let req = otlp("via-sink", 1);
-    let enc = prost::Message::encode_to_vec(&req);
-    assert_eq!(
-        s.write(&req, &enc, 1).unwrap_err().kind,
-        FailureKind::Retryable
-    );
+    let enc = bytes::Bytes::from(prost::Message::encode_to_vec(&req));
+    assert_eq!(s.write(&enc, 1).unwrap_err().kind, FailureKind::Retryable);
     assert!(s.stats().disk_full_refusals as usize > refused.len());
     // Space returns: writes resume by themselves, with the next sequence number.
     fs.set_space(None);
@@ -103,8 +100,8 @@ fn failed_fsync_is_fatal_and_never_retried() {
     fs.set_fail_sync(false);
     // Even with the disk healthy again, the sink stays failed.
     let req = otlp("x", 1);
-    let enc = prost::Message::encode_to_vec(&req);
-    assert_eq!(s.write(&req, &enc, 1).unwrap_err().kind, FailureKind::Fatal);
+    let enc = bytes::Bytes::from(prost::Message::encode_to_vec(&req));
+    assert_eq!(s.write(&enc, 1).unwrap_err().kind, FailureKind::Fatal);
     assert!(matches!(s.append(b"later"), Err(LogError::Fatal(_))));
     drop(s);
     // A restart recovers; the unacknowledged record may or may not be there (it was written

@@ -141,11 +141,11 @@ fn sink_contract_durable_and_failure_kinds() {
     cfg.max_record_bytes = 1024;
     let s = LogSink::open(&cfg, &env, false).unwrap();
     let req = otlp("x", 3);
-    let enc = prost::Message::encode_to_vec(&req);
-    assert_eq!(s.write(&req, &enc, 3).unwrap(), Delivery::Durable);
+    let enc = bytes::Bytes::from(prost::Message::encode_to_vec(&req));
+    assert_eq!(s.write(&enc, 3).unwrap(), Delivery::Durable);
     assert_eq!(s.stats().spans, 3);
     let big = vec![0u8; 2000];
-    let e = s.write(&req, &big, 1).unwrap_err();
+    let e = s.write(&bytes::Bytes::from(big), 1).unwrap_err();
     assert_eq!(e.kind, FailureKind::Permanent);
     assert!(s.ready());
     Sink::shutdown(&s).unwrap();

@@ -6,6 +6,7 @@ use prost::Message;
 use spanward::admin::metrics::Metrics;
 use spanward::config::LimitsConfig;
 use spanward::keys::{HmacKey, KeySource};
+use spanward::otlp::{Edits, Msg};
 use spanward::pipeline::fingerprint::{FingerprintConfig, Fingerprinter};
 use spanward::pipeline::sample::{Sampler, SamplingConfig};
 use spanward::pipeline::stages::Stages;
@@ -52,39 +53,55 @@ fn pipeline() -> &'static Pipeline {
     })
 }
 
-/// Decode with limits → sample → fingerprint → scrub → encode, as receiver and worker do.
+/// Admit with limits → sample → fingerprint → scrub → write, as receiver and worker do, on the
+/// encoded request.
 pub fn run(data: &[u8], json: bool) {
     let p = pipeline();
-    let Ok((mut req, _)) = body::decode_limited(data, json, &p.limits) else {
+    let Ok(admitted) = body::admit(bytes::Bytes::copy_from_slice(data), json, &p.limits) else {
         return;
     };
+    // What is admitted is what prost reads, within the limits.
+    let req = ExportTraceServiceRequest::decode(admitted.body.clone()).expect("admitted decodes");
     check_limits(&req, &p.limits);
     let before = count_spans(&req);
-    let st = p.sampler.apply(&mut req);
+    assert_eq!(admitted.spans, before, "admitted span count");
+    let mut edits = Edits::new();
+    let st = p
+        .sampler
+        .apply_encoded(Msg::new(&admitted.body), &mut edits)
+        .expect("an admitted request parses");
     assert_eq!(
         st.kept + st.sampled_out,
         before as u64,
         "sampling lost spans"
     );
+    let mut sampled = Vec::new();
+    edits
+        .apply(Msg::new(&admitted.body), &mut sampled)
+        .expect("sampling edits apply");
+    let sampled = bytes::Bytes::from(sampled);
+    let req = ExportTraceServiceRequest::decode(sampled.clone()).expect("sampled decodes");
     assert_eq!(count_spans(&req) as u64, st.kept);
     let kept = count_spans(&req);
-    let report = p.stages.process(&mut req, &p.metrics);
-    // No stage may fail on decodable input: a failure drops spans (fail closed), but here it
-    // would mean a panic caught inside the stages, i.e. a bug.
-    let failed: usize = report
+    let out = p
+        .stages
+        .process_encoded(sampled, kept, &p.metrics, &mut edits);
+    // No stage may fail on an admitted request: a failure drops spans (fail closed), but here
+    // it would mean a panic caught inside the stages, i.e. a bug.
+    let failed: usize = out
+        .report
         .dropped
         .iter()
         .filter(|(r, _)| *r == DropReason::ScrubError)
         .map(|(_, n)| n)
         .sum();
-    assert_eq!(failed, 0, "a stage failed on a decodable request");
-    assert_eq!(count_spans(&req), kept);
-    // What the worker hands to the sinks decodes back to the same request.
-    let bytes = req.encode_to_vec();
-    let back = ExportTraceServiceRequest::decode(bytes.as_slice()).expect("re-decode");
+    assert_eq!(failed, 0, "a stage failed on an admitted request");
+    assert_eq!(out.spans, kept);
+    // What the worker hands to the sinks decodes, and holds every span.
+    let back = ExportTraceServiceRequest::decode(out.request.clone()).expect("re-decode");
     assert_eq!(count_spans(&back), kept);
     assert_eq!(
-        spanward::sink::log::verify::count_spans(&bytes),
+        spanward::sink::log::verify::count_spans(&out.request),
         Some(kept as u64)
     );
 }

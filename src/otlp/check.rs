@@ -138,6 +138,11 @@ fn wire_of(t: Ty) -> u8 {
     }
 }
 
+/// prost's limit on nested messages (`RECURSION_LIMIT`): deeper requests fail to decode there,
+/// so they are not canonical here (and anything downstream that decodes with prost could not
+/// read them).
+const MAX_NESTING: usize = 100;
+
 struct Walker<'l> {
     limits: &'l LimitsConfig,
     spans: usize,
@@ -156,7 +161,7 @@ pub fn check(buf: &[u8], limits: &LimitsConfig, edits: &mut Edits) -> Result<Che
         oversize: 0,
         left: limits.max_attributes_per_span,
     };
-    w.msg(Msg::new(buf), Kind::Request, 0, edits)?;
+    w.msg(Msg::new(buf), Kind::Request, 0, 0, edits)?;
     Ok(Checked {
         spans: w.spans,
         oversize_values: w.oversize,
@@ -183,14 +188,18 @@ impl Walker<'_> {
     }
 
     /// `depth`: the nesting level of the values in this message, for key-values and any-values
-    /// (1 for a span's own attributes; 0 elsewhere).
+    /// (1 for a span's own attributes; 0 elsewhere). `level`: messages above this one.
     fn msg(
         &mut self,
         m: Msg<'_>,
         kind: Kind,
         depth: usize,
+        level: usize,
         edits: &mut Edits,
     ) -> Result<(), CheckError> {
+        if level > MAX_NESTING {
+            return Err(CheckError::NotCanonical);
+        }
         if matches!(kind, Kind::Resource | Kind::Scope | Kind::Span) {
             self.left = self.limits.max_attributes_per_span;
         }
@@ -274,7 +283,7 @@ impl Walker<'_> {
                         (Kind::KeyValue | Kind::AnyValue, _) => depth,
                         _ => 0,
                     };
-                    self.msg(c, child, d, edits)?;
+                    self.msg(c, child, d, level + 1, edits)?;
                 }
                 _ => {}
             }
@@ -441,6 +450,45 @@ mod tests {
             );
             assert!(canonical(&bad).is_err());
         }
+    }
+
+    /// Nesting prost cannot decode is not admitted either: the boundary is prost's.
+    #[test]
+    fn nesting_stops_where_prost_stops() {
+        let l = LimitsConfig {
+            max_attribute_depth: 100,
+            ..LimitsConfig::default()
+        };
+        let mut agreed = 0;
+        for n in 30..70 {
+            let mut v = AnyValue {
+                value: Some(Value::BoolValue(true)),
+            };
+            for _ in 1..n {
+                v = AnyValue {
+                    value: Some(Value::ArrayValue(ArrayValue { values: vec![v] })),
+                };
+            }
+            let req = one_span(Span {
+                attributes: vec![opentelemetry_proto::tonic::common::v1::KeyValue {
+                    key: "d".into(),
+                    value: Some(v),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            });
+            let buf = req.encode_to_vec();
+            let prost_ok = ExportTraceServiceRequest::decode(buf.as_slice()).is_ok();
+            let ours = checked(&buf, &l);
+            assert_eq!(ours.is_ok(), prost_ok, "depth {n}: {:?}", ours.err());
+            if !prost_ok {
+                assert_eq!(ours.err(), Some(CheckError::NotCanonical));
+                assert!(canonical(&buf).is_err());
+            }
+            agreed += usize::from(prost_ok);
+        }
+        // Both outcomes were seen.
+        assert!(agreed > 0 && agreed < 40, "{agreed}");
     }
 
     #[test]

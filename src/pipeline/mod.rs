@@ -140,7 +140,9 @@ impl Drop for Ack {
 
 /// The spans of one export request on their way through the pipeline.
 pub struct Batch {
-    pub request: ExportTraceServiceRequest,
+    /// The request, encoded: an OTLP `ExportTraceServiceRequest` the receivers checked (see
+    /// [`crate::otlp`]); stages read it in place.
+    pub request: bytes::Bytes,
     /// Spans in `request` (after early sampling).
     pub spans: usize,
     /// Encoded size of the request as received (after decompression); what the queue's byte

@@ -291,12 +291,11 @@ impl QueueReceiver {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
     use std::time::Instant;
 
     fn batch(spans: usize, bytes: usize) -> Batch {
         Batch {
-            request: ExportTraceServiceRequest::default(),
+            request: bytes::Bytes::new(),
             spans,
             bytes,
             received: Instant::now(),

@@ -1,15 +1,22 @@
 //! The per-batch processing stages that run on worker threads, in order: fingerprint → scrub →
 //! audit (sampling runs earlier, on the receiver, so sampled-out spans never take queue space).
-//! Each stage edits the request in place. A span that a stage fails or panics on is removed and
-//! counted (`reason="scrub_error"`): it is never forwarded half-processed.
+//! Stages read the encoded request where it sits and record their changes as edits; the
+//! request is written once, after all of them, and only when something changed. A span that a
+//! stage fails or panics on is removed and counted (`reason="scrub_error"`): it is never
+//! forwarded half-processed.
 
 use super::fingerprint::Fingerprinter;
-use super::sample::service_name;
 use super::DropReason;
 use crate::admin::metrics::Metrics;
 use crate::audit::AuditLog;
+use crate::otlp::num::*;
+use crate::otlp::view;
+use crate::otlp::{Edits, Msg, WireError};
+use crate::scrub::span::WalkError;
 use crate::scrub::{ScrubReport, Scrubber};
+use bytes::Bytes;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use prost::Message;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// Resource attribute carrying the audit file's chain head after the batch's records.
@@ -28,12 +35,39 @@ impl StageReport {
     }
 }
 
+/// A processed batch: the request to hand to the sinks and what happened on the way.
+#[derive(Debug)]
+pub struct Processed {
+    pub request: Bytes,
+    /// Spans left in `request`.
+    pub spans: usize,
+    pub report: StageReport,
+}
+
 /// The configured stages. All `None` means pass-through.
 #[derive(Default)]
 pub struct Stages {
     pub fingerprint: Option<Fingerprinter>,
     pub scrub: Option<Scrubber>,
     pub audit: Option<AuditLog>,
+}
+
+/// Whatever stopped a stage on one span or resource.
+#[derive(Debug)]
+enum StageFail {
+    Walk,
+}
+
+impl From<WireError> for StageFail {
+    fn from(_: WireError) -> Self {
+        StageFail::Walk
+    }
+}
+
+impl From<WalkError> for StageFail {
+    fn from(_: WalkError) -> Self {
+        StageFail::Walk
+    }
 }
 
 impl Stages {
@@ -45,55 +79,50 @@ impl Stages {
         self.fingerprint.is_none() && self.scrub.is_none() && self.audit.is_none()
     }
 
-    /// Runs every stage over the batch.
+    /// Runs every stage over a decoded request (through its encoding; see
+    /// [`Stages::process_encoded`]).
     pub fn process(&self, req: &mut ExportTraceServiceRequest, m: &Metrics) -> StageReport {
+        if self.is_pass_through() {
+            return StageReport::default();
+        }
+        let bytes = Bytes::from(req.encode_to_vec());
+        let spans = super::count_spans(req);
+        let mut edits = Edits::new();
+        let p = self.process_encoded(bytes, spans, m, &mut edits);
+        if let Ok(r) = ExportTraceServiceRequest::decode(p.request) {
+            *req = r;
+        }
+        p.report
+    }
+
+    /// Runs every stage over a checked request holding `spans` spans. `edits` is scratch,
+    /// reused across batches by a worker.
+    pub fn process_encoded(
+        &self,
+        request: Bytes,
+        spans: usize,
+        m: &Metrics,
+        edits: &mut Edits,
+    ) -> Processed {
         let mut report = StageReport::default();
         if self.is_pass_through() {
-            return report;
+            return Processed {
+                request,
+                spans,
+                report,
+            };
         }
-        let mut failed = 0usize;
+        edits.clear();
         let mut rep = ScrubReport::default();
-        req.resource_spans.retain_mut(|rs| {
-            // The service name is read before scrubbing: rules and role maps match the raw name.
-            let service = service_name(rs.resource.as_ref()).to_string();
-            if let Some(sc) = &self.scrub {
-                let ok = catch_unwind(AssertUnwindSafe(|| {
-                    if let Some(r) = rs.resource.as_mut() {
-                        sc.scrub_resource(r, &mut rep);
-                    }
-                    for ss in &mut rs.scope_spans {
-                        if let Some(scope) = ss.scope.as_mut() {
-                            sc.scrub_scope(scope, &mut rep);
-                        }
-                    }
-                }));
-                if ok.is_err() {
-                    // Resource or scope attributes could not be scrubbed: every span under them
-                    // would carry them, so all of them go.
-                    failed += rs.scope_spans.iter().map(|s| s.spans.len()).sum::<usize>();
-                    return false;
-                }
-            }
-            for ss in &mut rs.scope_spans {
-                ss.spans.retain_mut(|span| {
-                    let ok = catch_unwind(AssertUnwindSafe(|| {
-                        #[cfg(feature = "fault-injection")]
-                        fault::maybe_fail(span);
-                        if let Some(f) = &self.fingerprint {
-                            f.apply_span(&service, span);
-                        }
-                        if let Some(sc) = &self.scrub {
-                            sc.scrub_span(span, &mut rep);
-                        }
-                    }));
-                    if ok.is_err() {
-                        failed += 1;
-                    }
-                    ok.is_ok()
-                });
-            }
-            true
-        });
+        let Some(failed) = self.edit(Msg::new(&request), edits, &mut rep) else {
+            // A checked request always parses; should it not, nothing of it goes on.
+            report.dropped.push((DropReason::ScrubError, spans));
+            return Processed {
+                request: Bytes::new(),
+                spans: 0,
+                report,
+            };
+        };
         for (typ, n) in &rep.matches {
             m.redactions
                 .get_or_create(&crate::admin::metrics::TypeLabel {
@@ -105,62 +134,199 @@ impl Stages {
             .inc_by(rep.bytes_values_skipped);
         m.scrub_dropped_attributes.inc_by(rep.dropped_attributes);
         m.scrub_scanned_bytes.inc_by(rep.bytes_scanned);
+        let mut out = request;
+        let mut spans = spans;
         if failed > 0 {
             tracing::error!(
                 spans = failed,
                 "a stage failed on spans; they were dropped, not forwarded"
             );
             report.dropped.push((DropReason::ScrubError, failed));
+            spans = spans.saturating_sub(failed);
+        }
+        if !edits.is_empty() {
+            let mut buf = Vec::new();
+            match edits.apply(Msg::new(&out), &mut buf) {
+                Ok(()) => out = Bytes::from(buf),
+                Err(_) => {
+                    // A checked request always parses; should it not, nothing of it goes on.
+                    report.dropped.push((DropReason::ScrubError, spans));
+                    spans = 0;
+                    out = Bytes::new();
+                }
+            }
         }
         if let Some(a) = &self.audit {
-            let head_before = a.chain_head();
-            let empty = Default::default();
-            for rs in &req.resource_spans {
-                let resource = rs.resource.as_ref().unwrap_or(&empty);
-                for span in rs.scope_spans.iter().flat_map(|s| s.spans.iter()) {
-                    if let Err(e) = a.record(resource, span) {
-                        tracing::warn!(error = %e, "audit record not written");
-                    }
-                }
-            }
-            if let Err(e) = a.flush() {
-                tracing::warn!(error = %e, "audit file flush failed");
-            }
-            // Anchor the audit chain in what the sinks store: the batch carries the chain head
-            // after its records, so the log's signed checkpoints commit to the audit trail.
-            if let Some(head) = a.chain_head().filter(|h| Some(h) != head_before.as_ref()) {
-                for rs in &mut req.resource_spans {
-                    let r = rs.resource.get_or_insert_with(Default::default);
-                    r.attributes.push(opentelemetry_proto::tonic::common::v1::KeyValue {
-                        key: AUDIT_CHAIN_HEAD.into(),
-                        value: Some(opentelemetry_proto::tonic::common::v1::AnyValue {
-                            value: Some(
-                                opentelemetry_proto::tonic::common::v1::any_value::Value::StringValue(
-                                    head.clone(),
-                                ),
-                            ),
-                        }),
-                        ..Default::default()
-                    });
-                }
+            if spans > 0 {
+                out = audit(a, out);
             }
         }
         report.dropped.retain(|(_, n)| *n > 0);
-        report
+        Processed {
+            request: out,
+            spans,
+            report,
+        }
     }
+
+    /// Fingerprints and scrubs every span of `req` into `edits`; returns the spans removed
+    /// because a stage failed or panicked on them (or on their resource or scope), or `None`
+    /// when the request itself does not parse.
+    fn edit(&self, req: Msg<'_>, edits: &mut Edits, rep: &mut ScrubReport) -> Option<usize> {
+        let mut failed = 0usize;
+        let mut removed: Vec<usize> = Vec::new();
+        for rs_f in view::each(req, REQUEST_RESOURCE_SPANS) {
+            let rs_f = rs_f.ok()?;
+            let Some(rs) = rs_f.msg() else { continue };
+            let rs_cp = edits.checkpoint();
+            let resource = catch_unwind(AssertUnwindSafe(|| -> Result<String, StageFail> {
+                let resource = view::last(rs, RS_RESOURCE)?.and_then(|f| f.msg());
+                // Read before scrubbing: rules and role maps match the raw name.
+                let service = view::service_name(resource)?.to_string();
+                if let Some(sc) = &self.scrub {
+                    if let Some(r) = resource {
+                        sc.scrub_resource_encoded(r, edits, rep)?;
+                    }
+                    for f in rs.fields() {
+                        let f = f?;
+                        match f.num {
+                            RS_SCHEMA_URL => sc.scrub_string_field(rs, &f, edits, rep)?,
+                            RS_SCOPE_SPANS => {
+                                let Some(ss) = f.msg() else { continue };
+                                for g in ss.fields() {
+                                    let g = g?;
+                                    match g.num {
+                                        SS_SCOPE => {
+                                            if let Some(scope) = g.msg() {
+                                                sc.scrub_scope_encoded(scope, edits, rep)?;
+                                            }
+                                        }
+                                        SS_SCHEMA_URL => {
+                                            sc.scrub_string_field(ss, &g, edits, rep)?
+                                        }
+                                        _ => {}
+                                    }
+                                }
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                Ok(service)
+            }));
+            let Ok(Ok(service)) = resource else {
+                // Resource or scope attributes could not be scrubbed: every span under them
+                // would carry them, so all of them go.
+                edits.truncate(rs_cp);
+                edits.delete(&req, rs_f.range());
+                failed += count_in(rs);
+                continue;
+            };
+            let mut spans = |edits: &mut Edits, failed: &mut usize| -> Result<(), WireError> {
+                for ss in view::each(rs, RS_SCOPE_SPANS) {
+                    let Some(ss) = ss?.msg() else { continue };
+                    for sp_f in view::each(ss, SS_SPANS) {
+                        let sp_f = sp_f?;
+                        let Some(span) = sp_f.msg() else { continue };
+                        let cp = edits.checkpoint();
+                        removed.clear();
+                        let ok = catch_unwind(AssertUnwindSafe(|| -> Result<(), StageFail> {
+                            #[cfg(feature = "fault-injection")]
+                            fault::maybe_fail(span);
+                            if let Some(f) = &self.fingerprint {
+                                f.apply_encoded(&service, span, edits, &mut removed)?;
+                            }
+                            if let Some(sc) = &self.scrub {
+                                sc.scrub_span_encoded(span, &removed, edits, rep)?;
+                            }
+                            Ok(())
+                        }));
+                        if !matches!(ok, Ok(Ok(()))) {
+                            edits.truncate(cp);
+                            edits.delete(&ss, sp_f.range());
+                            *failed += 1;
+                        }
+                    }
+                }
+                Ok(())
+            };
+            let mut here = 0usize;
+            if spans(edits, &mut here).is_err() {
+                // Unreachable for a checked request: none of this resource's spans goes on.
+                edits.truncate(rs_cp);
+                edits.delete(&req, rs_f.range());
+                here = count_in(rs);
+            }
+            failed += here;
+        }
+        Some(failed)
+    }
+}
+
+/// Spans under one `ResourceSpans` (as far as it reads).
+fn count_in(rs: Msg<'_>) -> usize {
+    view::each(rs, RS_SCOPE_SPANS)
+        .filter_map(|f| f.ok().and_then(|f| f.msg()))
+        .map(|ss| view::each(ss, SS_SPANS).count())
+        .sum()
+}
+
+/// Writes the audit records of a processed request and, when the chain advanced, anchors its
+/// head in every resource (so the log's signed checkpoints commit to the audit trail). Audit
+/// is off by default; it works on the decoded request.
+fn audit(a: &AuditLog, request: Bytes) -> Bytes {
+    let Ok(mut req) = ExportTraceServiceRequest::decode(request.clone()) else {
+        return request;
+    };
+    let head_before = a.chain_head();
+    let empty = Default::default();
+    for rs in &req.resource_spans {
+        let resource = rs.resource.as_ref().unwrap_or(&empty);
+        for span in rs.scope_spans.iter().flat_map(|s| s.spans.iter()) {
+            if let Err(e) = a.record(resource, span) {
+                tracing::warn!(error = %e, "audit record not written");
+            }
+        }
+    }
+    if let Err(e) = a.flush() {
+        tracing::warn!(error = %e, "audit file flush failed");
+    }
+    let Some(head) = a.chain_head().filter(|h| Some(h) != head_before.as_ref()) else {
+        return request;
+    };
+    for rs in &mut req.resource_spans {
+        let r = rs.resource.get_or_insert_with(Default::default);
+        r.attributes
+            .push(opentelemetry_proto::tonic::common::v1::KeyValue {
+                key: AUDIT_CHAIN_HEAD.into(),
+                value: Some(opentelemetry_proto::tonic::common::v1::AnyValue {
+                    value: Some(
+                        opentelemetry_proto::tonic::common::v1::any_value::Value::StringValue(
+                            head.clone(),
+                        ),
+                    ),
+                }),
+                ..Default::default()
+            });
+    }
+    Bytes::from(req.encode_to_vec())
 }
 
 /// Test-only fault injection (cargo feature `fault-injection`): a span carrying the attribute
 /// `spanward.test.fault` = `panic` makes the stage panic on it, proving the fail-closed path.
 #[cfg(feature = "fault-injection")]
 mod fault {
-    use opentelemetry_proto::tonic::common::v1::any_value::Value;
-    use opentelemetry_proto::tonic::trace::v1::Span;
+    use crate::otlp::num::SPAN_ATTRIBUTES;
+    use crate::otlp::view::{each, Kv};
+    use crate::otlp::Msg;
 
-    pub fn maybe_fail(span: &Span) {
-        let hit = span.attributes.iter().any(|kv| {
-            kv.key == "spanward.test.fault"
-                && matches!(kv.value.as_ref().and_then(|v| v.value.as_ref()), Some(Value::StringValue(s)) if s == "panic")
+    pub fn maybe_fail(span: Msg<'_>) {
+        let hit = each(span, SPAN_ATTRIBUTES).any(|f| {
+            let Some(kv) = f.ok().and_then(|f| f.msg()) else {
+                return false;
+            };
+            let Ok(kv) = Kv::read(kv) else { return false };
+            kv.key == "spanward.test.fault" && matches!(kv.string(), Ok(Some("panic")))
         });
         if hit {
             panic!("injected fault");

@@ -1,14 +1,15 @@
-//! Worker threads: take a batch off the queue, run the stages, encode once, hand the bytes to
-//! every sink, then resolve the batch's acknowledgement. CPU-bound work lives here, never on the
-//! async runtime.
+//! Worker threads: take a batch off the queue, run the stages (which write the request once,
+//! only when they changed it), hand the bytes to every sink, then resolve the batch's
+//! acknowledgement. CPU-bound work lives here, never on the async runtime.
 
 use super::queue::{QueueReceiver, Recv};
 use super::stages::Stages;
-use super::{count_spans, AckResult, Batch, DropReason};
+use super::{AckResult, Batch, DropReason};
 use crate::admin::metrics::{ExporterLabel, Metrics};
 use crate::admin::Health;
+use crate::otlp::Edits;
 use crate::sink::Sink;
-use prost::Message;
+use bytes::Bytes;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -41,10 +42,10 @@ pub fn spawn(
 
 fn run(ctx: &WorkerContext) {
     ctx.health.workers_running.fetch_add(1, Ordering::AcqRel);
-    let mut buf = Vec::with_capacity(1 << 20);
+    let mut edits = Edits::new();
     loop {
         match ctx.queue.recv(Duration::from_millis(200)) {
-            Recv::Batch(b) => handle(ctx, b, &mut buf),
+            Recv::Batch(b) => handle(ctx, b, &mut edits),
             Recv::Idle => continue,
             Recv::Done => break,
         }
@@ -58,15 +59,14 @@ fn run(ctx: &WorkerContext) {
 fn write_holding(
     ctx: &WorkerContext,
     sink: &dyn Sink,
-    req: &opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest,
-    buf: &[u8],
+    request: &Bytes,
     spans: usize,
     prov: &mut crate::sink::Provenance,
 ) -> Result<crate::sink::Delivery, crate::sink::SinkError> {
     let mut wait = Duration::from_millis(50);
     let mut warned = false;
     loop {
-        match sink.write_in_fanout(req, buf, spans, prov) {
+        match sink.write_in_fanout(request, spans, prov) {
             Err(e)
                 if e.kind == crate::sink::FailureKind::Retryable
                     && sink.hold_on_retryable()
@@ -89,7 +89,7 @@ fn write_holding(
     }
 }
 
-fn handle(ctx: &WorkerContext, mut batch: Batch, buf: &mut Vec<u8>) {
+fn handle(ctx: &WorkerContext, mut batch: Batch, edits: &mut Edits) {
     let m = &ctx.metrics;
     let spans_in = batch.spans;
     if ctx.abandon.load(Ordering::Acquire) {
@@ -99,22 +99,20 @@ fn handle(ctx: &WorkerContext, mut batch: Batch, buf: &mut Vec<u8>) {
     }
     m.pipeline_in_process_spans.inc_by(spans_in as i64);
     let started = Instant::now();
-    let report = ctx.stages.process(&mut batch.request, m);
-    for (reason, n) in &report.dropped {
+    let request = std::mem::take(&mut batch.request);
+    let p = ctx.stages.process_encoded(request, spans_in, m, edits);
+    for (reason, n) in &p.report.dropped {
         m.dropped(*reason, *n);
     }
-    let spans = count_spans(&batch.request);
+    let spans = p.spans;
     let mut all_ok = true;
     if spans > 0 {
-        buf.clear();
-        // Encoding into a Vec cannot fail: it grows as needed.
-        let _ = batch.request.encode(buf);
         let mut prov = crate::sink::Provenance::default();
         for sink in &ctx.sinks {
             let label = ExporterLabel {
                 exporter: sink.name(),
             };
-            match write_holding(ctx, sink.as_ref(), &batch.request, buf, spans, &mut prov) {
+            match write_holding(ctx, sink.as_ref(), &p.request, spans, &mut prov) {
                 Ok(_) => {
                     m.exporter_sent_spans
                         .get_or_create(&label)

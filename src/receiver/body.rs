@@ -1,22 +1,21 @@
-//! Request bodies: decompression under size and ratio limits, decoding of OTLP protobuf and
-//! OTLP/JSON, and the structural limits checked on what was decoded. Pure functions, so they
-//! are easy to fuzz.
+//! Request bodies: decompression under size and ratio limits, OTLP/JSON decoding, and the check
+//! of OTLP protobuf against its canonical form and the structural limits ([`admit`]). Pure
+//! functions, so they are easy to fuzz.
 
 use crate::config::LimitsConfig;
+use crate::otlp::{canonical, check, CheckError, Edits, Msg};
 use crate::pipeline::RefuseReason;
+use bytes::Bytes;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{any_value::Value, AnyValue, KeyValue};
 use prost::Message;
 use std::io::Read;
 
-/// What an attribute value over `max_attribute_value_bytes` is replaced by; the scrubber uses
-/// the same marker for strings over its own `max_value_bytes`.
-pub const OVERSIZE_MARKER: &str = "[REDACTED:oversize]";
+pub use crate::otlp::check::OVERSIZE_MARKER;
 
 /// Bodies smaller than this may inflate by any ratio: they cannot hurt.
 const RATIO_FLOOR: usize = 1024 * 1024;
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum BodyError {
     #[error("request body over {limit} bytes")]
     TooLarge { limit: usize },
@@ -57,139 +56,86 @@ impl BodyError {
     }
 }
 
-/// What [`enforce`] changed in an admitted request.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Enforced {
+impl BodyError {
+    fn from_check(e: CheckError) -> BodyError {
+        match e {
+            CheckError::TooManySpans { limit } => BodyError::TooManySpans { limit },
+            CheckError::TooManyAttributes { limit } => BodyError::TooManyAttributes { limit },
+            CheckError::TooDeep { limit } => BodyError::TooDeep { limit },
+            // prost's own encoding is always canonical; fail closed if it were not.
+            CheckError::NotCanonical => BodyError::Protobuf("not in canonical form".into()),
+        }
+    }
+}
+
+/// A request the receivers admit: an OTLP protobuf `ExportTraceServiceRequest` in canonical
+/// form (see [`crate::otlp`]), within the structural limits, oversized values replaced.
+#[derive(Debug, Clone)]
+pub struct Admitted {
+    pub body: Bytes,
+    pub spans: usize,
     /// String and bytes attribute values over `max_attribute_value_bytes`, replaced by
     /// [`OVERSIZE_MARKER`].
     pub oversize_values: u64,
 }
 
-/// Checks a decoded request against the structural limits. Whole-request violations (too many
-/// spans, too many attributes in one span, nesting too deep) refuse the request; an attribute
-/// value over the byte limit is replaced by [`OVERSIZE_MARKER`] and counted, so it is never
-/// forwarded unscanned (and never costs a scan).
-pub fn enforce(
-    req: &mut ExportTraceServiceRequest,
-    limits: &LimitsConfig,
-) -> Result<Enforced, BodyError> {
-    let spans = crate::pipeline::count_spans(req);
-    if spans > limits.max_spans_per_request {
-        return Err(BodyError::TooManySpans {
-            limit: limits.max_spans_per_request,
-        });
-    }
-    let mut e = Enforced::default();
-    for rs in &mut req.resource_spans {
-        if let Some(r) = rs.resource.as_mut() {
-            Budget::new(limits).attrs(&mut r.attributes, 1, &mut e)?;
-        }
-        for ss in &mut rs.scope_spans {
-            if let Some(scope) = ss.scope.as_mut() {
-                Budget::new(limits).attrs(&mut scope.attributes, 1, &mut e)?;
-            }
-            for span in &mut ss.spans {
-                // One budget for the span, its events and links: what one span costs to scrub.
-                let mut b = Budget::new(limits);
-                b.attrs(&mut span.attributes, 1, &mut e)?;
-                for ev in &mut span.events {
-                    b.attrs(&mut ev.attributes, 1, &mut e)?;
-                }
-                for ln in &mut span.links {
-                    b.attrs(&mut ln.attributes, 1, &mut e)?;
-                }
-            }
-        }
-    }
-    Ok(e)
+/// Why a body was not admitted, with the spans it held when that is known (for the refused
+/// spans counter).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotAdmitted {
+    pub error: BodyError,
+    pub spans: usize,
 }
 
-/// Walks one span's (or resource's, or scope's) attributes, counting key-values and array
-/// elements at every level against `max_attributes_per_span`. Recursion depth is bounded by
-/// `max_attribute_depth` (checked before descending), and the decoders bound it before that.
-struct Budget<'l> {
-    limits: &'l LimitsConfig,
-    left: usize,
-}
-
-impl<'l> Budget<'l> {
-    fn new(limits: &'l LimitsConfig) -> Self {
-        Budget {
-            limits,
-            left: limits.max_attributes_per_span,
-        }
-    }
-
-    fn take(&mut self, n: usize) -> Result<(), BodyError> {
-        self.left = self
-            .left
-            .checked_sub(n)
-            .ok_or(BodyError::TooManyAttributes {
-                limit: self.limits.max_attributes_per_span,
-            })?;
-        Ok(())
-    }
-
-    /// `depth` is the nesting level of the values in `kvs`: 1 for a span's own attributes.
-    fn attrs(
-        &mut self,
-        kvs: &mut [KeyValue],
-        depth: usize,
-        e: &mut Enforced,
-    ) -> Result<(), BodyError> {
-        self.take(kvs.len())?;
-        for kv in kvs {
-            if let Some(v) = kv.value.as_mut() {
-                self.value(v, depth, e)?;
-            }
-        }
-        Ok(())
-    }
-
-    fn value(&mut self, v: &mut AnyValue, depth: usize, e: &mut Enforced) -> Result<(), BodyError> {
-        if depth > self.limits.max_attribute_depth {
-            return Err(BodyError::TooDeep {
-                limit: self.limits.max_attribute_depth,
-            });
-        }
-        let max = self.limits.max_attribute_value_bytes;
-        match v.value.as_mut() {
-            Some(Value::StringValue(s)) if s.len() > max => {
-                e.oversize_values += 1;
-                *s = OVERSIZE_MARKER.to_string();
-            }
-            Some(Value::BytesValue(b)) if b.len() > max => {
-                // Bytes may be kept unscanned (`redaction.bytes: keep`); oversized ones never.
-                e.oversize_values += 1;
-                v.value = Some(Value::StringValue(OVERSIZE_MARKER.to_string()));
-            }
-            Some(Value::ArrayValue(a)) => {
-                self.take(a.values.len())?;
-                for x in &mut a.values {
-                    self.value(x, depth + 1, e)?;
-                }
-            }
-            Some(Value::KvlistValue(kv)) => self.attrs(&mut kv.values, depth + 1, e)?,
-            _ => {}
-        }
-        Ok(())
-    }
-}
-
-/// Decodes a request body (already decompressed) and applies [`enforce`]: the receivers' whole
-/// decode path, in one place for the receivers and the fuzz targets.
-pub fn decode_limited(
-    body: &[u8],
-    json: bool,
-    limits: &LimitsConfig,
-) -> Result<(ExportTraceServiceRequest, Enforced), BodyError> {
-    let mut req = if json {
-        decode_json(body)?
+/// The receivers' whole path from a (decompressed) body to a request for the queue, in one
+/// place for the receivers and the fuzz targets. Protobuf in canonical form is checked where
+/// it sits and kept as it is; any other protobuf is decoded and encoded again by prost (which
+/// also rejects what does not decode); OTLP/JSON is decoded and encoded as protobuf. Then the
+/// limits: a whole-request violation (too many spans, too many attributes in one span, nesting
+/// too deep) refuses the request; an attribute value over the byte limit is replaced by
+/// [`OVERSIZE_MARKER`] and counted, so it is never forwarded unscanned (and never costs a scan).
+pub fn admit(body: Bytes, json: bool, limits: &LimitsConfig) -> Result<Admitted, NotAdmitted> {
+    let refuse = |error: BodyError| NotAdmitted { error, spans: 0 };
+    let body = if json {
+        Bytes::from(decode_json(&body).map_err(refuse)?.encode_to_vec())
     } else {
-        decode_protobuf(body)?
+        body
     };
-    let e = enforce(&mut req, limits)?;
-    Ok((req, e))
+    let mut edits = Edits::new();
+    let (body, checked) = match check(&body, limits, &mut edits) {
+        Err(CheckError::NotCanonical) => {
+            let canon = canonical(&body).map_err(|e| refuse(BodyError::Protobuf(short(&e))))?;
+            edits.clear();
+            let canon = Bytes::from(canon);
+            match check(&canon, limits, &mut edits) {
+                Ok(c) => (canon, c),
+                Err(e) => return Err(over_limit(&canon, e)),
+            }
+        }
+        Err(e) => return Err(over_limit(&body, e)),
+        Ok(c) => (body, c),
+    };
+    let body = if edits.is_empty() {
+        body
+    } else {
+        let mut out = Vec::new();
+        edits
+            .apply(Msg::new(&body), &mut out)
+            .map_err(|e| refuse(BodyError::Protobuf(e.to_string())))?;
+        Bytes::from(out)
+    };
+    Ok(Admitted {
+        body,
+        spans: checked.spans,
+        oversize_values: checked.oversize_values,
+    })
+}
+
+fn over_limit(body: &[u8], e: CheckError) -> NotAdmitted {
+    NotAdmitted {
+        error: BodyError::from_check(e),
+        spans: crate::otlp::view::count_spans(Msg::new(body)).unwrap_or(0),
+    }
 }
 
 /// Inflates a gzip body, stopping as soon as it passes the size or ratio limit, so a bomb costs
@@ -217,7 +163,7 @@ pub fn gunzip(compressed: &[u8], limits: &LimitsConfig) -> Result<Vec<u8>, BodyE
     Ok(out)
 }
 
-/// Decodes an OTLP protobuf request.
+/// Decodes an OTLP protobuf request (prost: the tools and tests that want the decoded form).
 pub fn decode_protobuf(body: &[u8]) -> Result<ExportTraceServiceRequest, BodyError> {
     ExportTraceServiceRequest::decode(body).map_err(|e| BodyError::Protobuf(short(&e.to_string())))
 }
@@ -355,8 +301,30 @@ mod tests {
         assert_eq!(span.status.as_ref().unwrap().code, 2);
     }
 
-    use opentelemetry_proto::tonic::common::v1::{ArrayValue, KeyValueList};
+    use opentelemetry_proto::tonic::common::v1::{
+        any_value::Value, AnyValue, ArrayValue, KeyValue, KeyValueList,
+    };
     use opentelemetry_proto::tonic::resource::v1::Resource;
+
+    #[derive(Debug)]
+    struct Limited {
+        req: ExportTraceServiceRequest,
+        oversize_values: u64,
+    }
+
+    /// [`admit`], decoded again for the assertions.
+    fn decode_limited(body: &[u8], json: bool, l: &LimitsConfig) -> Result<Limited, BodyError> {
+        admit(Bytes::copy_from_slice(body), json, l)
+            .map(|a| Limited {
+                req: decode_protobuf(&a.body).unwrap(),
+                oversize_values: a.oversize_values,
+            })
+            .map_err(|e| e.error)
+    }
+
+    fn enforce(req: &mut ExportTraceServiceRequest, l: &LimitsConfig) -> Result<(), BodyError> {
+        decode_limited(&req.encode_to_vec(), false, l).map(|d| *req = d.req)
+    }
     use opentelemetry_proto::tonic::trace::v1::{span::Event, ResourceSpans, ScopeSpans, Span};
 
     /// A value nested `depth` levels deep (1 = a plain string), alternating arrays and kvlists.
@@ -442,7 +410,7 @@ mod tests {
                 };
                 let got = decode_limited(&body, json, &l);
                 if ok {
-                    assert_eq!(got.unwrap().0, req, "depth {depth} json={json}");
+                    assert_eq!(got.unwrap().req, req, "depth {depth} json={json}");
                 } else {
                     let e = got.unwrap_err();
                     assert_eq!(e, BodyError::TooDeep { limit: 32 }, "json={json}");
@@ -471,7 +439,8 @@ mod tests {
     #[test]
     fn decoders_bound_nesting_without_overflowing_the_stack() {
         // Far past both decoders' own recursion limits (prost 100 messages, serde_json 128):
-        // they return errors, and nothing recurses unboundedly.
+        // they return errors, and nothing recurses unboundedly (the protobuf check stops where
+        // prost stops and leaves the error to prost).
         let l = LimitsConfig {
             max_attribute_depth: 100,
             ..LimitsConfig::default()
@@ -501,8 +470,8 @@ mod tests {
         let req = req_with(vec![span_with(vec![kv("deep", nested_arrays(47))])], vec![]);
         assert!(decode_protobuf(&req.encode_to_vec()).is_ok());
         assert_eq!(
-            decode_limited(&req.encode_to_vec(), false, &LimitsConfig::default()),
-            Err(BodyError::TooDeep { limit: 32 })
+            decode_limited(&req.encode_to_vec(), false, &LimitsConfig::default()).err(),
+            Some(BodyError::TooDeep { limit: 32 })
         );
     }
 
@@ -598,8 +567,9 @@ mod tests {
             } else {
                 req.encode_to_vec()
             };
-            let (got, e) = decode_limited(&body, json, &l).unwrap();
-            assert_eq!(e.oversize_values, 3);
+            let d = decode_limited(&body, json, &l).unwrap();
+            let (got, e) = (d.req, d.oversize_values);
+            assert_eq!(e, 3);
             let a = &got.resource_spans[0].scope_spans[0].spans[0].attributes;
             let s = |i: usize| match a[i].value.as_ref().and_then(|v| v.value.as_ref()) {
                 Some(Value::StringValue(s)) => s.clone(),

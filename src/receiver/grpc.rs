@@ -94,9 +94,8 @@ impl tonic::server::UnaryService<Bytes> for ExportSvc {
             let raw = request.into_inner();
             let bytes = raw.len();
             let req = ingest
-                .decode(TRANSPORT, &raw, false)
+                .decode(TRANSPORT, raw, false)
                 .map_err(|r| status_of(&r))?;
-            drop(raw);
             ingest
                 .submit_as(TRANSPORT, &client, req, bytes)
                 .await

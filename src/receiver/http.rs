@@ -192,8 +192,7 @@ async fn export(
         }
     };
     let bytes = plain.len();
-    let decoded = ingest.decode(TRANSPORT, &plain, enc == Encoding::Json);
-    drop(plain);
+    let decoded = ingest.decode(TRANSPORT, plain, enc == Encoding::Json);
     let req = match decoded {
         Ok(r) => r,
         Err(r) => return error_response(http_status(r.reason), &r, enc),

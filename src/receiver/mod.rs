@@ -1,5 +1,6 @@
-//! OTLP receivers (gRPC and HTTP). Both decode a request, apply limits, and hand it to
-//! [`Ingest::submit`], which turns the queue's answer into an OTLP-spec outcome.
+//! OTLP receivers (gRPC and HTTP). Both check a request against its canonical form and the
+//! limits ([`body::admit`]), and hand it to [`Ingest::submit`], which samples it and turns the
+//! queue's answer into an OTLP-spec outcome. Requests stay encoded: see [`crate::otlp`].
 
 pub mod body;
 pub mod grpc;
@@ -11,9 +12,11 @@ use crate::admin::metrics::{Metrics, TransportLabel};
 use crate::admin::Health;
 use crate::auth::ClientId;
 use crate::config::{AckMode, LimitsConfig, PipelineConfig, WhenFull};
+use crate::otlp::{view, Edits, Msg};
 use crate::pipeline::queue::{QueueError, QueueSender};
-use crate::pipeline::{count_spans, Ack, AckResult, Batch, DropReason, RefuseReason};
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use crate::pipeline::{Ack, AckResult, Batch, DropReason, RefuseReason};
+use body::Admitted;
+use bytes::Bytes;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -58,63 +61,58 @@ impl Ingest {
         self.refusal(reason, message)
     }
 
-    /// Decodes a (decompressed) body and applies the structural limits: a refusal is counted
-    /// (with the request's span count when it was decodable), replaced oversized values are
-    /// counted as `redactions{type="oversize"}`.
+    /// Checks a (decompressed) body and applies the structural limits ([`body::admit`]): a
+    /// refusal is counted (with the request's span count when it is known), replaced oversized
+    /// values are counted as `redactions{type="oversize"}`.
     pub fn decode(
         &self,
         transport: &'static str,
-        body: &[u8],
+        body: Bytes,
         json: bool,
-    ) -> Result<ExportTraceServiceRequest, Refusal> {
-        let decoded = if json {
-            body::decode_json(body)
-        } else {
-            body::decode_protobuf(body)
-        };
-        let mut req = decoded.map_err(|e| self.reject(transport, e.reason(), &e.to_string()))?;
-        match body::enforce(&mut req, &self.limits) {
-            Ok(e) => {
-                if e.oversize_values > 0 {
+    ) -> Result<Admitted, Refusal> {
+        match body::admit(body, json, &self.limits) {
+            Ok(a) => {
+                if a.oversize_values > 0 {
                     self.metrics
                         .redactions
                         .get_or_create(&crate::admin::metrics::TypeLabel {
                             r#type: "oversize".to_string(),
                         })
-                        .inc_by(e.oversize_values);
+                        .inc_by(a.oversize_values);
                 }
-                Ok(req)
+                Ok(a)
             }
             Err(e) => {
-                let reason = e.reason();
-                self.metrics.refused(transport, reason, count_spans(&req));
-                Err(self.refusal(reason, &e.to_string()))
+                let reason = e.error.reason();
+                self.metrics.refused(transport, reason, e.spans);
+                Err(self.refusal(reason, &e.error.to_string()))
             }
         }
     }
 
-    /// Admits a decoded request from an anonymous client. `bytes` is its decompressed encoded
-    /// size.
+    /// Admits a checked request from an anonymous client. `bytes` is its decompressed size as
+    /// received.
     pub async fn submit(
         &self,
         transport: &'static str,
-        request: ExportTraceServiceRequest,
+        request: Admitted,
         bytes: usize,
     ) -> Result<(), Refusal> {
         self.submit_as(transport, &ClientId::default(), request, bytes)
             .await
     }
 
-    /// Admits a decoded request from `client` (the name of its bearer token, when it has one:
+    /// Admits a checked request from `client` (the name of its bearer token, when it has one:
     /// the identity per-client limits are keyed on).
     pub async fn submit_as(
         &self,
         transport: &'static str,
         client: &ClientId,
-        mut request: ExportTraceServiceRequest,
+        request: Admitted,
         bytes: usize,
     ) -> Result<(), Refusal> {
-        let spans = count_spans(&request);
+        let spans = request.spans;
+        let mut request = request.body;
         if spans == 0 {
             return Ok(());
         }
@@ -150,7 +148,7 @@ impl Ingest {
                 client
                     .0
                     .as_deref()
-                    .unwrap_or_else(|| service_name(&request)),
+                    .unwrap_or_else(|| view::first_service_name(Msg::new(&request)).unwrap_or("")),
             );
             if let ratelimit::Verdict::Limited(wait) = rl.check(&name, spans, bytes, Instant::now())
             {
@@ -179,7 +177,21 @@ impl Ingest {
         };
         let mut sampled_out = 0usize;
         if let Some(s) = &self.sampler {
-            let st = s.apply(&mut request);
+            let mut edits = Edits::new();
+            let sampled = s
+                .apply_encoded(Msg::new(&request), &mut edits)
+                .and_then(|st| {
+                    if !edits.is_empty() {
+                        let mut out = Vec::with_capacity(request.len());
+                        edits.apply(Msg::new(&request), &mut out)?;
+                        request = Bytes::from(out);
+                    }
+                    Ok(st)
+                });
+            // A checked request always parses; should it not, nothing of it goes on.
+            let Ok(st) = sampled else {
+                return refuse(RefuseReason::Malformed, "request could not be sampled");
+            };
             sampled_out = st.sampled_out as usize;
             if st.kept == 0 {
                 // Every span sampled out: nothing to queue, the request is done.
@@ -237,18 +249,4 @@ impl Ingest {
         }
         Ok(())
     }
-}
-
-/// The first resource's `service.name`, or `""`.
-fn service_name(r: &ExportTraceServiceRequest) -> &str {
-    use opentelemetry_proto::tonic::common::v1::any_value::Value;
-    r.resource_spans
-        .first()
-        .and_then(|rs| rs.resource.as_ref())
-        .and_then(|res| res.attributes.iter().find(|kv| kv.key == "service.name"))
-        .and_then(|kv| match kv.value.as_ref()?.value.as_ref()? {
-            Value::StringValue(s) => Some(s.as_str()),
-            _ => None,
-        })
-        .unwrap_or("")
 }

@@ -16,6 +16,7 @@
 //!   one batch per worker.
 
 use super::{Delivery, FailureKind, Provenance, Sink, SinkError};
+use bytes::Bytes;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use prost::Message;
@@ -635,23 +636,25 @@ impl Sink for KafkaSink {
         NAME
     }
 
-    fn write(
-        &self,
-        batch: &ExportTraceServiceRequest,
-        encoded: &[u8],
-        spans: usize,
-    ) -> Result<Delivery, SinkError> {
-        self.write_in_fanout(batch, encoded, spans, &mut Provenance::default())
+    fn write(&self, encoded: &Bytes, spans: usize) -> Result<Delivery, SinkError> {
+        self.write_in_fanout(encoded, spans, &mut Provenance::default())
     }
 
     fn write_in_fanout(
         &self,
-        batch: &ExportTraceServiceRequest,
-        _encoded: &[u8],
+        encoded: &Bytes,
         _spans: usize,
         prov: &mut Provenance,
     ) -> Result<Delivery, SinkError> {
-        let records = records_by_trace(batch, self.cfg.max_message_bytes as usize)
+        // Records are whole requests per trace: the batch is split in its decoded form.
+        let batch = ExportTraceServiceRequest::decode(encoded.clone()).map_err(|e| {
+            SinkError::new(
+                NAME,
+                FailureKind::Permanent,
+                format!("undecodable batch: {e}"),
+            )
+        })?;
+        let records = records_by_trace(&batch, self.cfg.max_message_bytes as usize)
             .map_err(|e| SinkError::new(NAME, FailureKind::Permanent, e.to_string()))?;
         self.deliver(&records, &self.headers(prov))?;
         Ok(match self.cfg.acks {

@@ -2,7 +2,7 @@
 //! fan-out; each call blocks that worker until the sink's guarantee holds, which is how a slow
 //! sink becomes back-pressure on the queue and then on the receivers.
 
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use bytes::Bytes;
 
 pub mod kafka;
 pub mod log;
@@ -69,25 +69,20 @@ pub trait Sink: Send + Sync {
     /// Stable short name, used as the `exporter` metrics label.
     fn name(&self) -> &'static str;
 
-    /// Writes one processed batch. `encoded` is `batch` already encoded as OTLP protobuf (so
-    /// several sinks share one encoding); `spans` is its span count. Blocking.
-    fn write(
-        &self,
-        batch: &ExportTraceServiceRequest,
-        encoded: &[u8],
-        spans: usize,
-    ) -> Result<Delivery, SinkError>;
+    /// Writes one processed batch: `encoded` is the OTLP protobuf `ExportTraceServiceRequest`
+    /// (shared by every sink of the fan-out, and cheap to clone), `spans` its span count.
+    /// Blocking.
+    fn write(&self, encoded: &Bytes, spans: usize) -> Result<Delivery, SinkError>;
 
     /// `write` as part of the worker's fan-out: sinks earlier in the fan-out record what they
     /// learned in `prov`, later ones may use it. Defaults to `write`.
     fn write_in_fanout(
         &self,
-        batch: &ExportTraceServiceRequest,
-        encoded: &[u8],
+        encoded: &Bytes,
         spans: usize,
         _prov: &mut Provenance,
     ) -> Result<Delivery, SinkError> {
-        self.write(batch, encoded, spans)
+        self.write(encoded, spans)
     }
 
     /// False once the sink can no longer accept data (e.g. after a fatal fsync error).

@@ -8,9 +8,7 @@
 use super::{Delivery, FailureKind, Sink, SinkError};
 use crate::config::{Compression, OtlpExporterConfig};
 use bytes::{BufMut, Bytes};
-use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTraceServiceRequest, ExportTraceServiceResponse,
-};
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
 use prost::Message;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -248,14 +246,8 @@ impl Sink for OtlpSink {
         "otlp"
     }
 
-    fn write(
-        &self,
-        _batch: &ExportTraceServiceRequest,
-        encoded: &[u8],
-        spans: usize,
-    ) -> Result<Delivery, SinkError> {
-        let body = Bytes::copy_from_slice(encoded);
-        self.rt.block_on(self.send(body, spans))
+    fn write(&self, encoded: &Bytes, spans: usize) -> Result<Delivery, SinkError> {
+        self.rt.block_on(self.send(encoded.clone(), spans))
     }
 
     fn abort(&self) {

@@ -28,7 +28,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use bytes::Bytes;
 use serde::Deserialize;
 
 use crate::sink::{Delivery, FailureKind, Sink, SinkError};
@@ -580,24 +580,13 @@ impl Sink for LogSink {
         "file"
     }
 
-    fn write(
-        &self,
-        batch: &ExportTraceServiceRequest,
-        encoded: &[u8],
-        spans: usize,
-    ) -> Result<Delivery, SinkError> {
-        self.write_in_fanout(
-            batch,
-            encoded,
-            spans,
-            &mut crate::sink::Provenance::default(),
-        )
+    fn write(&self, encoded: &Bytes, spans: usize) -> Result<Delivery, SinkError> {
+        self.write_in_fanout(encoded, spans, &mut crate::sink::Provenance::default())
     }
 
     fn write_in_fanout(
         &self,
-        _batch: &ExportTraceServiceRequest,
-        encoded: &[u8],
+        encoded: &Bytes,
         spans: usize,
         prov: &mut crate::sink::Provenance,
     ) -> Result<Delivery, SinkError> {
