@@ -9,7 +9,7 @@ use spanward::keys::{HmacKey, KeySource};
 use spanward::otlp::{Edits, Msg};
 use spanward::pipeline::fingerprint::{FingerprintConfig, Fingerprinter};
 use spanward::pipeline::sample::{Sampler, SamplingConfig};
-use spanward::pipeline::stages::Stages;
+use spanward::pipeline::stages::{Scratch, Stages};
 use spanward::pipeline::{count_spans, DropReason};
 use spanward::receiver::body;
 use spanward::scrub::{RedactionConfig, Scrubber};
@@ -83,9 +83,10 @@ pub fn run(data: &[u8], json: bool) {
     let req = ExportTraceServiceRequest::decode(sampled.clone()).expect("sampled decodes");
     assert_eq!(count_spans(&req) as u64, st.kept);
     let kept = count_spans(&req);
+    let mut scratch = Scratch::default();
     let out = p
         .stages
-        .process_encoded(sampled, kept, &p.metrics, &mut edits);
+        .process_encoded(sampled, kept, &p.metrics, &mut scratch);
     // No stage may fail on an admitted request: a failure drops spans (fail closed), but here
     // it would mean a panic caught inside the stages, i.e. a bug.
     let failed: usize = out

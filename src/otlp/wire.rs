@@ -28,7 +28,25 @@ pub enum WireError {
 }
 
 /// Reads a varint at `*pos`, as prost does: at most 10 bytes, the 10th at most 1.
+#[inline(always)]
 pub fn read_varint(buf: &[u8], pos: &mut usize) -> Result<u64, WireError> {
+    // Tags and lengths are one or two bytes: the common cases, without the loop.
+    if let Some(&b) = buf.get(*pos) {
+        if b < 0x80 {
+            *pos += 1;
+            return Ok(u64::from(b));
+        }
+        if let Some(&c) = buf.get(*pos + 1) {
+            if c < 0x80 {
+                *pos += 2;
+                return Ok(u64::from(b & 0x7f) | (u64::from(c) << 7));
+            }
+        }
+    }
+    read_varint_long(buf, pos)
+}
+
+fn read_varint_long(buf: &[u8], pos: &mut usize) -> Result<u64, WireError> {
     let at = *pos;
     let mut v: u64 = 0;
     for i in 0..10 {
@@ -226,6 +244,7 @@ pub struct Fields<'a> {
 }
 
 impl<'a> Fields<'a> {
+    #[inline]
     fn next_field(&mut self) -> Result<Field<'a>, WireError> {
         let start = self.pos;
         let window = &self.buf[..self.end];
@@ -283,6 +302,7 @@ impl<'a> Fields<'a> {
 impl<'a> Iterator for Fields<'a> {
     type Item = Result<Field<'a>, WireError>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         if self.pos >= self.end {
             return None;

@@ -402,46 +402,41 @@ impl Fingerprinter {
         if !self.enabled {
             return Ok(());
         }
+        // One pass over the span: arriving hash attributes are removed (undone below if they
+        // are to be trusted), role fields collected from the span and its events.
+        let cp = edits.checkpoint();
+        let removed_from = removed.len();
         let mut upstream = false;
-        for f in view::each(span, num::SPAN_ATTRIBUTES) {
-            if let Some(kv) = f?.msg() {
-                upstream |= Kv::read(kv)?.key == HASH_KEY_ID;
-            }
-        }
-        if !(self.trust_upstream && upstream) {
-            let mut inp = FieldEncoder::default();
-            let mut out = FieldEncoder::default();
-            for f in view::each(span, num::SPAN_ATTRIBUTES) {
-                let f = f?;
-                let Some(m) = f.msg() else { continue };
-                let kv = Kv::read(m)?;
-                if matches!(kv.key, INPUT_HASH | OUTPUT_HASH | HASH_KEY_ID) {
-                    edits.delete(&span, f.range());
-                    removed.push(f.start);
-                    continue;
-                }
-                match self.role_of(kv.key) {
-                    Some(Role::Input) => inp.push(kv.key, kv.value_field.and_then(|v| v.msg()))?,
-                    Some(Role::Output) => out.push(kv.key, kv.value_field.and_then(|v| v.msg()))?,
-                    None => {}
-                }
-            }
-            for ev in view::each(span, num::SPAN_EVENTS) {
-                let Some(ev) = ev?.msg() else { continue };
-                for f in view::each(ev, num::EVENT_ATTRIBUTES) {
-                    let Some(m) = f?.msg() else { continue };
+        let mut inp = FieldEncoder::default();
+        let mut out = FieldEncoder::default();
+        for f in span.fields() {
+            let f = f?;
+            match f.num {
+                num::SPAN_ATTRIBUTES => {
+                    let Some(m) = f.msg() else { continue };
                     let kv = Kv::read(m)?;
-                    match self.role_of(kv.key) {
-                        Some(Role::Input) => {
-                            inp.push(kv.key, kv.value_field.and_then(|v| v.msg()))?
-                        }
-                        Some(Role::Output) => {
-                            out.push(kv.key, kv.value_field.and_then(|v| v.msg()))?
-                        }
-                        None => {}
+                    if matches!(kv.key, INPUT_HASH | OUTPUT_HASH | HASH_KEY_ID) {
+                        upstream |= kv.key == HASH_KEY_ID;
+                        edits.delete(&span, f.range());
+                        removed.push(f.start);
+                        continue;
+                    }
+                    self.collect(&kv, &mut inp, &mut out)?;
+                }
+                num::SPAN_EVENTS => {
+                    let Some(ev) = f.msg() else { continue };
+                    for g in view::each(ev, num::EVENT_ATTRIBUTES) {
+                        let Some(m) = g?.msg() else { continue };
+                        self.collect(&Kv::read(m)?, &mut inp, &mut out)?;
                     }
                 }
+                _ => {}
             }
+        }
+        if self.trust_upstream && upstream {
+            edits.truncate(cp);
+            removed.truncate(removed_from);
+        } else {
             let (input, output) = (self.finish(&inp), self.finish(&out));
             let any = input.is_some() || output.is_some();
             for (k, v) in [(INPUT_HASH, input), (OUTPUT_HASH, output)] {
@@ -489,6 +484,23 @@ impl Fingerprinter {
         }
         removed.sort_unstable();
         Ok(())
+    }
+}
+
+impl Fingerprinter {
+    /// Adds a key-value to the encoder of its role, if it has one.
+    fn collect<'a>(
+        &self,
+        kv: &Kv<'a>,
+        inp: &mut FieldEncoder<'a>,
+        out: &mut FieldEncoder<'a>,
+    ) -> Result<(), WireError> {
+        let value = kv.value_field.and_then(|v| v.msg());
+        match self.role_of(kv.key) {
+            Some(Role::Input) => inp.push(kv.key, value),
+            Some(Role::Output) => out.push(kv.key, value),
+            None => Ok(()),
+        }
     }
 }
 

@@ -42,6 +42,30 @@ pub struct Processed {
     /// Spans left in `request`.
     pub spans: usize,
     pub report: StageReport,
+    /// `request` was written into the caller's buffer (see [`Scratch::recycle`]).
+    written: bool,
+}
+
+/// What a worker keeps between batches: the edit list and an output buffer. A request with
+/// changes is written into the buffer, which goes to the sinks as `Bytes`; once they are done
+/// with it, [`Scratch::recycle`] takes the allocation back, so a worker writes its requests
+/// into the same memory instead of fresh pages each time.
+#[derive(Default)]
+pub struct Scratch {
+    pub edits: Edits,
+    buf: Vec<u8>,
+}
+
+impl Scratch {
+    /// Takes back the buffer of a processed request the sinks no longer hold.
+    pub fn recycle(&mut self, p: Processed) {
+        if !p.written {
+            return;
+        }
+        if let Ok(b) = p.request.try_into_mut() {
+            self.buf = Vec::from(b);
+        }
+    }
 }
 
 /// The configured stages. All `None` means pass-through.
@@ -87,22 +111,21 @@ impl Stages {
         }
         let bytes = Bytes::from(req.encode_to_vec());
         let spans = super::count_spans(req);
-        let mut edits = Edits::new();
-        let p = self.process_encoded(bytes, spans, m, &mut edits);
+        let mut scratch = Scratch::default();
+        let p = self.process_encoded(bytes, spans, m, &mut scratch);
         if let Ok(r) = ExportTraceServiceRequest::decode(p.request) {
             *req = r;
         }
         p.report
     }
 
-    /// Runs every stage over a checked request holding `spans` spans. `edits` is scratch,
-    /// reused across batches by a worker.
+    /// Runs every stage over a checked request holding `spans` spans.
     pub fn process_encoded(
         &self,
         request: Bytes,
         spans: usize,
         m: &Metrics,
-        edits: &mut Edits,
+        scratch: &mut Scratch,
     ) -> Processed {
         let mut report = StageReport::default();
         if self.is_pass_through() {
@@ -110,8 +133,10 @@ impl Stages {
                 request,
                 spans,
                 report,
+                written: false,
             };
         }
+        let edits = &mut scratch.edits;
         edits.clear();
         let mut rep = ScrubReport::default();
         let Some(failed) = self.edit(Msg::new(&request), edits, &mut rep) else {
@@ -121,6 +146,7 @@ impl Stages {
                 request: Bytes::new(),
                 spans: 0,
                 report,
+                written: false,
             };
         };
         for (typ, n) in &rep.matches {
@@ -136,6 +162,7 @@ impl Stages {
         m.scrub_scanned_bytes.inc_by(rep.bytes_scanned);
         let mut out = request;
         let mut spans = spans;
+        let mut written = false;
         if failed > 0 {
             tracing::error!(
                 spans = failed,
@@ -145,9 +172,12 @@ impl Stages {
             spans = spans.saturating_sub(failed);
         }
         if !edits.is_empty() {
-            let mut buf = Vec::new();
+            let mut buf = std::mem::take(&mut scratch.buf);
             match edits.apply(Msg::new(&out), &mut buf) {
-                Ok(()) => out = Bytes::from(buf),
+                Ok(()) => {
+                    out = Bytes::from(buf);
+                    written = true;
+                }
                 Err(_) => {
                     // A checked request always parses; should it not, nothing of it goes on.
                     report.dropped.push((DropReason::ScrubError, spans));
@@ -166,6 +196,7 @@ impl Stages {
             request: out,
             spans,
             report,
+            written,
         }
     }
 

@@ -3,11 +3,11 @@
 //! acknowledgement. CPU-bound work lives here, never on the async runtime.
 
 use super::queue::{QueueReceiver, Recv};
+use super::stages::Scratch;
 use super::stages::Stages;
 use super::{AckResult, Batch, DropReason};
 use crate::admin::metrics::{ExporterLabel, Metrics};
 use crate::admin::Health;
-use crate::otlp::Edits;
 use crate::sink::Sink;
 use bytes::Bytes;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -42,10 +42,10 @@ pub fn spawn(
 
 fn run(ctx: &WorkerContext) {
     ctx.health.workers_running.fetch_add(1, Ordering::AcqRel);
-    let mut edits = Edits::new();
+    let mut scratch = Scratch::default();
     loop {
         match ctx.queue.recv(Duration::from_millis(200)) {
-            Recv::Batch(b) => handle(ctx, b, &mut edits),
+            Recv::Batch(b) => handle(ctx, b, &mut scratch),
             Recv::Idle => continue,
             Recv::Done => break,
         }
@@ -89,7 +89,7 @@ fn write_holding(
     }
 }
 
-fn handle(ctx: &WorkerContext, mut batch: Batch, edits: &mut Edits) {
+fn handle(ctx: &WorkerContext, mut batch: Batch, scratch: &mut Scratch) {
     let m = &ctx.metrics;
     let spans_in = batch.spans;
     if ctx.abandon.load(Ordering::Acquire) {
@@ -100,7 +100,7 @@ fn handle(ctx: &WorkerContext, mut batch: Batch, edits: &mut Edits) {
     m.pipeline_in_process_spans.inc_by(spans_in as i64);
     let started = Instant::now();
     let request = std::mem::take(&mut batch.request);
-    let p = ctx.stages.process_encoded(request, spans_in, m, edits);
+    let p = ctx.stages.process_encoded(request, spans_in, m, scratch);
     for (reason, n) in &p.report.dropped {
         m.dropped(*reason, *n);
     }
@@ -142,4 +142,5 @@ fn handle(ctx: &WorkerContext, mut batch: Batch, edits: &mut Edits) {
             AckResult::Failed
         });
     }
+    scratch.recycle(p);
 }

@@ -280,7 +280,7 @@ impl Scrubber {
             }
             AV_KVLIST => {
                 if let Some(l) = m.msg() {
-                    self.scrub_attrs(l, LIST_VALUES, w, depth + 1, &[], None)?;
+                    self.scrub_attrs(l, LIST_VALUES, w, depth + 1, &[])?;
                 }
                 Fate::Keep
             }
@@ -288,9 +288,7 @@ impl Scrubber {
         })
     }
 
-    /// Scrubs the key-values (fields `num`) of `parent` (key rules, keys, values), deleting
-    /// dropped ones. Fields starting at an offset in `skip` (sorted) were removed by an earlier
-    /// stage and are left alone. `slots`: where a span's summary attributes are.
+    /// Scrubs the key-values (fields `num`) of `parent`; see [`Scrubber::scrub_kv`].
     fn scrub_attrs<'a>(
         &self,
         parent: Msg<'a>,
@@ -298,73 +296,89 @@ impl Scrubber {
         w: &mut Walk<'_, '_>,
         depth: usize,
         skip: &[usize],
-        mut slots: Option<&mut SummarySlots<'a>>,
     ) -> Result<(), WalkError> {
         for f in view::each(parent, num) {
-            let f = f?;
-            if skip.binary_search(&f.start).is_ok() {
-                continue;
-            }
-            let Some(kvm) = f.msg() else { continue };
-            let kv = Kv::read(kvm)?;
-            let before = w.rep.total();
-            let cp = w.edits.checkpoint();
-            // The key is scrubbed first so the key rules see what will be written: a second
-            // pass then makes the same decisions (idempotence).
-            let (key_fate, new_key) = match &kv.key_field {
-                Some(kf) => self.scrub_field(&kvm, kf, w)?,
-                None => (Fate::Keep, None),
+            self.scrub_kv(parent, f?, w, depth, skip, None)?;
+        }
+        Ok(())
+    }
+
+    /// Scrubs one key-value field `f` of `parent` (key rules, key, value), deleting it when it
+    /// is dropped. A field starting at an offset in `skip` (sorted) was removed by an earlier
+    /// stage and is left alone. `slots`: where a span's summary attributes are.
+    fn scrub_kv<'a>(
+        &self,
+        parent: Msg<'a>,
+        f: Field<'a>,
+        w: &mut Walk<'_, '_>,
+        depth: usize,
+        skip: &[usize],
+        slots: Option<&mut SummarySlots<'a>>,
+    ) -> Result<(), WalkError> {
+        if !skip.is_empty() && skip.binary_search(&f.start).is_ok() {
+            return Ok(());
+        }
+        let Some(kvm) = f.msg() else {
+            return Ok(());
+        };
+        let kv = Kv::read(kvm)?;
+        let before = w.rep.total();
+        let cp = w.edits.checkpoint();
+        // The key is scrubbed first so the key rules see what will be written: a second pass
+        // then makes the same decisions (idempotence).
+        let (key_fate, new_key) = match &kv.key_field {
+            Some(kf) => self.scrub_field(&kvm, kf, w)?,
+            None => (Fate::Keep, None),
+        };
+        let key = new_key.as_deref().unwrap_or(kv.key);
+        let class = self.key_class(key);
+        if class.dropped {
+            w.rep.dropped_attributes += 1;
+            w.edits.truncate(cp);
+            w.edits.delete(&parent, f.range());
+            return Ok(());
+        }
+        if class.blocked {
+            let is_empty = match kv.member()? {
+                None => true,
+                Some(m) if m.num == AV_STRING => {
+                    let s = text_of(&m)?;
+                    s.is_empty() || s == BLOCKED
+                }
+                Some(_) => false,
             };
-            let key = new_key.as_deref().unwrap_or(kv.key);
-            let class = self.key_class(key);
-            if class.dropped {
+            if !is_empty {
+                w.rep.add(&self.t_blocked, 1);
+                if let Some(vf) = kv.value_field {
+                    w.edits
+                        .replace(&kvm, vf.range(), |o| put_string_value(o, KV_VALUE, BLOCKED));
+                }
+            }
+        } else if !class.allowed {
+            let val_fate = match kv.value_field.and_then(|v| v.msg()) {
+                Some(av) => self.scrub_value(av, w, depth)?,
+                None => Fate::Keep,
+            };
+            if matches!(key_fate, Fate::Drop) || matches!(val_fate, Fate::Drop) {
                 w.rep.dropped_attributes += 1;
                 w.edits.truncate(cp);
                 w.edits.delete(&parent, f.range());
-                continue;
+                return Ok(());
             }
-            if class.blocked {
-                let is_empty = match kv.member()? {
-                    None => true,
-                    Some(m) if m.num == AV_STRING => {
-                        let s = text_of(&m)?;
-                        s.is_empty() || s == BLOCKED
-                    }
-                    Some(_) => false,
-                };
-                if !is_empty {
-                    w.rep.add(&self.t_blocked, 1);
-                    if let Some(vf) = kv.value_field {
-                        w.edits
-                            .replace(&kvm, vf.range(), |o| put_string_value(o, KV_VALUE, BLOCKED));
-                    }
-                }
-            } else if !class.allowed {
-                let val_fate = match kv.value_field.and_then(|v| v.msg()) {
-                    Some(av) => self.scrub_value(av, w, depth)?,
-                    None => Fate::Keep,
-                };
-                if matches!(key_fate, Fate::Drop) || matches!(val_fate, Fate::Drop) {
-                    w.rep.dropped_attributes += 1;
-                    w.edits.truncate(cp);
-                    w.edits.delete(&parent, f.range());
-                    continue;
-                }
+        }
+        if w.rep.total() != before {
+            if let Some(keys) = w.keys.as_mut() {
+                keys.push(key.to_string());
             }
-            if w.rep.total() != before {
-                if let Some(keys) = w.keys.as_mut() {
-                    keys.push(key.to_string());
-                }
-            }
-            if let Some(sl) = slots.as_deref_mut() {
-                let slot = match key {
-                    "redaction.count" => &mut sl.count,
-                    "redaction.types" => &mut sl.types,
-                    "redaction.keys" => &mut sl.keys,
-                    _ => continue,
-                };
-                slot.get_or_insert(f);
-            }
+        }
+        if let Some(sl) = slots {
+            let slot = match key {
+                "redaction.count" => &mut sl.count,
+                "redaction.types" => &mut sl.types,
+                "redaction.keys" => &mut sl.keys,
+                _ => return Ok(()),
+            };
+            slot.get_or_insert(f);
         }
         Ok(())
     }
@@ -394,7 +408,7 @@ impl Scrubber {
             edits,
             keys: None,
         };
-        self.scrub_attrs(r, RESOURCE_ATTRIBUTES, &mut w, 0, &[], None)?;
+        self.scrub_attrs(r, RESOURCE_ATTRIBUTES, &mut w, 0, &[])?;
         for e in view::each(r, RESOURCE_ENTITY_REFS) {
             let Some(e) = e?.msg() else { continue };
             for f in e.fields() {
@@ -429,7 +443,7 @@ impl Scrubber {
                 self.scrub_field(&s, &f, &mut w)?;
             }
         }
-        self.scrub_attrs(s, SCOPE_ATTRIBUTES, &mut w, 0, &[], None)
+        self.scrub_attrs(s, SCOPE_ATTRIBUTES, &mut w, 0, &[])
     }
 
     /// Scrubs a string field of `owner` that is not part of a resource, scope or span (the
@@ -482,6 +496,7 @@ impl Scrubber {
                     self.scrub_field(&s, &f, &mut w)?;
                 }
                 SPAN_TRACE_STATE => self.scrub_trace_state(&s, &f, &mut w)?,
+                SPAN_ATTRIBUTES => self.scrub_kv(s, f, &mut w, 0, skip, Some(&mut slots))?,
                 SPAN_STATUS => {
                     let Some(st) = f.msg() else { continue };
                     for g in view::each(st, STATUS_MESSAGE) {
@@ -493,19 +508,18 @@ impl Scrubber {
                     for g in view::each(ev, EVENT_NAME) {
                         self.scrub_field(&ev, &g?, &mut w)?;
                     }
-                    self.scrub_attrs(ev, EVENT_ATTRIBUTES, &mut w, 0, skip, None)?;
+                    self.scrub_attrs(ev, EVENT_ATTRIBUTES, &mut w, 0, skip)?;
                 }
                 SPAN_LINKS => {
                     let Some(ln) = f.msg() else { continue };
                     for g in view::each(ln, LINK_TRACE_STATE) {
                         self.scrub_trace_state(&ln, &g?, &mut w)?;
                     }
-                    self.scrub_attrs(ln, LINK_ATTRIBUTES, &mut w, 0, skip, None)?;
+                    self.scrub_attrs(ln, LINK_ATTRIBUTES, &mut w, 0, skip)?;
                 }
                 _ => {}
             }
         }
-        self.scrub_attrs(s, SPAN_ATTRIBUTES, &mut w, 0, skip, Some(&mut slots))?;
         let keys = w.keys.take();
         let edits = w.edits;
         let total = local.total();

@@ -7,55 +7,15 @@
 
 use super::{Delivery, FailureKind, Sink, SinkError};
 use crate::config::{Compression, OtlpExporterConfig};
-use bytes::{BufMut, Bytes};
+use bytes::Bytes;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
 use prost::Message;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::transport::{Channel, Endpoint};
 
 const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
-
-/// Sends pre-encoded request bytes; decodes the response with prost.
-#[derive(Clone, Default)]
-pub struct RawCodec;
-
-pub struct RawEncoder;
-pub struct RespDecoder;
-
-impl Encoder for RawEncoder {
-    type Item = Bytes;
-    type Error = tonic::Status;
-    fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), Self::Error> {
-        dst.put(item);
-        Ok(())
-    }
-}
-
-impl Decoder for RespDecoder {
-    type Item = ExportTraceServiceResponse;
-    type Error = tonic::Status;
-    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Self::Item>, Self::Error> {
-        ExportTraceServiceResponse::decode(src)
-            .map(Some)
-            .map_err(|e| tonic::Status::internal(format!("undecodable export response: {e}")))
-    }
-}
-
-impl Codec for RawCodec {
-    type Encode = Bytes;
-    type Decode = ExportTraceServiceResponse;
-    type Encoder = RawEncoder;
-    type Decoder = RespDecoder;
-    fn encoder(&mut self) -> RawEncoder {
-        RawEncoder
-    }
-    fn decoder(&mut self) -> RespDecoder {
-        RespDecoder
-    }
-}
 
 /// One OTLP/gRPC export call with pre-encoded bytes. Shared with the load generator.
 pub async fn export_raw(
@@ -67,7 +27,85 @@ pub async fn export_raw(
     export_raw_with(channel, body, gzip, timeout, None).await
 }
 
-/// [`export_raw`] with an `authorization` value (the load generator's bearer token).
+/// A request body of two chunks: the gRPC message prefix, then the message itself. The message
+/// is the `Bytes` the worker holds, handed to HTTP/2 as it is: tonic's codec would copy every
+/// request into a fresh buffer first (a megabyte per batch, and its page faults).
+struct Framed {
+    chunks: [Option<Bytes>; 2],
+}
+
+impl hyper::body::Body for Framed {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
+        let next = self.chunks.iter_mut().find_map(Option::take);
+        std::task::Poll::Ready(next.map(|b| Ok(hyper::body::Frame::data(b))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.chunks.iter().all(Option::is_none)
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        let n: usize = self.chunks.iter().flatten().map(Bytes::len).sum();
+        hyper::body::SizeHint::with_exact(n as u64)
+    }
+}
+
+/// A gRPC message as the wire carries it: the compressed flag, the length, the bytes.
+fn grpc_frame(message: Bytes, compressed: bool) -> Framed {
+    let mut prefix = Vec::with_capacity(5);
+    prefix.push(u8::from(compressed));
+    prefix.extend_from_slice(&(message.len() as u32).to_be_bytes());
+    Framed {
+        chunks: [Some(Bytes::from(prefix)), Some(message)],
+    }
+}
+
+fn gzip_bytes(b: &[u8]) -> Result<Bytes, tonic::Status> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(b)
+        .and_then(|_| e.finish())
+        .map(Bytes::from)
+        .map_err(|e| tonic::Status::internal(format!("compressing the request: {e}")))
+}
+
+/// The gRPC status of a response: from its trailers (or, for a trailers-only answer, its
+/// headers), else from the HTTP status as the gRPC spec maps it.
+fn response_status(
+    http: tonic::codegen::http::StatusCode,
+    headers: &tonic::codegen::http::HeaderMap,
+    trailers: Option<&tonic::codegen::http::HeaderMap>,
+) -> tonic::Status {
+    use tonic::codegen::http::StatusCode;
+    if let Some(s) = trailers
+        .and_then(tonic::Status::from_header_map)
+        .or_else(|| tonic::Status::from_header_map(headers))
+    {
+        return s;
+    }
+    let code = match http {
+        StatusCode::OK => tonic::Code::Unknown,
+        StatusCode::BAD_REQUEST => tonic::Code::Internal,
+        StatusCode::UNAUTHORIZED => tonic::Code::Unauthenticated,
+        StatusCode::FORBIDDEN => tonic::Code::PermissionDenied,
+        StatusCode::NOT_FOUND => tonic::Code::Unimplemented,
+        StatusCode::TOO_MANY_REQUESTS
+        | StatusCode::BAD_GATEWAY
+        | StatusCode::SERVICE_UNAVAILABLE
+        | StatusCode::GATEWAY_TIMEOUT => tonic::Code::Unavailable,
+        _ => tonic::Code::Unknown,
+    };
+    tonic::Status::new(code, format!("HTTP status {http} without a gRPC status"))
+}
+
+/// [`export_raw`] with an `authorization` value (the load generator's bearer token). The call
+/// is made on the channel directly (not through tonic's codec) so the body is not copied.
 pub async fn export_raw_with(
     channel: Channel,
     body: Bytes,
@@ -75,22 +113,70 @@ pub async fn export_raw_with(
     timeout: Duration,
     authorization: Option<&tonic::metadata::AsciiMetadataValue>,
 ) -> Result<ExportTraceServiceResponse, tonic::Status> {
-    let mut grpc = tonic::client::Grpc::new(channel);
-    if gzip {
-        grpc = grpc.send_compressed(tonic::codec::CompressionEncoding::Gzip);
-    }
-    grpc.ready()
+    use http_body_util::BodyExt;
+    use tonic::codegen::{http, Service};
+    let mut ch = channel;
+    std::future::poll_fn(|cx| ch.poll_ready(cx))
         .await
         .map_err(|e| tonic::Status::unavailable(format!("next stage not reachable: {e}")))?;
-    let mut req = tonic::Request::new(body);
-    req.set_timeout(timeout);
-    if let Some(a) = authorization {
-        req.metadata_mut().insert("authorization", a.clone());
+    let message = if gzip { gzip_bytes(&body)? } else { body };
+    let mut req = http::Request::builder()
+        .method(http::Method::POST)
+        .uri(EXPORT_PATH)
+        .header(http::header::CONTENT_TYPE, "application/grpc")
+        .header(http::header::TE, "trailers")
+        .header("grpc-timeout", format!("{}m", timeout.as_millis().max(1)));
+    if gzip {
+        req = req.header("grpc-encoding", "gzip");
     }
-    let path = tonic::codegen::http::uri::PathAndQuery::from_static(EXPORT_PATH);
-    grpc.unary(req, path, RawCodec)
-        .await
-        .map(|r| r.into_inner())
+    if let Some(a) = authorization {
+        req = req.header(http::header::AUTHORIZATION, a.as_bytes());
+    }
+    let req = req
+        .body(tonic::body::Body::new(grpc_frame(message, gzip)))
+        .map_err(|e| tonic::Status::internal(format!("building the request: {e}")))?;
+    let call = async {
+        let resp = ch
+            .call(req)
+            .await
+            .map_err(|e| tonic::Status::from_error(Box::new(e)))?;
+        let (parts, mut body) = resp.into_parts();
+        let mut data = bytes::BytesMut::new();
+        let mut trailers = None;
+        while let Some(frame) = body.frame().await {
+            let frame = frame?;
+            match frame.into_data() {
+                Ok(d) => data.extend_from_slice(&d),
+                Err(f) => {
+                    if let Ok(t) = f.into_trailers() {
+                        trailers = Some(t);
+                    }
+                }
+            }
+        }
+        let status = response_status(parts.status, &parts.headers, trailers.as_ref());
+        if status.code() != tonic::Code::Ok {
+            return Err(status);
+        }
+        // One message: flag, length, bytes. An empty body is an empty response.
+        let msg = match data.get(..5) {
+            None => &[][..],
+            Some(p) if p[0] != 0 => {
+                return Err(tonic::Status::internal("compressed export response"));
+            }
+            Some(p) => {
+                let n = u32::from_be_bytes([p[1], p[2], p[3], p[4]]) as usize;
+                data.get(5..5 + n)
+                    .ok_or_else(|| tonic::Status::internal("truncated export response"))?
+            }
+        };
+        ExportTraceServiceResponse::decode(msg)
+            .map_err(|e| tonic::Status::internal(format!("undecodable export response: {e}")))
+    };
+    match tokio::time::timeout(timeout, call).await {
+        Ok(r) => r,
+        Err(_) => Err(tonic::Status::deadline_exceeded("export timed out")),
+    }
 }
 
 /// OTLP codes after which the same request may succeed later.
