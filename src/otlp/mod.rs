@@ -16,7 +16,7 @@ pub mod view;
 pub mod wire;
 
 #[cfg(test)]
-mod testgen;
+pub(crate) mod testgen;
 
 pub use check::{canonical, check, CheckError, Checked};
 pub use edit::Edits;

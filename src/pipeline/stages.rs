@@ -364,3 +364,185 @@ mod fault {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::{HmacKey, KeySource};
+    use crate::otlp::testgen::kv;
+    use crate::pipeline::fingerprint::FingerprintConfig;
+    use crate::scrub::RedactionConfig;
+    use opentelemetry_proto::tonic::common::v1::any_value::Value;
+    use opentelemetry_proto::tonic::common::v1::{AnyValue, ArrayValue, InstrumentationScope};
+    use opentelemetry_proto::tonic::resource::v1::Resource;
+    use opentelemetry_proto::tonic::trace::v1::span::Event;
+    use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+    use proptest::prelude::*;
+
+    fn stages() -> &'static Stages {
+        static S: std::sync::OnceLock<Stages> = std::sync::OnceLock::new();
+        S.get_or_init(|| {
+            let key = || HmacKey::from_bytes(vec![5; 32], None, KeySource::File);
+            Stages {
+                fingerprint: Some(
+                    Fingerprinter::new(&FingerprintConfig::default(), key()).unwrap(),
+                ),
+                scrub: Some(Scrubber::new(&RedactionConfig::default(), key()).unwrap()),
+                audit: None,
+            }
+        })
+    }
+
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[a-z ]{0,40}",
+            Just("mail ann.lee@example.com now".to_string()),
+            Just("card 4111 1111 1111 1111".to_string()),
+            Just("ghp_16C7e42F292c6912E7710c838347Ae178B4a".to_string()),
+            Just("password=hunter2hunter2".to_string()),
+            Just("{\"content\":\"call +44 20 7946 0958\"}".to_string()),
+        ]
+    }
+
+    fn key() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[a-z.]{1,12}",
+            Just("gen_ai.input.messages".to_string()),
+            Just("gen_ai.tool.call.result".to_string()),
+            Just("db.password".to_string()),
+            Just("authorization".to_string()),
+            Just("redaction.count".to_string()),
+            Just("spanward.input_hash".to_string()),
+        ]
+    }
+
+    fn attrs() -> impl Strategy<Value = Vec<opentelemetry_proto::tonic::common::v1::KeyValue>> {
+        proptest::collection::vec(
+            (key(), text(), any::<bool>()).prop_map(|(k, t, arr)| {
+                let v = Value::StringValue(t);
+                if arr {
+                    kv(
+                        &k,
+                        Value::ArrayValue(ArrayValue {
+                            values: vec![AnyValue { value: Some(v) }],
+                        }),
+                    )
+                } else {
+                    kv(&k, v)
+                }
+            }),
+            0..5,
+        )
+    }
+
+    fn span() -> impl Strategy<Value = Span> {
+        (text(), attrs(), attrs()).prop_map(|(name, attributes, ev)| Span {
+            name,
+            trace_id: vec![3; 16],
+            attributes,
+            events: vec![Event {
+                name: "e".into(),
+                attributes: ev,
+                ..Default::default()
+            }],
+            ..Default::default()
+        })
+    }
+
+    fn request() -> impl Strategy<Value = ExportTraceServiceRequest> {
+        proptest::collection::vec(
+            (
+                attrs(),
+                text(),
+                proptest::collection::vec(proptest::collection::vec(span(), 0..4), 1..3),
+            ),
+            1..3,
+        )
+        .prop_map(|rss| ExportTraceServiceRequest {
+            resource_spans: rss
+                .into_iter()
+                .map(|(rattrs, scope_name, scopes)| ResourceSpans {
+                    resource: Some(Resource {
+                        attributes: rattrs,
+                        ..Default::default()
+                    }),
+                    scope_spans: scopes
+                        .into_iter()
+                        .map(|spans| ScopeSpans {
+                            scope: Some(InstrumentationScope {
+                                name: scope_name.clone(),
+                                ..Default::default()
+                            }),
+                            spans,
+                            ..Default::default()
+                        })
+                        .collect(),
+                    ..Default::default()
+                })
+                .collect(),
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+        /// The request-level walk edits every resource, scope and span exactly as the same
+        /// stages applied to each of them alone: offsets and owners are right wherever a span
+        /// sits in the request.
+        #[test]
+        fn a_request_comes_out_as_its_parts_processed_one_by_one(req in request()) {
+            let st = stages();
+            let m = crate::admin::metrics::Metrics::new().0;
+            let spans = crate::pipeline::count_spans(&req);
+            let mut scratch = Scratch::default();
+            let p = st.process_encoded(Bytes::from(req.encode_to_vec()), spans, &m, &mut scratch);
+            prop_assert_eq!(p.spans, spans);
+            prop_assert!(p.report.dropped.is_empty());
+            let got = ExportTraceServiceRequest::decode(p.request).unwrap();
+            let mut want = req.clone();
+            let (fp, sc) = (st.fingerprint.as_ref().unwrap(), st.scrub.as_ref().unwrap());
+            let mut rep = ScrubReport::default();
+            for rs in &mut want.resource_spans {
+                let service = crate::pipeline::sample::service_name(rs.resource.as_ref()).to_string();
+                if let Some(r) = rs.resource.as_mut() {
+                    sc.scrub_resource(r, &mut rep);
+                }
+                for ss in &mut rs.scope_spans {
+                    if let Some(s) = ss.scope.as_mut() {
+                        sc.scrub_scope(s, &mut rep);
+                    }
+                    for sp in &mut ss.spans {
+                        fp.apply_span(&service, sp);
+                        sc.scrub_span(sp, &mut rep);
+                    }
+                }
+            }
+            prop_assert_eq!(got, want);
+        }
+    }
+
+    /// A request no stage changes is forwarded as the very bytes that arrived.
+    #[test]
+    fn unchanged_requests_are_forwarded_as_they_arrived() {
+        let req = ExportTraceServiceRequest {
+            resource_spans: vec![ResourceSpans {
+                scope_spans: vec![ScopeSpans {
+                    spans: vec![Span {
+                        name: "plain".into(),
+                        attributes: vec![kv("note", Value::StringValue("nothing here".into()))],
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+        };
+        let bytes = Bytes::from(req.encode_to_vec());
+        let m = crate::admin::metrics::Metrics::new().0;
+        let mut scratch = Scratch::default();
+        let p = stages().process_encoded(bytes.clone(), 1, &m, &mut scratch);
+        assert_eq!(p.request, bytes);
+        // The same allocation, not a copy.
+        assert_eq!(p.request.as_ptr(), bytes.as_ptr());
+        assert!(!p.written);
+    }
+}
