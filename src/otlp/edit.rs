@@ -5,10 +5,22 @@
 //! Each edit belongs to the message whose fields it touches (its *owner*, named by the offset
 //! where the owner's fields start, see [`Msg::start`]) and covers whole fields of that message:
 //! `[start, end)` are field boundaries (or `start == end` for an insertion before the field at
-//! `start`, or at the owner's end). Edits of one owner must not overlap; an edit that removes a
-//! field also discards every edit inside that field.
+//! `start`, or at the owner's end). An edit that removes a field also discards every edit
+//! inside that field. Every edit must land: edits of one owner that overlap, or an edit whose
+//! owner is no message of the buffer, make [`Edits::apply`] fail rather than lose an edit
+//! silently (a lost edit could be a redaction).
 
 use super::wire::{put_varint, varint_len, Msg, Val, WireError};
+
+/// Why edits could not be applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum EditError {
+    #[error(transparent)]
+    Wire(#[from] WireError),
+    /// An edit overlapped another of the same message, or named no message of the buffer.
+    #[error("{0} of the edits could not be placed")]
+    Unplaced(usize),
+}
 use std::ops::Range;
 
 #[derive(Debug, Clone)]
@@ -142,63 +154,76 @@ impl Edits {
 
     /// Writes `root` with the edits applied into `out` (cleared first). `root` must be the
     /// message every edit's owner lies in (usually the whole buffer).
-    pub fn apply(&mut self, root: Msg<'_>, out: &mut Vec<u8>) -> Result<(), WireError> {
+    pub fn apply(&mut self, root: Msg<'_>, out: &mut Vec<u8>) -> Result<(), EditError> {
         out.clear();
         // Owners in buffer order, so each message's subtree is one contiguous run; a message's
         // own edits first (its start is below every descendant's), by position, then as made.
         let mut ops = std::mem::take(&mut self.ops);
         ops.sort_unstable_by_key(|o| (o.owner, o.start, o.seq));
         self.sizes.clear();
-        let total = {
+        let counted = {
             let mut c = Count(0);
-            self.walk(root, &ops, &mut c, None)?;
-            c.0
+            self.walk(root, &ops, &mut c, None)
+                .map(|placed| (placed, c.0))
         };
-        out.reserve(total);
-        let mut cursor = 0usize;
-        let r = self.walk(root, &ops, out, Some(&mut cursor));
+        let r = match counted {
+            Ok((placed, _)) if placed != ops.len() => Err(EditError::Unplaced(ops.len() - placed)),
+            Ok((_, total)) => {
+                out.reserve(total);
+                let mut cursor = 0usize;
+                self.walk(root, &ops, out, Some(&mut cursor)).map(|_| ())
+            }
+            Err(e) => Err(e),
+        };
         self.ops = ops;
         r
     }
 
     /// One pass over `msg` with `ops` (its subtree's edits). Counting (`cursor` is `None`)
     /// records each edited child's new size in visiting order; writing reads them back.
+    /// Returns how many of `ops` were placed (or discarded with a field an edit removed).
     fn walk<O: Out>(
         &mut self,
         msg: Msg<'_>,
         ops: &[Op],
         out: &mut O,
         mut cursor: Option<&mut usize>,
-    ) -> Result<(), WireError> {
+    ) -> Result<usize, EditError> {
         let buf = msg.buf();
         let own_n = ops.iter().take_while(|o| o.owner == msg.start()).count();
         let (own, mut rest) = ops.split_at(own_n);
         let mut own = own.iter().peekable();
         let mut pos = msg.start();
+        let mut placed = 0usize;
         for f in msg.fields() {
             let f = f?;
-            // This message's edits that start at (or, defensively, before) this field.
+            // This message's edits that start at (or before) this field.
             while let Some(op) = own.next_if(|o| o.start <= f.start) {
                 if op.start < pos {
-                    continue; // overlaps an earlier edit: the first one wins
+                    // Overlaps an earlier edit, or starts inside a field: not placed.
+                    continue;
                 }
                 out.put(&buf[pos..op.start]);
                 out.put(&self.data[op.data.clone()]);
                 pos = op.end;
+                placed += 1;
             }
             if pos > f.start {
-                // Removed or replaced: edits inside the field go with it.
-                let k = rest.iter().take_while(|o| o.owner < pos).count();
+                // Removed or replaced: edits inside the fields it covered go with them (their
+                // owners start after the first removed field's tag and at most at `pos`).
+                let k = rest.iter().take_while(|o| o.owner <= pos).count();
                 rest = &rest[k..];
+                placed += k;
                 continue;
             }
             let Val::Len(child) = f.val else {
                 continue;
             };
-            let k = rest.iter().take_while(|o| o.owner <= child.end()).count();
-            if k == 0 {
+            // Edits of this child's subtree: owners from its start to its end.
+            if rest.first().is_none_or(|o| o.owner > child.end()) {
                 continue;
             }
+            let k = rest.iter().take_while(|o| o.owner <= child.end()).count();
             let (sub, r2) = rest.split_at(k);
             rest = r2;
             out.put(&buf[pos..f.tag_end]);
@@ -209,7 +234,7 @@ impl Edits {
                     let slot = self.sizes.len();
                     self.sizes.push(0);
                     let before = out.len();
-                    self.walk(child, sub, out, None)?;
+                    placed += self.walk(child, sub, out, None)?;
                     let n = out.len() - before;
                     self.sizes[slot] = n;
                     out.put_varint(n as u64);
@@ -218,24 +243,25 @@ impl Edits {
                     let n = self.sizes.get(*cur).copied().unwrap_or(0);
                     *cur += 1;
                     out.put_varint(n as u64);
-                    self.walk(child, sub, out, Some(cur))?;
+                    placed += self.walk(child, sub, out, Some(cur))?;
                 }
             }
             pos = f.end;
         }
-        // Insertions at the end (and anything past the last field).
+        // Insertions at the end. Anything else left is not placed (and is counted as such).
         for op in own {
-            if op.start < pos {
+            if op.start != msg.end() || op.end != msg.end() || pos > msg.end() {
                 continue;
             }
-            out.put(&buf[pos..op.start.min(msg.end())]);
+            out.put(&buf[pos..msg.end()]);
             out.put(&self.data[op.data.clone()]);
-            pos = op.end.max(op.start.min(msg.end()));
+            pos = msg.end();
+            placed += 1;
         }
         if pos < msg.end() {
             out.put(&buf[pos..msg.end()]);
         }
-        Ok(())
+        Ok(placed)
     }
 }
 
@@ -369,6 +395,47 @@ mod tests {
             // elsewhere in prost's field order, so the bytes themselves can differ).
             prop_assert_eq!(out.len(), mirror.encoded_len());
         }
+    }
+
+    /// Edits that cannot all land make `apply` fail: a lost edit could be a redaction.
+    #[test]
+    fn edits_that_cannot_land_are_errors_not_silence() {
+        let span = Span {
+            name: "n".into(),
+            attributes: vec![kv("k", Value::StringValue("v".into()))],
+            ..Default::default()
+        };
+        let buf = span.encode_to_vec();
+        let root = Msg::new(&buf);
+        let name = fields(root)
+            .into_iter()
+            .find(|f| f.num == SPAN_NAME)
+            .unwrap();
+        let attr = fields(root)
+            .into_iter()
+            .find(|f| f.num == SPAN_ATTRIBUTES)
+            .unwrap();
+        let kvm = attr.msg().unwrap();
+        let mut out = Vec::new();
+        // The same field replaced twice.
+        let mut e = Edits::new();
+        e.replace(&root, name.range(), |o| put_len_field(o, SPAN_NAME, b"a"));
+        e.replace(&root, name.range(), |o| put_len_field(o, SPAN_NAME, b"b"));
+        assert_eq!(e.apply(root, &mut out), Err(EditError::Unplaced(1)));
+        // A field of the span named as the key-value's.
+        let mut e = Edits::new();
+        e.replace(&kvm, name.range(), |o| put_len_field(o, SPAN_NAME, b"a"));
+        assert_eq!(e.apply(root, &mut out), Err(EditError::Unplaced(1)));
+        // An edit inside a removed field goes with it; the rest lands.
+        let mut e = Edits::new();
+        let key = fields(kvm).into_iter().find(|f| f.num == KV_KEY).unwrap();
+        e.replace(&kvm, key.range(), |o| put_len_field(o, KV_KEY, b"x"));
+        e.delete(&root, attr.range());
+        e.replace(&root, name.range(), |o| put_len_field(o, SPAN_NAME, b"m"));
+        e.apply(root, &mut out).unwrap();
+        let got = Span::decode(out.as_slice()).unwrap();
+        assert_eq!(got.name, "m");
+        assert!(got.attributes.is_empty());
     }
 
     #[test]

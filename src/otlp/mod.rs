@@ -19,7 +19,7 @@ pub mod wire;
 pub(crate) mod testgen;
 
 pub use check::{canonical, check, CheckError, Checked};
-pub use edit::Edits;
+pub use edit::{EditError, Edits};
 pub use wire::{Field, Msg, Val, WireError};
 
 /// Field numbers of the OTLP trace messages (opentelemetry-proto v1).

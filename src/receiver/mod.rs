@@ -180,6 +180,7 @@ impl Ingest {
             let mut edits = Edits::new();
             let sampled = s
                 .apply_encoded(Msg::new(&request), &mut edits)
+                .map_err(crate::otlp::EditError::from)
                 .and_then(|st| {
                     if !edits.is_empty() {
                         let mut out = Vec::with_capacity(request.len());

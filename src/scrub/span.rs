@@ -48,6 +48,17 @@ struct Walk<'r, 'e> {
     keys: Option<Vec<String>>,
 }
 
+impl<'r, 'e> Walk<'r, 'e> {
+    fn new(rep: &'r mut ScrubReport, edits: &'e mut Edits, keys: Option<Vec<String>>) -> Self {
+        Walk {
+            scratch: Vec::new(),
+            rep,
+            edits,
+            keys,
+        }
+    }
+}
+
 enum Fate {
     Keep,
     Drop,
@@ -402,12 +413,7 @@ impl Scrubber {
         if !self.enabled {
             return Ok(());
         }
-        let mut w = Walk {
-            scratch: Vec::new(),
-            rep,
-            edits,
-            keys: None,
-        };
+        let mut w = Walk::new(rep, edits, None);
         self.scrub_attrs(r, RESOURCE_ATTRIBUTES, &mut w, 0, &[])?;
         for e in view::each(r, RESOURCE_ENTITY_REFS) {
             let Some(e) = e?.msg() else { continue };
@@ -431,12 +437,7 @@ impl Scrubber {
         if !self.enabled {
             return Ok(());
         }
-        let mut w = Walk {
-            scratch: Vec::new(),
-            rep,
-            edits,
-            keys: None,
-        };
+        let mut w = Walk::new(rep, edits, None);
         for f in s.fields() {
             let f = f?;
             if matches!(f.num, SCOPE_NAME | SCOPE_VERSION) {
@@ -458,12 +459,7 @@ impl Scrubber {
         if !self.enabled {
             return Ok(());
         }
-        let mut w = Walk {
-            scratch: Vec::new(),
-            rep,
-            edits,
-            keys: None,
-        };
+        let mut w = Walk::new(rep, edits, None);
         self.scrub_field(&owner, f, &mut w).map(|_| ())
     }
 
@@ -482,12 +478,11 @@ impl Scrubber {
             return Ok(());
         }
         let mut local = ScrubReport::default();
-        let mut w = Walk {
-            scratch: Vec::new(),
-            rep: &mut local,
+        let mut w = Walk::new(
+            &mut local,
             edits,
-            keys: (self.summary == Summary::Debug).then(Vec::new),
-        };
+            (self.summary == Summary::Debug).then(Vec::new),
+        );
         let mut slots = SummarySlots::default();
         for f in s.fields() {
             let f = f?;
