@@ -57,7 +57,8 @@ fn pipeline() -> &'static Pipeline {
 /// encoded request.
 pub fn run(data: &[u8], json: bool) {
     let p = pipeline();
-    let Ok(admitted) = body::admit(bytes::Bytes::copy_from_slice(data), json, &p.limits) else {
+    let Ok(admitted) = body::admit(prost::bytes::Bytes::copy_from_slice(data), json, &p.limits)
+    else {
         return;
     };
     // What is admitted is what prost reads, within the limits.
@@ -79,7 +80,7 @@ pub fn run(data: &[u8], json: bool) {
     edits
         .apply(Msg::new(&admitted.body), &mut sampled)
         .expect("sampling edits apply");
-    let sampled = bytes::Bytes::from(sampled);
+    let sampled = prost::bytes::Bytes::from(sampled);
     let req = ExportTraceServiceRequest::decode(sampled.clone()).expect("sampled decodes");
     assert_eq!(count_spans(&req) as u64, st.kept);
     let kept = count_spans(&req);
