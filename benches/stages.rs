@@ -1,11 +1,13 @@
-//! Added cost per span of the early stages: sampling (receiver) and fingerprinting (worker),
-//! on ~1.5 KB GenAI spans, plus audit record building.
+//! Added cost per span of the stages on ~1.5 KB GenAI spans, on the encoded request as the
+//! service runs them: sampling (receiver), fingerprinting and fingerprinting + scrubbing
+//! (worker, request written once when changed), plus audit record building.
 //!
 //! `cargo bench --bench stages` — throughput is reported in spans/s (100 spans a request).
 //! Span payloads come from `$SPANWARD_CORPUS` or `../shared/corpus/agent-payloads.jsonl` when
 //! present (real agent payload shapes), else from a synthetic generator.
 
-use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use bytes::Bytes;
+use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue};
@@ -13,10 +15,14 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use prost::Message;
 use rand::{Rng, SeedableRng};
+use spanward::admin::metrics::Metrics;
 use spanward::audit::build_record;
 use spanward::keys::{HmacKey, KeySource};
+use spanward::otlp::{Edits, Msg};
 use spanward::pipeline::fingerprint::{FingerprintConfig, Fingerprinter};
-use spanward::pipeline::sample::{service_name, Sampler, SamplingConfig, SamplingRule};
+use spanward::pipeline::sample::{Sampler, SamplingConfig, SamplingRule};
+use spanward::pipeline::stages::{Scratch, Stages};
+use spanward::scrub::{RedactionConfig, Scrubber};
 
 const SPANS: usize = 100;
 const TARGET_SPAN_BYTES: usize = 1536;
@@ -119,21 +125,13 @@ fn request() -> ExportTraceServiceRequest {
     }
 }
 
-fn fingerprint_all(f: &Fingerprinter, req: &mut ExportTraceServiceRequest) {
-    for rs in &mut req.resource_spans {
-        let svc = service_name(rs.resource.as_ref()).to_string();
-        for span in rs.scope_spans.iter_mut().flat_map(|s| s.spans.iter_mut()) {
-            f.apply_span(&svc, span);
-        }
-    }
-}
-
 fn bench(c: &mut Criterion) {
     let req = request();
-    let bytes = req.encoded_len();
+    let encoded = Bytes::from(req.encode_to_vec());
     eprintln!(
-        "request: {SPANS} spans, {bytes} bytes encoded ({} bytes/span)",
-        bytes / SPANS
+        "request: {SPANS} spans, {} bytes encoded ({} bytes/span)",
+        encoded.len(),
+        encoded.len() / SPANS
     );
     let sampler = Sampler::new(&SamplingConfig {
         ratio: 0.5,
@@ -150,62 +148,52 @@ fn bench(c: &mut Criterion) {
         ..Default::default()
     })
     .unwrap();
-    let key = HmacKey::from_bytes(vec![9; 32], None, KeySource::File);
-    let fp = Fingerprinter::new(&FingerprintConfig::default(), key).unwrap();
+    let key = || HmacKey::from_bytes(vec![9; 32], None, KeySource::File);
+    let fp = || Fingerprinter::new(&FingerprintConfig::default(), key()).unwrap();
+    let fingerprint = Stages {
+        fingerprint: Some(fp()),
+        scrub: None,
+        audit: None,
+    };
+    let full = Stages {
+        fingerprint: Some(fp()),
+        scrub: Some(Scrubber::new(&RedactionConfig::default(), key()).unwrap()),
+        audit: None,
+    };
+    let metrics = Metrics::new().0;
 
+    // Every stage reads the encoded request in place and writes it once when it changed it,
+    // as the receivers (sampling) and workers (the rest) do; the request is encoded once here.
     let mut g = c.benchmark_group("stages");
     g.throughput(Throughput::Elements(SPANS as u64));
-    // The clone each iteration needs is measured alone, to subtract it.
-    g.bench_function("clone_only(baseline)", |b| {
-        b.iter_batched(|| (), |_| black_box(req.clone()), BatchSize::SmallInput)
-    });
-    g.bench_function("sample ratio=0.5", |b| {
-        b.iter_batched(
-            || req.clone(),
-            |mut r| {
-                black_box(sampler.apply(&mut r));
-                r
-            },
-            BatchSize::SmallInput,
-        )
-    });
+    let mut edits = Edits::new();
+    let mut out = Vec::new();
+    let mut sample = |s: &Sampler| {
+        edits.clear();
+        let st = s.apply_encoded(Msg::new(&encoded), &mut edits).unwrap();
+        if !edits.is_empty() {
+            edits.apply(Msg::new(&encoded), &mut out).unwrap();
+        }
+        black_box((st, out.len()))
+    };
+    g.bench_function("sample ratio=0.5", |b| b.iter(|| sample(&sampler)));
     g.bench_function(
         "sample ratio=0.999 (keeps ~all, rewrites tracestate)",
-        |b| {
-            b.iter_batched(
-                || req.clone(),
-                |mut r| {
-                    black_box(keep_all.apply(&mut r));
-                    r
-                },
-                BatchSize::SmallInput,
-            )
-        },
+        |b| b.iter(|| sample(&keep_all)),
     );
-    g.bench_function("fingerprint hmac", |b| {
-        b.iter_batched(
-            || req.clone(),
-            |mut r| {
-                fingerprint_all(&fp, &mut r);
-                r
-            },
-            BatchSize::SmallInput,
-        )
-    });
-    g.bench_function("sample(0.999)+fingerprint", |b| {
-        b.iter_batched(
-            || req.clone(),
-            |mut r| {
-                keep_all.apply(&mut r);
-                fingerprint_all(&fp, &mut r);
-                r
-            },
-            BatchSize::SmallInput,
-        )
+    let mut scratch = Scratch::default();
+    let mut run = |st: &Stages| {
+        let p = st.process_encoded(encoded.clone(), SPANS, &metrics, &mut scratch);
+        black_box(p.spans);
+        scratch.recycle(p);
+    };
+    g.bench_function("fingerprint hmac", |b| b.iter(|| run(&fingerprint)));
+    g.bench_function("fingerprint + scrub (worker stages)", |b| {
+        b.iter(|| run(&full))
     });
     // The keyed hash alone over one span's worth of bytes, to separate hashing from the rest.
     let blob = vec![b'x'; TARGET_SPAN_BYTES];
-    let hkey = HmacKey::from_bytes(vec![9; 32], None, KeySource::File);
+    let hkey = key();
     g.bench_function("hmac-sha256 of 1.5 KB alone", |b| {
         b.iter(|| {
             for _ in 0..SPANS {
@@ -214,7 +202,7 @@ fn bench(c: &mut Criterion) {
         })
     });
     let mut done = req.clone();
-    fingerprint_all(&fp, &mut done);
+    fingerprint.process(&mut done, &metrics);
     let res = done.resource_spans[0].resource.clone().unwrap_or_default();
     g.bench_function("audit record build+serialize", |b| {
         b.iter(|| {

@@ -89,6 +89,19 @@ fn parse_key_text(text: &str) -> Vec<u8> {
     t.as_bytes().to_vec()
 }
 
+/// Lower-case hex of a digest (at most 32 bytes; longer input falls back to `hex::encode`),
+/// without the per-character iterator `hex::encode` collects into a `String`: digests are
+/// written for every fingerprinted span and every pseudonym.
+pub fn hex_digest(b: &[u8]) -> String {
+    let mut buf = [0u8; 64];
+    if let Some(out) = buf.get_mut(..2 * b.len()) {
+        if hex::encode_to_slice(b, out).is_ok() {
+            return String::from_utf8_lossy(out).into_owned();
+        }
+    }
+    hex::encode(b)
+}
+
 fn derived_key_id(key: &[u8]) -> String {
     // A public id derived from the key: lets auditors tell keys apart without revealing them.
     let d = Sha256::digest([b"spanward-key-id\0".as_slice(), key].concat());
@@ -189,7 +202,7 @@ impl HmacKey {
     pub fn pseudonym(&self, typ: &str, value: &str) -> String {
         let norm = normalize_for_token(typ, value);
         let d = self.digest(&[b"spanward-token\0", typ.as_bytes(), b"\0", norm.as_bytes()]);
-        format!("<{typ}:{}>", hex::encode(&d[..5]))
+        format!("<{typ}:{}>", hex_digest(&d[..5]))
     }
 }
 
@@ -205,6 +218,14 @@ pub fn generate_hex_key() -> String {
 mod tests {
     use super::*;
     use std::collections::HashMap;
+
+    #[test]
+    fn hex_digest_is_hex_encode() {
+        for n in [0usize, 1, 5, 31, 32, 33, 64] {
+            let b: Vec<u8> = (0..n).map(|i| (i * 37 + 11) as u8).collect();
+            assert_eq!(hex_digest(&b), hex::encode(&b), "{n} bytes");
+        }
+    }
 
     #[test]
     fn env_key_wins_and_id_is_stable() {

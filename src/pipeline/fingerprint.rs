@@ -361,7 +361,7 @@ impl Fingerprinter {
                 h.finalize().into()
             }
         };
-        Some(hex::encode(digest))
+        Some(crate::keys::hex_digest(&digest))
     }
 
     /// Computes `spanward.input_hash` / `output_hash` / `hash_key_id` over the span's RAW role
@@ -560,13 +560,27 @@ impl<'a> FieldEncoder<'a> {
     /// Writes the canonical message to `sink` in pieces (sorting the fields first).
     fn feed(&self, mut sink: impl FnMut(&[u8])) {
         let mut order: Vec<usize> = (0..self.fields.len()).collect();
-        order.sort_by(|&a, &b| {
-            let (ka, ea) = self.fields[a];
-            let (kb, eb) = self.fields[b];
-            ka.as_bytes()
-                .cmp(kb.as_bytes())
-                .then_with(|| self.value_bytes(ea).cmp(&self.value_bytes(eb)))
-        });
+        order.sort_by(|&a, &b| self.fields[a].0.as_bytes().cmp(self.fields[b].0.as_bytes()));
+        // Fields with equal keys go by their value encodings, each built once per run.
+        let mut i = 0;
+        while i < order.len() {
+            let key = self.fields[order[i]].0;
+            let run = order[i..]
+                .iter()
+                .take_while(|&&j| self.fields[j].0 == key)
+                .count();
+            if run > 1 {
+                let mut vals: Vec<(Vec<u8>, usize)> = order[i..i + run]
+                    .iter()
+                    .map(|&j| (self.value_bytes(self.fields[j].1), j))
+                    .collect();
+                vals.sort();
+                for (slot, (_, j)) in order[i..i + run].iter_mut().zip(vals) {
+                    *slot = j;
+                }
+            }
+            i += run;
+        }
         sink(ENCODING_PREFIX);
         sink(&(self.fields.len() as u64).to_be_bytes());
         for i in order {
