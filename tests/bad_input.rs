@@ -139,6 +139,26 @@ async fn grpc_bad_inputs() {
     .unwrap_err();
     assert_eq!(err.code(), tonic::Code::InvalidArgument);
 
+    // A trace id that is not 16 bytes (it could carry anything past the scrubber): refused,
+    // the message names the field and never quotes it.
+    let mut odd = request(3, 6);
+    odd.resource_spans[0].scope_spans[0].spans[1].trace_id = b"AKIAIOSFODNN7EXAMPLE".to_vec();
+    let err = spanward::sink::otlp::export_raw(
+        channel.clone(),
+        odd.encode_to_vec().into(),
+        false,
+        std::time::Duration::from_secs(5),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.code(), tonic::Code::InvalidArgument);
+    assert!(
+        err.message().contains("span trace_id of 20 bytes"),
+        "{}",
+        err.message()
+    );
+    assert!(!err.message().contains("AKIA"));
+
     // Over the size limit: RESOURCE_EXHAUSTED without RetryInfo (not retryable per OTLP).
     let mut big = request(1, 3);
     big.resource_spans[0].scope_spans[0].spans[0].name = "x".repeat(5 * 1024 * 1024);
@@ -177,7 +197,7 @@ async fn grpc_bad_inputs() {
             "spanward_receiver_refused_requests_total",
             &["transport=\"grpc\"", "reason=\"malformed\""]
         ),
-        1.0
+        2.0
     );
     assert_eq!(
         metric_value(

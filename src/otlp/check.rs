@@ -31,6 +31,11 @@ pub enum CheckError {
     TooManyAttributes { limit: usize },
     #[error("attribute values nested deeper than {limit} levels")]
     TooDeep { limit: usize },
+    /// An id of another length than OTLP's (16 bytes for a trace id, 8 for a span id, or empty,
+    /// as the OpenTelemetry Collector accepts them). Ids are not scanned, so they must not be
+    /// able to carry anything else.
+    #[error("{field} of {len} bytes (trace ids are 16 bytes, span ids 8, or empty)")]
+    BadId { field: &'static str, len: usize },
 }
 
 /// A request that passed.
@@ -149,6 +154,20 @@ struct Walker<'l> {
     oversize: u64,
     /// Key-values and array elements left in the current resource, scope or span.
     left: usize,
+    /// The first id of the wrong length. Reported only once the whole request proves
+    /// canonical: a repeated id field is not canonical, and prost keeps its last occurrence.
+    bad_id: Option<CheckError>,
+}
+
+/// The expected length and the name of a span's or link's id field.
+fn id_field(kind: Kind, num: u32) -> (usize, &'static str) {
+    match (kind, num) {
+        (Kind::Span, SPAN_TRACE_ID) => (16, "span trace_id"),
+        (Kind::Span, SPAN_SPAN_ID) => (8, "span span_id"),
+        (Kind::Span, _) => (8, "span parent_span_id"),
+        (_, LINK_TRACE_ID) => (16, "link trace_id"),
+        _ => (8, "link span_id"),
+    }
 }
 
 /// Checks `buf` (a decompressed `ExportTraceServiceRequest`); oversized attribute values are
@@ -160,8 +179,12 @@ pub fn check(buf: &[u8], limits: &LimitsConfig, edits: &mut Edits) -> Result<Che
         spans: 0,
         oversize: 0,
         left: limits.max_attributes_per_span,
+        bad_id: None,
     };
     w.msg(Msg::new(buf), Kind::Request, 0, 0, edits)?;
+    if let Some(e) = w.bad_id {
+        return Err(e);
+    }
     Ok(Checked {
         spans: w.spans,
         oversize_values: w.oversize,
@@ -261,6 +284,13 @@ impl Walker<'_> {
                     edits.replace(&m, f.range(), |out| {
                         put_len_field(out, AV_STRING, OVERSIZE_MARKER.as_bytes())
                     });
+                }
+                (Ty::Bytes, Val::Len(b)) if matches!(kind, Kind::Span | Kind::Link) => {
+                    let (want, field) = id_field(kind, f.num);
+                    let len = b.bytes().len();
+                    if len != 0 && len != want && self.bad_id.is_none() {
+                        self.bad_id = Some(CheckError::BadId { field, len });
+                    }
                 }
                 (Ty::Msg(child), Val::Len(c)) => {
                     let d = match (kind, child) {
@@ -372,6 +402,87 @@ mod tests {
                 prop_assert_eq!(ExportTraceServiceRequest::decode(out.as_slice()).unwrap(), decoded);
             }
         }
+    }
+
+    #[test]
+    fn ids_of_other_lengths_are_refused_empty_and_otlp_lengths_pass() {
+        let span_with = |num: u32, id: &[u8]| {
+            let mut sp = Vec::new();
+            put_len_field(&mut sp, num, id);
+            raw_span(&sp)
+        };
+        let link_with = |num: u32, id: &[u8]| {
+            let mut link = Vec::new();
+            put_len_field(&mut link, num, id);
+            let mut sp = Vec::new();
+            put_len_field(&mut sp, SPAN_LINKS, &link);
+            raw_span(&sp)
+        };
+        let cases = [
+            (span_with(SPAN_TRACE_ID, &[1; 5]), "span trace_id", 5),
+            (span_with(SPAN_TRACE_ID, &[1; 17]), "span trace_id", 17),
+            (span_with(SPAN_SPAN_ID, &[1; 16]), "span span_id", 16),
+            (
+                span_with(SPAN_PARENT_SPAN_ID, &[1; 3]),
+                "span parent_span_id",
+                3,
+            ),
+            (link_with(LINK_TRACE_ID, &[1; 8]), "link trace_id", 8),
+            (
+                link_with(LINK_SPAN_ID, b"sk_live_hidden"),
+                "link span_id",
+                14,
+            ),
+        ];
+        for (buf, field, len) in cases {
+            assert_eq!(
+                checked(&buf, &limits()).err(),
+                Some(CheckError::BadId { field, len }),
+                "{field}"
+            );
+        }
+        let passing = [
+            span_with(SPAN_TRACE_ID, &[9; 16]),
+            span_with(SPAN_SPAN_ID, &[9; 8]),
+            span_with(SPAN_PARENT_SPAN_ID, &[9; 8]),
+            link_with(LINK_TRACE_ID, &[9; 16]),
+            link_with(LINK_SPAN_ID, &[9; 8]),
+            span_with(SPAN_TRACE_ID, &[]),
+            span_with(SPAN_PARENT_SPAN_ID, &[]),
+            link_with(LINK_SPAN_ID, &[]),
+        ];
+        for buf in passing {
+            let (c, out) = checked(&buf, &limits()).unwrap();
+            assert_eq!((c.spans, out), (1, buf));
+        }
+    }
+
+    #[test]
+    fn a_repeated_id_is_judged_by_the_occurrence_prost_keeps() {
+        // Wrong, then right: not canonical; prost keeps the 16 bytes, which pass.
+        let mut sp = Vec::new();
+        put_len_field(&mut sp, SPAN_TRACE_ID, b"sk_live_hidden");
+        put_len_field(&mut sp, SPAN_TRACE_ID, &[2; 16]);
+        let buf = raw_span(&sp);
+        assert_eq!(
+            checked(&buf, &limits()).err(),
+            Some(CheckError::NotCanonical)
+        );
+        let c = canonical(&buf).unwrap();
+        assert!(checked(&c, &limits()).is_ok());
+        assert!(!c.windows(6).any(|w| w == b"hidden"));
+        // Right, then wrong: prost keeps the wrong one, refused once canonical.
+        let mut sp = Vec::new();
+        put_len_field(&mut sp, SPAN_TRACE_ID, &[2; 16]);
+        put_len_field(&mut sp, SPAN_TRACE_ID, &[2; 4]);
+        let c = canonical(&raw_span(&sp)).unwrap();
+        assert_eq!(
+            checked(&c, &limits()).err(),
+            Some(CheckError::BadId {
+                field: "span trace_id",
+                len: 4
+            })
+        );
     }
 
     #[test]

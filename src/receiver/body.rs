@@ -35,6 +35,8 @@ pub enum BodyError {
     TooManyAttributes { limit: usize },
     #[error("attribute values nested deeper than {limit} levels")]
     TooDeep { limit: usize },
+    #[error("{field} of {len} bytes (trace ids are 16 bytes, span ids 8, or empty)")]
+    BadId { field: &'static str, len: usize },
 }
 
 impl BodyError {
@@ -51,7 +53,8 @@ impl BodyError {
             | BodyError::UnsupportedEncoding
             | BodyError::Protobuf(_)
             | BodyError::Json(_)
-            | BodyError::TooDeep { .. } => RefuseReason::Malformed,
+            | BodyError::TooDeep { .. }
+            | BodyError::BadId { .. } => RefuseReason::Malformed,
         }
     }
 }
@@ -62,6 +65,7 @@ impl BodyError {
             CheckError::TooManySpans { limit } => BodyError::TooManySpans { limit },
             CheckError::TooManyAttributes { limit } => BodyError::TooManyAttributes { limit },
             CheckError::TooDeep { limit } => BodyError::TooDeep { limit },
+            CheckError::BadId { field, len } => BodyError::BadId { field, len },
             // prost's own encoding is always canonical; fail closed if it were not.
             CheckError::NotCanonical => BodyError::Protobuf("not in canonical form".into()),
         }
@@ -594,5 +598,32 @@ mod tests {
         assert!(decode_json(b"{not json").is_err());
         assert!(decode_json(b"\xff\xfe").is_err());
         assert!(decode_protobuf(&[0x0a, 0xff, 0xff, 0xff]).is_err());
+    }
+
+    /// An id of the wrong length refuses the request as malformed (400, INVALID_ARGUMENT),
+    /// from protobuf and from JSON alike, and the message names the field, not its bytes.
+    #[test]
+    fn ids_of_the_wrong_length_are_malformed() {
+        let mut span = span_with(vec![]);
+        span.trace_id = b"sk_live_0123456789abcdefgh".to_vec();
+        let req = req_with(vec![span], vec![]);
+        let l = LimitsConfig::default();
+        let e = admit(Bytes::from(req.encode_to_vec()), false, &l).unwrap_err();
+        assert_eq!(e.spans, 1);
+        assert_eq!(e.error.reason(), RefuseReason::Malformed);
+        let msg = e.error.to_string();
+        assert_eq!(
+            msg,
+            "span trace_id of 26 bytes (trace ids are 16 bytes, span ids 8, or empty)"
+        );
+        let json = br#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b1","name":"x"}]}]}]}"#;
+        let e = admit(Bytes::from_static(json), true, &l).unwrap_err();
+        assert_eq!(
+            e.error,
+            BodyError::BadId {
+                field: "span span_id",
+                len: 7
+            }
+        );
     }
 }
