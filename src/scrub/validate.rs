@@ -93,7 +93,7 @@ impl Validator {
     }
 }
 
-fn digits(s: &str) -> impl Iterator<Item = u32> + '_ {
+fn digits(s: &str) -> impl DoubleEndedIterator<Item = u32> + '_ {
     s.bytes()
         .filter(u8::is_ascii_digit)
         .map(|b| u32::from(b - b'0'))
@@ -101,13 +101,10 @@ fn digits(s: &str) -> impl Iterator<Item = u32> + '_ {
 
 /// Luhn checksum over the digits of `s`.
 pub fn luhn(s: &str) -> bool {
-    let d: Vec<u32> = digits(s).collect();
-    if d.is_empty() {
-        return false;
-    }
+    // From the last digit, without collecting them: this runs on every card-shaped candidate.
     let mut sum = 0;
-    for (i, x) in d.iter().rev().enumerate() {
-        let mut v = *x;
+    let mut n = 0;
+    for (i, mut v) in digits(s).rev().enumerate() {
         if i % 2 == 1 {
             v *= 2;
             if v > 9 {
@@ -115,15 +112,27 @@ pub fn luhn(s: &str) -> bool {
             }
         }
         sum += v;
+        n += 1;
     }
-    sum % 10 == 0
+    n > 0 && sum % 10 == 0
 }
 
 /// A payment card: Luhn, plausible length and a known issuer identification prefix.
 pub fn luhn_card(s: &str) -> bool {
-    let d: String = s.chars().filter(char::is_ascii_digit).collect();
-    let n = d.len();
-    if !(13..=19).contains(&n) || !luhn(&d) {
+    // The digits on the stack: a card has at most 19.
+    let mut buf = [0u8; 19];
+    let mut n = 0;
+    for b in s.bytes().filter(u8::is_ascii_digit) {
+        let Some(slot) = buf.get_mut(n) else {
+            return false;
+        };
+        *slot = b;
+        n += 1;
+    }
+    let Ok(d) = std::str::from_utf8(&buf[..n]) else {
+        return false;
+    };
+    if n < 13 || !luhn(d) {
         return false;
     }
     // All one digit (0000…, 4444…) are test patterns or padding, not cards.
@@ -565,6 +574,43 @@ mod tests {
         assert!(!luhn_card("4111 1111 1111 1112"));
         // Epoch milliseconds pass Luhn sometimes but no issuer starts with 1.
         assert!(!luhn_card("1748123483118"));
+        // 19 digits is the most a card has; a 20th refuses it, wherever it sits.
+        assert!(luhn_card("6011 0009 9013 9424"));
+        assert!(!luhn_card("6011 0009 9013 9424 0"));
+        assert!(!luhn("") && !luhn("- -") && luhn("0"));
+    }
+
+    /// The digit-collecting Luhn check as it was written before it stopped allocating.
+    fn luhn_reference(s: &str) -> bool {
+        let d: Vec<u32> = s
+            .bytes()
+            .filter(u8::is_ascii_digit)
+            .map(|b| u32::from(b - b'0'))
+            .collect();
+        let sum: u32 = d
+            .iter()
+            .rev()
+            .enumerate()
+            .map(|(i, &x)| {
+                if i % 2 == 1 {
+                    if x * 2 > 9 {
+                        x * 2 - 9
+                    } else {
+                        x * 2
+                    }
+                } else {
+                    x
+                }
+            })
+            .sum();
+        !d.is_empty() && sum.is_multiple_of(10)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn luhn_matches_the_reference(s in "[0-9 -]{0,24}|[0-9a-z٣ -]{0,30}") {
+            proptest::prop_assert_eq!(luhn(&s), luhn_reference(&s));
+        }
     }
 
     #[test]
