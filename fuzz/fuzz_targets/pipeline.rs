@@ -108,7 +108,7 @@ pub fn run(data: &[u8], json: bool) {
     );
 }
 
-/// Nothing the limits refuse or replace survives decoding.
+/// Nothing the limits refuse or replace survives decoding, and ids have OTLP's lengths.
 fn check_limits(req: &ExportTraceServiceRequest, l: &LimitsConfig) {
     use opentelemetry_proto::tonic::common::v1::{any_value::Value, AnyValue};
     fn walk(v: &AnyValue, depth: usize, l: &LimitsConfig) {
@@ -132,6 +132,16 @@ fn check_limits(req: &ExportTraceServiceRequest, l: &LimitsConfig) {
         .flat_map(|r| r.scope_spans.iter())
         .flat_map(|s| s.spans.iter())
     {
+        // Ids are not scanned: only OTLP's lengths pass.
+        let id =
+            |b: &[u8], n: usize| assert!(b.is_empty() || b.len() == n, "id of {} bytes", b.len());
+        id(&span.trace_id, 16);
+        id(&span.span_id, 8);
+        id(&span.parent_span_id, 8);
+        for link in &span.links {
+            id(&link.trace_id, 16);
+            id(&link.span_id, 8);
+        }
         let all = span
             .attributes
             .iter()
