@@ -29,14 +29,10 @@ pub enum BodyError {
     Protobuf(String),
     #[error("invalid OTLP JSON: {0}")]
     Json(String),
-    #[error("more than {limit} spans in one request")]
-    TooManySpans { limit: usize },
-    #[error("more than {limit} attributes in one span, resource or scope")]
-    TooManyAttributes { limit: usize },
-    #[error("attribute values nested deeper than {limit} levels")]
-    TooDeep { limit: usize },
-    #[error("{field} of {len} bytes (trace ids are 16 bytes, span ids 8, or empty)")]
-    BadId { field: &'static str, len: usize },
+    /// Over a structural limit, or an id of the wrong length: the receivers' check's own error
+    /// (never `NotCanonical`, which is prost's to answer).
+    #[error(transparent)]
+    Check(CheckError),
 }
 
 impl BodyError {
@@ -47,14 +43,13 @@ impl BodyError {
         match self {
             BodyError::TooLarge { .. }
             | BodyError::Bomb { .. }
-            | BodyError::TooManySpans { .. }
-            | BodyError::TooManyAttributes { .. } => RefuseReason::TooLarge,
+            | BodyError::Check(CheckError::TooManySpans { .. })
+            | BodyError::Check(CheckError::TooManyAttributes { .. }) => RefuseReason::TooLarge,
             BodyError::BadGzip
             | BodyError::UnsupportedEncoding
             | BodyError::Protobuf(_)
             | BodyError::Json(_)
-            | BodyError::TooDeep { .. }
-            | BodyError::BadId { .. } => RefuseReason::Malformed,
+            | BodyError::Check(_) => RefuseReason::Malformed,
         }
     }
 }
@@ -62,12 +57,9 @@ impl BodyError {
 impl BodyError {
     fn from_check(e: CheckError) -> BodyError {
         match e {
-            CheckError::TooManySpans { limit } => BodyError::TooManySpans { limit },
-            CheckError::TooManyAttributes { limit } => BodyError::TooManyAttributes { limit },
-            CheckError::TooDeep { limit } => BodyError::TooDeep { limit },
-            CheckError::BadId { field, len } => BodyError::BadId { field, len },
             // prost's own encoding is always canonical; fail closed if it were not.
             CheckError::NotCanonical => BodyError::Protobuf("not in canonical form".into()),
+            e => BodyError::Check(e),
         }
     }
 }
@@ -417,7 +409,11 @@ mod tests {
                     assert_eq!(got.unwrap().req, req, "depth {depth} json={json}");
                 } else {
                     let e = got.unwrap_err();
-                    assert_eq!(e, BodyError::TooDeep { limit: 32 }, "json={json}");
+                    assert_eq!(
+                        e,
+                        BodyError::Check(CheckError::TooDeep { limit: 32 }),
+                        "json={json}"
+                    );
                     assert_eq!(e.reason(), RefuseReason::Malformed);
                 }
             }
@@ -431,12 +427,12 @@ mod tests {
         let mut req = req_with(vec![sp], vec![]);
         assert!(matches!(
             enforce(&mut req, &l),
-            Err(BodyError::TooDeep { .. })
+            Err(BodyError::Check(CheckError::TooDeep { .. }))
         ));
         let mut req = req_with(vec![span_with(vec![])], vec![kv("deep", nested(33))]);
         assert!(matches!(
             enforce(&mut req, &l),
-            Err(BodyError::TooDeep { .. })
+            Err(BodyError::Check(CheckError::TooDeep { .. }))
         ));
     }
 
@@ -475,7 +471,7 @@ mod tests {
         assert!(decode_protobuf(&req.encode_to_vec()).is_ok());
         assert_eq!(
             decode_limited(&req.encode_to_vec(), false, &LimitsConfig::default()).err(),
-            Some(BodyError::TooDeep { limit: 32 })
+            Some(BodyError::Check(CheckError::TooDeep { limit: 32 }))
         );
     }
 
@@ -489,7 +485,7 @@ mod tests {
         assert!(enforce(&mut ok, &l).is_ok());
         let mut over = req_with((0..4).map(|_| span_with(vec![])).collect(), vec![]);
         let e = enforce(&mut over, &l).unwrap_err();
-        assert_eq!(e, BodyError::TooManySpans { limit: 3 });
+        assert_eq!(e, BodyError::Check(CheckError::TooManySpans { limit: 3 }));
         assert_eq!(e.reason(), RefuseReason::TooLarge);
         assert_eq!(e.to_string(), "more than 3 spans in one request");
     }
@@ -518,7 +514,7 @@ mod tests {
         let mut req = req_with(vec![sp], vec![]);
         assert_eq!(
             enforce(&mut req, &l),
-            Err(BodyError::TooManyAttributes { limit: 5 })
+            Err(BodyError::Check(CheckError::TooManyAttributes { limit: 5 }))
         );
         // One attribute holding an array of 5: 6 in all.
         let arr = AnyValue {
@@ -529,7 +525,7 @@ mod tests {
         let mut req = req_with(vec![span_with(vec![kv("a", arr)])], vec![]);
         assert!(matches!(
             enforce(&mut req, &l),
-            Err(BodyError::TooManyAttributes { .. })
+            Err(BodyError::Check(CheckError::TooManyAttributes { .. }))
         ));
         // The budget is per span: two spans with 5 each pass.
         let mut req = req_with(vec![span_with(s(5)), span_with(s(5))], vec![]);
@@ -620,10 +616,10 @@ mod tests {
         let e = admit(Bytes::from_static(json), true, &l).unwrap_err();
         assert_eq!(
             e.error,
-            BodyError::BadId {
+            BodyError::Check(CheckError::BadId {
                 field: "span span_id",
                 len: 7
-            }
+            })
         );
     }
 }
