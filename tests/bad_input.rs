@@ -143,14 +143,8 @@ async fn grpc_bad_inputs() {
     // the message names the field and never quotes it.
     let mut odd = request(3, 6);
     odd.resource_spans[0].scope_spans[0].spans[1].trace_id = b"AKIAIOSFODNN7EXAMPLE".to_vec();
-    let err = spanward::sink::otlp::export_raw(
-        channel.clone(),
-        odd.encode_to_vec().into(),
-        false,
-        std::time::Duration::from_secs(5),
-    )
-    .await
-    .unwrap_err();
+    let mut c = grpc_client(svc.grpc).await;
+    let err = c.export(odd).await.unwrap_err();
     assert_eq!(err.code(), tonic::Code::InvalidArgument);
     assert!(
         err.message().contains("span trace_id of 20 bytes"),
@@ -187,7 +181,6 @@ async fn grpc_bad_inputs() {
     assert_eq!(err.code(), tonic::Code::ResourceExhausted);
 
     // Still serving.
-    let mut c = grpc_client(svc.grpc).await;
     c.export(request(10, 5)).await.unwrap();
     down.wait_spans(10, 10).await;
     let m = svc.metrics().await;
