@@ -193,7 +193,7 @@ fn bench(c: &mut Criterion) {
         .filter(|s| {
             let mut s = (*s).clone();
             let mut rep = ScrubReport::default();
-            scrubber.scrub_span(&mut s, &mut rep);
+            scrubber.scrub_span(&mut s, &mut rep).unwrap();
             rep.total() > 0
         })
         .count();

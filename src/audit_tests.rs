@@ -50,7 +50,7 @@ fn processed_tool_span() -> Span {
         ],
         ..Default::default()
     };
-    f.apply_span("travel-agent", &mut span);
+    f.apply_span("travel-agent", &mut span).unwrap();
     let scrubbed = ARGS.replace(
         "jane.doe@example.com",
         &key.pseudonym("email", "jane.doe@example.com"),
@@ -471,7 +471,8 @@ fn fingerprinted(mut span: Span) -> Span {
     let key = HmacKey::from_bytes(vec![3; 32], None, KeySource::File);
     Fingerprinter::new(&FingerprintConfig::default(), key)
         .unwrap()
-        .apply_span("wayflow-app", &mut span);
+        .apply_span("wayflow-app", &mut span)
+        .unwrap();
     span
 }
 

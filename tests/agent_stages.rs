@@ -135,7 +135,8 @@ fn run_stages(
         ..Default::default()
     })
     .unwrap()
-    .apply(req);
+    .apply(req)
+    .unwrap();
     let stages = Stages {
         fingerprint: Some(Fingerprinter::new(fcfg, k.clone()).unwrap()),
         scrub: scrub.then(|| scrubber(&k)),
@@ -371,7 +372,7 @@ fn fingerprint_cli_uses_config_role_map_and_mode() {
         attributes: vec![kv("my.query", "select 1"), kv("input.value", "hi")],
         ..Default::default()
     };
-    f.apply_span("svc", &mut span);
+    f.apply_span("svc", &mut span).unwrap();
     let args = FingerprintArgs {
         key_file: None,
         role: Some(RoleArg::Input),
@@ -467,7 +468,8 @@ fn whole_trace_shares_the_sampling_decision() {
             ..Default::default()
         })
         .unwrap()
-        .apply(&mut req);
+        .apply(&mut req)
+        .unwrap();
         assert_eq!(st.kept, kept, "ratio {ratio}: {st:?}");
         assert_eq!(st.kept + st.sampled_out, 2);
     }

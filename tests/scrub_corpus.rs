@@ -212,8 +212,8 @@ fn corpus_recall_and_benign_preservation() {
         let payload = rec["text"].as_str().unwrap();
         let mut sp = build_span(i, rec["key"].as_str().unwrap(), payload, &mut rng);
         let mut res = resource.clone();
-        scrubber.scrub_resource(&mut res, &mut rep);
-        scrubber.scrub_span(&mut sp, &mut rep);
+        scrubber.scrub_resource(&mut res, &mut rep).unwrap();
+        scrubber.scrub_span(&mut sp, &mut rep).unwrap();
         let out = span_text(&res, &sp);
         for s in rec["secrets"].as_array().unwrap() {
             let kind = s["type"].as_str().unwrap();

@@ -107,7 +107,7 @@ fn every_string_in_the_span_is_scrubbed() {
     let s = scrubber(RedactionConfig::default());
     let mut sp = rich_span();
     let mut rep = ScrubReport::default();
-    s.scrub_span(&mut sp, &mut rep);
+    s.scrub_span(&mut sp, &mut rep).unwrap();
     let text = all_text(&sp);
     for secret in [EMAIL, GHP, CARD, "ghp_R8nK2mQ4"] {
         assert!(!text.contains(secret), "{secret} survived: {text}");
@@ -147,10 +147,10 @@ fn every_string_in_the_span_is_scrubbed() {
 fn scrubbing_twice_changes_nothing() {
     let s = scrubber(RedactionConfig::default());
     let mut sp = rich_span();
-    s.scrub_span(&mut sp, &mut ScrubReport::default());
+    s.scrub_span(&mut sp, &mut ScrubReport::default()).unwrap();
     let once = sp.clone();
     let mut rep = ScrubReport::default();
-    s.scrub_span(&mut sp, &mut rep);
+    s.scrub_span(&mut sp, &mut rep).unwrap();
     assert_eq!(sp, once);
     assert_eq!(rep.total(), 0);
 }
@@ -162,14 +162,16 @@ fn summary_silent_and_debug() {
         summary: Summary::Silent,
         ..Default::default()
     })
-    .scrub_span(&mut sp, &mut ScrubReport::default());
+    .scrub_span(&mut sp, &mut ScrubReport::default())
+    .unwrap();
     assert!(get(&sp.attributes, "redaction.count").is_none());
     let mut sp = rich_span();
     scrubber(RedactionConfig {
         summary: Summary::Debug,
         ..Default::default()
     })
-    .scrub_span(&mut sp, &mut ScrubReport::default());
+    .scrub_span(&mut sp, &mut ScrubReport::default())
+    .unwrap();
     let keys = s_of(get(&sp.attributes, "redaction.keys"));
     assert!(
         keys.contains("gen_ai.input.messages") && keys.contains("tags"),
@@ -208,7 +210,7 @@ fn key_rules() {
         ..Default::default()
     };
     let mut rep = ScrubReport::default();
-    s.scrub_span(&mut sp, &mut rep);
+    s.scrub_span(&mut sp, &mut rep).unwrap();
     assert_eq!(
         s_of(get(&sp.attributes, "http.request.header.authorization")),
         "[REDACTED:blocked_key]"
@@ -251,7 +253,7 @@ fn actions_per_type_and_rule() {
         ..Default::default()
     };
     let mut rep = ScrubReport::default();
-    s.scrub_span(&mut sp, &mut rep);
+    s.scrub_span(&mut sp, &mut rep).unwrap();
     assert!(
         get(&sp.attributes, "a").is_none(),
         "drop action removes the attribute"
@@ -313,7 +315,7 @@ fn integers_bytes_and_oversize() {
         ..Default::default()
     };
     let mut rep = ScrubReport::default();
-    s.scrub_span(&mut sp, &mut rep);
+    s.scrub_span(&mut sp, &mut rep).unwrap();
     assert!(
         matches!(get(&sp.attributes, "card"), Some(Value::StringValue(v)) if v.starts_with("<credit_card:"))
     );
@@ -342,7 +344,7 @@ fn integers_bytes_and_oversize() {
         )],
         ..Default::default()
     };
-    s.scrub_span(&mut sp, &mut ScrubReport::default());
+    s.scrub_span(&mut sp, &mut ScrubReport::default()).unwrap();
     assert!(
         matches!(get(&sp.attributes, "blob"), Some(Value::BytesValue(b)) if b.starts_with(b"<email:"))
     );
@@ -362,8 +364,8 @@ fn resource_and_scope() {
         ..Default::default()
     };
     let mut rep = ScrubReport::default();
-    s.scrub_resource(&mut r, &mut rep);
-    s.scrub_scope(&mut sc, &mut rep);
+    s.scrub_resource(&mut r, &mut rep).unwrap();
+    s.scrub_scope(&mut sc, &mut rep).unwrap();
     assert!(!format!("{r:?}{sc:?}").contains(EMAIL) && !format!("{sc:?}").contains(GHP));
     assert_eq!(sc.version, "1.2.3");
     assert_eq!(rep.total(), 2);
@@ -394,6 +396,6 @@ fn disabled_scrubber_passes_through() {
         ..Default::default()
     });
     let mut sp = rich_span();
-    s.scrub_span(&mut sp, &mut ScrubReport::default());
+    s.scrub_span(&mut sp, &mut ScrubReport::default()).unwrap();
     assert_eq!(sp, rich_span());
 }

@@ -108,10 +108,10 @@ fn span(data: &[u8]) {
     };
     let sc = scrubber();
     let mut rep = ScrubReport::default();
-    sc.scrub_span(&mut sp, &mut rep);
+    sc.scrub_span(&mut sp, &mut rep).unwrap();
     let once = sp.clone();
     let mut rep2 = ScrubReport::default();
-    sc.scrub_span(&mut sp, &mut rep2);
+    sc.scrub_span(&mut sp, &mut rep2).unwrap();
     assert_eq!(rep2.total(), 0, "second pass found more");
     assert_eq!(sp, once);
 }

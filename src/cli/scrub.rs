@@ -62,16 +62,18 @@ pub fn scrub_stream(
             // The error names the position only: serde_json messages do not quote input.
             let mut req: ExportTraceServiceRequest = serde_json::from_str(&text)
                 .map_err(|e| anyhow::anyhow!("input is not an OTLP/JSON trace export: {e}"))?;
+            // Nothing is written unless every part was scrubbed: fail closed.
+            let failed = |e| anyhow::anyhow!("could not scrub the export, nothing written: {e}");
             for rs in &mut req.resource_spans {
                 if let Some(r) = rs.resource.as_mut() {
-                    scrubber.scrub_resource(r, rep);
+                    scrubber.scrub_resource(r, rep).map_err(failed)?;
                 }
                 for ss in &mut rs.scope_spans {
                     if let Some(s) = ss.scope.as_mut() {
-                        scrubber.scrub_scope(s, rep);
+                        scrubber.scrub_scope(s, rep).map_err(failed)?;
                     }
                     for sp in &mut ss.spans {
-                        scrubber.scrub_span(sp, rep);
+                        scrubber.scrub_span(sp, rep).map_err(failed)?;
                     }
                 }
             }

@@ -22,6 +22,42 @@ pub use check::{canonical, check, CheckError, Checked};
 pub use edit::{EditError, Edits};
 pub use wire::{Field, Msg, Val, WireError};
 
+/// Why a decoded message could not be changed through its encoding (see [`edit_decoded`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RewriteError {
+    /// The stage's walk over the encoding stopped (its own error, as text).
+    #[error("walk over the encoding stopped: {0}")]
+    Walk(String),
+    #[error(transparent)]
+    Apply(#[from] EditError),
+    #[error("the edited encoding does not decode")]
+    Decode,
+}
+
+/// Runs a stage's `walk` over `msg`'s encoding and applies the edits it records to `msg`: how
+/// the decoded-struct entry points of the stages (the offline `scrub`, tests, benches) share the
+/// encoded implementation. On error `msg` is left as it was and must be treated as not
+/// processed (for a scrub: not forwarded, not printed).
+pub fn edit_decoded<M, T, E>(
+    msg: &mut M,
+    walk: impl FnOnce(Msg<'_>, &mut Edits) -> Result<T, E>,
+) -> Result<T, RewriteError>
+where
+    M: prost::Message + Default,
+    E: std::fmt::Display,
+{
+    let buf = msg.encode_to_vec();
+    let root = Msg::new(&buf);
+    let mut edits = Edits::new();
+    let out = walk(root, &mut edits).map_err(|e| RewriteError::Walk(e.to_string()))?;
+    if !edits.is_empty() {
+        let mut edited = Vec::with_capacity(buf.len() + 256);
+        edits.apply(root, &mut edited)?;
+        *msg = M::decode(edited.as_slice()).map_err(|_| RewriteError::Decode)?;
+    }
+    Ok(out)
+}
+
 /// Field numbers of the OTLP trace messages (opentelemetry-proto v1).
 pub mod num {
     /// `ExportTraceServiceRequest`.
@@ -110,4 +146,65 @@ pub mod num {
 
     /// `Status.StatusCode.STATUS_CODE_ERROR`.
     pub const STATUS_CODE_ERROR: u64 = 2;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry_proto::tonic::trace::v1::Span;
+
+    fn span() -> Span {
+        Span {
+            name: "mail ann@example.com".into(),
+            trace_id: vec![1; 16],
+            ..Default::default()
+        }
+    }
+
+    fn name_field(m: Msg<'_>) -> Field<'_> {
+        m.fields()
+            .map(|f| f.unwrap())
+            .find(|f| f.num == num::SPAN_NAME)
+            .unwrap()
+    }
+
+    #[test]
+    fn edit_decoded_applies_what_the_walk_records() {
+        let mut s = span();
+        let n = edit_decoded(&mut s, |m, e| {
+            e.replace(&m, name_field(m).range(), |out| {
+                wire::put_len_field(out, num::SPAN_NAME, b"mail <email>")
+            });
+            Ok::<_, WireError>(7)
+        });
+        assert_eq!(n, Ok(7));
+        assert_eq!(s.name, "mail <email>");
+        assert_eq!(s.trace_id, vec![1; 16]);
+    }
+
+    /// A failed walk, or edits that cannot all be placed, leave the message as it was and say
+    /// so: the caller must not use it as processed (fail closed).
+    #[test]
+    fn edit_decoded_fails_closed() {
+        let mut s = span();
+        let r = edit_decoded(&mut s, |m, e| {
+            e.delete(&m, name_field(m).range());
+            Err::<(), _>("stopped")
+        });
+        assert_eq!(r, Err(RewriteError::Walk("stopped".into())));
+        assert_eq!(s, span());
+        // Two edits of the same field overlap: apply refuses them.
+        let r = edit_decoded(&mut s, |m, e| {
+            e.delete(&m, name_field(m).range());
+            e.replace(&m, name_field(m).range(), |out| {
+                wire::put_len_field(out, num::SPAN_NAME, b"x")
+            });
+            Ok::<_, WireError>(())
+        });
+        assert!(
+            matches!(r, Err(RewriteError::Apply(EditError::Unplaced(_)))),
+            "{r:?}"
+        );
+        assert_eq!(s, span());
+    }
 }

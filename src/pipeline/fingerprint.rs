@@ -49,7 +49,7 @@
 use crate::keys::HmacKey;
 use crate::otlp::view::{self, Kv};
 use crate::otlp::wire::put_string_kv;
-use crate::otlp::{num, Edits, Msg, Val, WireError};
+use crate::otlp::{edit_decoded, num, Edits, Msg, RewriteError, Val, WireError};
 use crate::pipeline::glob::{Glob, GlobError};
 use hmac::Mac;
 use opentelemetry_proto::tonic::common::v1::AnyValue;
@@ -369,24 +369,10 @@ impl Fingerprinter {
     /// `hash_only` for `service_name`. Call before scrubbing. Arriving `spanward.*` hash
     /// attributes are replaced unless `trust_upstream` is set. (A decoded span: see
     /// [`Fingerprinter::apply_encoded`], which does the work.)
-    pub fn apply_span(&self, service_name: &str, span: &mut Span) {
-        let buf = span.encode_to_vec();
-        let root = Msg::new(&buf);
-        let mut edits = Edits::new();
-        let mut removed = Vec::new();
-        if self
-            .apply_encoded(service_name, root, &mut edits, &mut removed)
-            .is_err()
-            || edits.is_empty()
-        {
-            return;
-        }
-        let mut out = Vec::with_capacity(buf.len() + 256);
-        if edits.apply(root, &mut out).is_ok() {
-            if let Ok(s) = Span::decode(out.as_slice()) {
-                *span = s;
-            }
-        }
+    pub fn apply_span(&self, service_name: &str, span: &mut Span) -> Result<(), RewriteError> {
+        edit_decoded(span, |m, e| {
+            self.apply_encoded(service_name, m, e, &mut Vec::new())
+        })
     }
 
     /// [`Fingerprinter::apply_span`] on an encoded span: the attributes it removes are deleted

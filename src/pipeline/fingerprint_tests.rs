@@ -72,7 +72,7 @@ fn hashes(span: &Span) -> (Option<String>, Option<String>, Option<String>) {
 }
 
 fn hashed(f: &Fingerprinter, mut span: Span) -> Span {
-    f.apply_span("svc", &mut span);
+    f.apply_span("svc", &mut span).unwrap();
     span
 }
 
@@ -294,11 +294,11 @@ services:
     .unwrap();
     let f = fp(&cfg, 1);
     let mut billing = tool_span();
-    f.apply_span("billing-eu", &mut billing);
+    f.apply_span("billing-eu", &mut billing).unwrap();
     assert!(attr(&billing, "gen_ai.tool.call.arguments").is_none());
     assert!(attr(&billing, "gen_ai.tool.call.result").is_some());
     let mut other = tool_span();
-    f.apply_span("agent", &mut other);
+    f.apply_span("agent", &mut other).unwrap();
     assert!(attr(&other, "gen_ai.tool.call.arguments").is_some());
     assert!(attr(&other, "gen_ai.tool.call.result").is_none());
     assert_eq!(hashes(&billing), hashes(&other));
@@ -417,14 +417,14 @@ fn no_role_fields_no_attributes_and_disabled_is_inert() {
         attributes: vec![kv("db.system", s("postgresql"))],
         ..Default::default()
     };
-    f.apply_span("svc", &mut sp);
+    f.apply_span("svc", &mut sp).unwrap();
     assert_eq!(sp.attributes.len(), 1);
     // Only an output: no input hash, but a key id.
     let mut sp = Span {
         attributes: vec![kv("output.value", s("hi"))],
         ..Default::default()
     };
-    f.apply_span("svc", &mut sp);
+    f.apply_span("svc", &mut sp).unwrap();
     let (i, o, id) = hashes(&sp);
     assert!(i.is_none() && o.is_some() && id.is_some());
     let off = fp(

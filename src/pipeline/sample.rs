@@ -35,14 +35,13 @@
 
 use crate::otlp::view::{self, SpanFacts};
 use crate::otlp::wire::put_len_field;
-use crate::otlp::{num, Edits, Msg, WireError};
+use crate::otlp::{edit_decoded, num, Edits, Msg, RewriteError, WireError};
 use crate::pipeline::glob::{Glob, GlobError};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
 use opentelemetry_proto::tonic::trace::v1::Span;
-use prost::Message;
 use serde::Deserialize;
 
 /// 2^56: one more than the largest threshold or randomness value.
@@ -242,22 +241,8 @@ impl Sampler {
     /// stage raised. Cheap enough for the receiver: no allocation for spans it keeps unchanged.
     /// Samples a decoded request in place (see [`Sampler::apply_encoded`], which this calls on
     /// the request's encoding: one implementation for both).
-    pub fn apply(&self, req: &mut ExportTraceServiceRequest) -> SampleStats {
-        let buf = req.encode_to_vec();
-        let mut edits = Edits::new();
-        let Ok(stats) = self.apply_encoded(Msg::new(&buf), &mut edits) else {
-            // Our own encoding always parses.
-            return SampleStats::default();
-        };
-        if !edits.is_empty() {
-            let mut out = Vec::with_capacity(buf.len());
-            if edits.apply(Msg::new(&buf), &mut out).is_ok() {
-                if let Ok(r) = ExportTraceServiceRequest::decode(out.as_slice()) {
-                    *req = r;
-                }
-            }
-        }
-        stats
+    pub fn apply(&self, req: &mut ExportTraceServiceRequest) -> Result<SampleStats, RewriteError> {
+        edit_decoded(req, |m, e| self.apply_encoded(m, e))
     }
 
     /// Samples an encoded request (a checked `ExportTraceServiceRequest`): dropped spans are

@@ -376,8 +376,8 @@ fn two_independent_samplers_agree_and_traces_stay_whole() {
     let (s1, s2) = (Sampler::new(&cfg).unwrap(), Sampler::new(&cfg).unwrap());
     let mut r1 = request(&traces, 5);
     let mut r2 = request(&traces, 5);
-    let st1 = s1.apply(&mut r1);
-    let st2 = s2.apply(&mut r2);
+    let st1 = s1.apply(&mut r1).unwrap();
+    let st2 = s2.apply(&mut r2).unwrap();
     assert_eq!(st1, st2);
     assert_eq!(st1.kept + st1.sampled_out, 10_000);
     assert!(st1.kept > 2500 && st1.kept < 3500, "{st1:?}");
@@ -399,18 +399,18 @@ fn stages_are_nested_subsets() {
     // final threshold is the 25% one: consistent across stages.
     let traces = random_traces(3000, 11);
     let mut chained = request(&traces, 3);
-    sampler(0.5).apply(&mut chained);
+    sampler(0.5).apply(&mut chained).unwrap();
     let after_half = decisions(&chained);
-    sampler(0.25).apply(&mut chained);
+    sampler(0.25).apply(&mut chained).unwrap();
     let mut direct = request(&traces, 3);
-    sampler(0.25).apply(&mut direct);
+    sampler(0.25).apply(&mut direct).unwrap();
     assert_eq!(decisions(&chained), decisions(&direct));
     let quarter = decisions(&direct);
     assert!(quarter.keys().all(|k| after_half.contains_key(k)));
     assert!(quarter.values().all(|ts| ts == "ot=th:c"));
     // Running the 50% stage after the 25% one changes nothing.
     let before = chained.clone();
-    let st = sampler(0.5).apply(&mut chained);
+    let st = sampler(0.5).apply(&mut chained).unwrap();
     assert_eq!(st.sampled_out, 0);
     assert_eq!(chained, before);
 }
@@ -446,7 +446,7 @@ fn keep_errors() {
     let mut req = ExportTraceServiceRequest {
         resource_spans: vec![resource("svc", vec![lose, span(tid(0x01), "op", "")])],
     };
-    let st = sampler(0.5).apply(&mut req);
+    let st = sampler(0.5).apply(&mut req).unwrap();
     assert_eq!(
         st,
         SampleStats {
@@ -502,7 +502,7 @@ rules:
             resource("agent", vec![span(low.clone(), "other", "")]),
         ],
     };
-    let st = s.apply(&mut req);
+    let st = s.apply(&mut req).unwrap();
     assert_eq!((st.kept, st.sampled_out), (1, 1));
     assert_eq!(req.resource_spans.len(), 1);
     assert_eq!(
@@ -521,7 +521,7 @@ fn no_randomness_is_kept_and_counted() {
     let mut req = ExportTraceServiceRequest {
         resource_spans: vec![resource("svc", vec![span(vec![0; 16], "op", "")])],
     };
-    assert_eq!(s.apply(&mut req).no_randomness, 1);
+    assert_eq!(s.apply(&mut req).unwrap().no_randomness, 1);
     // With rv it has randomness even with a zero trace id.
     let sp = span(vec![0; 16], "op", "ot=rv:00000000000001");
     assert_eq!(s.decide("svc", &sp), Decision::Drop);
@@ -533,7 +533,7 @@ fn config_validation_and_pass_through() {
     assert!(s.is_pass_through());
     let mut req = request(&random_traces(10, 1), 3);
     let before = req.clone();
-    let st = s.apply(&mut req);
+    let st = s.apply(&mut req).unwrap();
     assert_eq!((st.kept, st.sampled_out), (30, 0));
     assert_eq!(req, before);
     for bad in [1.5, -0.1, f64::NAN, 1e-18] {

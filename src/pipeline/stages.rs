@@ -504,15 +504,15 @@ mod tests {
             for rs in &mut want.resource_spans {
                 let service = crate::pipeline::sample::service_name(rs.resource.as_ref()).to_string();
                 if let Some(r) = rs.resource.as_mut() {
-                    sc.scrub_resource(r, &mut rep);
+                    sc.scrub_resource(r, &mut rep).unwrap();
                 }
                 for ss in &mut rs.scope_spans {
                     if let Some(s) = ss.scope.as_mut() {
-                        sc.scrub_scope(s, &mut rep);
+                        sc.scrub_scope(s, &mut rep).unwrap();
                     }
                     for sp in &mut ss.spans {
-                        fp.apply_span(&service, sp);
-                        sc.scrub_span(sp, &mut rep);
+                        fp.apply_span(&service, sp).unwrap();
+                        sc.scrub_span(sp, &mut rep).unwrap();
                     }
                 }
             }

@@ -14,12 +14,11 @@ use super::{BytesPolicy, ScrubReport, Scrubber, Summary};
 use crate::otlp::num::*;
 use crate::otlp::view::{self, Kv};
 use crate::otlp::wire::{len_field_size, put_len_field, put_tag, put_varint, Field, LEN};
-use crate::otlp::{Edits, Msg, WireError};
+use crate::otlp::{edit_decoded, Edits, Msg, RewriteError, WireError};
 use crate::pipeline::sample::{parse_randomness, parse_threshold};
 use opentelemetry_proto::tonic::common::v1::InstrumentationScope;
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::Span;
-use prost::Message;
 
 /// Deeper nesting than this is replaced whole (the receivers refuse nesting past
 /// `max_attribute_depth`, at most 100).
@@ -95,25 +94,6 @@ fn put_int_kv(out: &mut Vec<u8>, num: u32, key: &str, v: i64) {
     put_tag(out, KV_VALUE, LEN);
     put_varint(out, any as u64);
     crate::otlp::wire::put_varint_field(out, AV_INT, v as u64);
-}
-
-/// A decoded message's encoding scrubbed by `walk`, decoded again into `msg`.
-fn via_encoding<M: Message + Default>(
-    msg: &mut M,
-    walk: impl FnOnce(Msg<'_>, &mut Edits) -> Result<(), WalkError>,
-) {
-    let buf = msg.encode_to_vec();
-    let root = Msg::new(&buf);
-    let mut edits = Edits::new();
-    if walk(root, &mut edits).is_err() || edits.is_empty() {
-        return;
-    }
-    let mut out = Vec::with_capacity(buf.len());
-    if edits.apply(root, &mut out).is_ok() {
-        if let Ok(m) = M::decode(out.as_slice()) {
-            *msg = m;
-        }
-    }
 }
 
 /// The first attribute with each summary key, as the walk left it (a span's own attributes).
@@ -544,19 +524,30 @@ impl Scrubber {
         Ok(())
     }
 
-    /// Scrubs resource attributes (of a decoded resource).
-    pub fn scrub_resource(&self, r: &mut Resource, rep: &mut ScrubReport) {
-        via_encoding(r, |m, e| self.scrub_resource_encoded(m, e, rep));
+    /// Scrubs resource attributes (of a decoded resource). On error the resource is
+    /// unchanged, so it must not be forwarded or printed (fail closed).
+    pub fn scrub_resource(
+        &self,
+        r: &mut Resource,
+        rep: &mut ScrubReport,
+    ) -> Result<(), RewriteError> {
+        edit_decoded(r, |m, e| self.scrub_resource_encoded(m, e, rep))
     }
 
-    /// Scrubs the scope's name, version and attributes (of a decoded scope).
-    pub fn scrub_scope(&self, s: &mut InstrumentationScope, rep: &mut ScrubReport) {
-        via_encoding(s, |m, e| self.scrub_scope_encoded(m, e, rep));
+    /// Scrubs the scope's name, version and attributes (of a decoded scope); errors as for
+    /// [`Scrubber::scrub_resource`].
+    pub fn scrub_scope(
+        &self,
+        s: &mut InstrumentationScope,
+        rep: &mut ScrubReport,
+    ) -> Result<(), RewriteError> {
+        edit_decoded(s, |m, e| self.scrub_scope_encoded(m, e, rep))
     }
 
-    /// Scrubs every string of a decoded span; see [`Scrubber::scrub_span_encoded`].
-    pub fn scrub_span(&self, s: &mut Span, rep: &mut ScrubReport) {
-        via_encoding(s, |m, e| self.scrub_span_encoded(m, &[], e, rep));
+    /// Scrubs every string of a decoded span (see [`Scrubber::scrub_span_encoded`]); errors as
+    /// for [`Scrubber::scrub_resource`].
+    pub fn scrub_span(&self, s: &mut Span, rep: &mut ScrubReport) -> Result<(), RewriteError> {
+        edit_decoded(s, |m, e| self.scrub_span_encoded(m, &[], e, rep))
     }
 }
 
@@ -612,7 +603,7 @@ mod tests {
             ..Default::default()
         };
         let mut rep = ScrubReport::default();
-        scrubber().scrub_span(&mut span, &mut rep);
+        scrubber().scrub_span(&mut span, &mut rep).unwrap();
         assert_eq!(span.links[0].trace_state, span.trace_state, "links alike");
         (span.trace_state, rep)
     }
@@ -652,13 +643,13 @@ mod tests {
         for round in 0..3 {
             let mut sp = attr_span(&attrs);
             let mut rep = ScrubReport::default();
-            warm.scrub_span(&mut sp, &mut rep);
+            warm.scrub_span(&mut sp, &mut rep).unwrap();
             // The memo is per thread and per scrubber: a fresh scrubber on a fresh thread is cold
             // (on this thread it would also empty the warm scrubber's memo).
             let (cold_sp, cold_rep) = std::thread::spawn(move || {
                 let mut sp = attr_span(&attrs);
                 let mut rep = ScrubReport::default();
-                scrubber().scrub_span(&mut sp, &mut rep);
+                scrubber().scrub_span(&mut sp, &mut rep).unwrap();
                 (sp, rep)
             })
             .join()
