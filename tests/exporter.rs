@@ -1,7 +1,7 @@
 //! The OTLP exporter retries retryable failures, gives up after `max_elapsed_time` counting the
 //! spans as `export_failed`, and with `ack: durable` the client learns the batch was not stored.
 //! It honours `RetryInfo` (never retrying earlier), treats RESOURCE_EXHAUSTED without it as
-//! permanent, and `compression: gzip` really compresses.
+//! permanent, `compression: gzip` really compresses, and an oversized answer is not buffered.
 
 mod common;
 
@@ -224,4 +224,36 @@ async fn gzip_compression_sends_compressed_requests_that_arrive_intact() {
         "{wire} bytes on the wire for a {encoded}-byte request: not compressed"
     );
     svc.stop().await;
+}
+
+/// A next stage that answers an export with more than the 4 MiB the exporter reads: the call
+/// fails with OUT_OF_RANGE (retryable, as tonic's own limit answers) instead of buffering the
+/// whole answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_export_response_is_refused() {
+    let app = axum::Router::new().route(
+        "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+        axum::routing::post(|| async {
+            let body = vec![0u8; 6 << 20];
+            ([("content-type", "application/grpc")], body)
+        }),
+    );
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(l, app).await });
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let err = spanward::sink::otlp::export_raw(
+        channel,
+        request(2, 1).encode_to_vec().into(),
+        false,
+        Duration::from_secs(10),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.code(), tonic::Code::OutOfRange, "{err:?}");
+    assert!(err.message().contains("export response over 4194304 bytes"));
 }

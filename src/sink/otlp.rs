@@ -104,6 +104,10 @@ fn response_status(
     tonic::Status::new(code, format!("HTTP status {http} without a gRPC status"))
 }
 
+/// The most of a next stage's answer that is read (an `ExportTraceServiceResponse` is a few
+/// bytes; tonic's default decoding limit): a misbehaving next stage cannot grow our memory.
+const MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
+
 /// [`export_raw`] with an `authorization` value (the load generator's bearer token). The call
 /// is made on the channel directly (not through tonic's codec) so the body is not copied.
 pub async fn export_raw_with(
@@ -125,7 +129,11 @@ pub async fn export_raw_with(
         .uri(EXPORT_PATH)
         .header(http::header::CONTENT_TYPE, "application/grpc")
         .header(http::header::TE, "trailers")
-        .header("grpc-timeout", format!("{}m", timeout.as_millis().max(1)));
+        // The gRPC spec allows at most 8 digits.
+        .header(
+            "grpc-timeout",
+            format!("{}m", timeout.as_millis().clamp(1, 99_999_999)),
+        );
     if gzip {
         req = req.header("grpc-encoding", "gzip");
     }
@@ -146,6 +154,12 @@ pub async fn export_raw_with(
         while let Some(frame) = body.frame().await {
             let frame = frame?;
             match frame.into_data() {
+                Ok(d) if data.len() + d.len() > MAX_RESPONSE_BYTES => {
+                    // tonic's own decoding limit, and its code (retryable in OTLP).
+                    return Err(tonic::Status::out_of_range(format!(
+                        "export response over {MAX_RESPONSE_BYTES} bytes"
+                    )));
+                }
                 Ok(d) => data.extend_from_slice(&d),
                 Err(f) => {
                     if let Ok(t) = f.into_trailers() {
