@@ -216,8 +216,6 @@ fn group_splits_agree_with_the_capture_engine() {
         "generic_secret_near_keyword",
         "authorization_bearer",
         "authorization_header",
-        "password_assignment",
-        "secret_assignment",
     ] {
         assert!(
             with_dfa.contains(&id),

@@ -285,8 +285,10 @@ fn unknown_config_names_are_errors() {
 
 #[test]
 fn integers_bytes_and_oversize() {
+    // `bytes: keep` leaves bytes values alone (counted); the default scans them (below).
     let cfg = RedactionConfig {
         max_value_bytes: 64,
+        bytes: BytesPolicy::Keep,
         ..Default::default()
     };
     let s = scrubber(cfg);
@@ -331,23 +333,35 @@ fn integers_bytes_and_oversize() {
     assert_eq!(s_of(get(&sp.attributes, "big")), "[REDACTED:oversize]");
     assert_eq!(rep.oversize_values, 1);
 
-    let s = scrubber(RedactionConfig {
-        bytes: BytesPolicy::Scan,
-        ..Default::default()
-    });
+    // The default: UTF-8 bytes are scanned like strings; other bytes are kept and counted.
+    let s = scrubber(RedactionConfig::default());
     let mut sp = Span {
-        attributes: vec![kv(
-            "blob",
-            AnyValue {
-                value: Some(Value::BytesValue(EMAIL.as_bytes().to_vec())),
-            },
-        )],
+        attributes: vec![
+            kv(
+                "raw",
+                AnyValue {
+                    value: Some(Value::BytesValue(vec![0xff, 0xfe, 0x00, 0x41])),
+                },
+            ),
+            kv(
+                "blob",
+                AnyValue {
+                    value: Some(Value::BytesValue(EMAIL.as_bytes().to_vec())),
+                },
+            ),
+        ],
         ..Default::default()
     };
-    s.scrub_span(&mut sp, &mut ScrubReport::default()).unwrap();
+    let mut rep = ScrubReport::default();
+    s.scrub_span(&mut sp, &mut rep).unwrap();
     assert!(
         matches!(get(&sp.attributes, "blob"), Some(Value::BytesValue(b)) if b.starts_with(b"<email:"))
     );
+    assert_eq!(
+        get(&sp.attributes, "raw"),
+        Some(&Value::BytesValue(vec![0xff, 0xfe, 0x00, 0x41]))
+    );
+    assert_eq!(rep.bytes_values_skipped, 1);
 }
 
 #[test]

@@ -139,7 +139,7 @@ impl Stages {
         let edits = &mut scratch.edits;
         edits.clear();
         let mut rep = ScrubReport::default();
-        let Some(failed) = self.edit(Msg::new(&request), edits, &mut rep) else {
+        let Some(mut failed) = self.edit(Msg::new(&request), edits, &mut rep) else {
             // A checked request always parses; should it not, nothing of it goes on.
             report.dropped.push((DropReason::ScrubError, spans));
             return Processed {
@@ -149,6 +149,40 @@ impl Stages {
                 written: false,
             };
         };
+        let mut buf = std::mem::take(&mut scratch.buf);
+        // Echoes across the request: a secret one string revealed (`password=…`) that is still
+        // in the request elsewhere (`retrying with …`) is masked there too, by a second walk
+        // that looks for the revealed values in every string. Requests that revealed nothing,
+        // or whose revealed values are all gone, are walked once.
+        let mut applied: Option<Result<(), crate::otlp::EditError>> = None;
+        if rep.found_secrets() {
+            let r = if edits.is_empty() {
+                Ok(())
+            } else {
+                edits.apply(Msg::new(&request), &mut buf)
+            };
+            let written: &[u8] = if edits.is_empty() { &request } else { &buf };
+            if r.is_ok() && rep.echo_remains(written) {
+                let known = rep.known_from_found();
+                edits.clear();
+                rep = ScrubReport::default();
+                rep.set_known(known);
+                match self.edit(Msg::new(&request), edits, &mut rep) {
+                    Some(f) => failed = f,
+                    None => {
+                        report.dropped.push((DropReason::ScrubError, spans));
+                        return Processed {
+                            request: Bytes::new(),
+                            spans: 0,
+                            report,
+                            written: false,
+                        };
+                    }
+                }
+            } else {
+                applied = Some(r);
+            }
+        }
         for (typ, n) in &rep.matches {
             m.redactions
                 .get_or_create(&crate::admin::metrics::TypeLabel {
@@ -172,8 +206,11 @@ impl Stages {
             spans = spans.saturating_sub(failed);
         }
         if !edits.is_empty() {
-            let mut buf = std::mem::take(&mut scratch.buf);
-            match edits.apply(Msg::new(&out), &mut buf) {
+            let r = match applied {
+                Some(r) => r,
+                None => edits.apply(Msg::new(&out), &mut buf),
+            };
+            match r {
                 Ok(()) => {
                     out = Bytes::from(buf);
                     written = true;
@@ -185,6 +222,8 @@ impl Stages {
                     out = Bytes::new();
                 }
             }
+        } else {
+            scratch.buf = buf;
         }
         if let Some(a) = &self.audit {
             if spans > 0 {

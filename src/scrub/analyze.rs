@@ -19,17 +19,17 @@ use regex_syntax::hir::{Class, ClassUnicode, Hir, HirKind, Look};
 pub struct ByteSet(pub [u64; 4]);
 
 impl ByteSet {
-    fn add(&mut self, b: u8) {
+    pub(crate) fn add(&mut self, b: u8) {
         self.0[usize::from(b >> 6)] |= 1u64 << (b & 63);
     }
 
-    fn add_range(&mut self, lo: u8, hi: u8) {
+    pub(crate) fn add_range(&mut self, lo: u8, hi: u8) {
         for b in lo..=hi {
             self.add(b);
         }
     }
 
-    fn union(&mut self, o: &ByteSet) {
+    pub(crate) fn union(&mut self, o: &ByteSet) {
         for i in 0..4 {
             self.0[i] |= o.0[i];
         }

@@ -20,12 +20,34 @@
 //! `tests/scrub_engine_diff.rs` checks that this redacts exactly what the naive engine does.
 
 use super::analyze;
+use super::code::{self, Code};
+use super::keyname::KeyWords;
 use super::keywords::Keywords;
 use super::rules::{ascii_boundaries, compile_many, compile_many_kind, RuleSet};
 use regex_automata::meta::Regex;
 use regex_automata::{Input, PatternID, PatternSet};
 use std::ops::Range;
 use std::sync::Arc;
+
+thread_local! {
+    /// Bytes handed to the engine's passes and regex searches on this thread (see
+    /// [`work_meter`]).
+    static WORK: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Counts `n` bytes of scanning work on this thread.
+pub(crate) fn add_work(n: usize) {
+    WORK.with(|w| w.set(w.get().wrapping_add(n as u64)));
+}
+
+/// The bytes this thread's engine passes and regex searches have been handed so far: every
+/// keyword pass over a string, every window or anchored span a rule's regex searches, every
+/// keywordless pass. A deterministic measure of how the scrubber's work grows with its input
+/// (an upper bound of what the automata read), for tests that pin the worst inputs' growth
+/// and for benches.
+pub fn work_meter() -> u64 {
+    WORK.with(|w| w.get())
+}
 
 /// One detected secret: a byte range of the scanned text and the rule (index into the rule set).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,38 +62,67 @@ pub trait Engine: Send + Sync {
     fn find(&self, text: &str, out: &mut Vec<Match>);
 }
 
+/// Something with a byte range and a rule, as [`resolve`] merges them.
+pub trait Spanned: Clone {
+    fn start(&self) -> usize;
+    fn end(&self) -> usize;
+    fn rule(&self) -> u32;
+    fn set_end(&mut self, end: usize);
+    /// Takes the winner's label (its rule, and whatever else it carries) keeping own range.
+    fn label_as(&mut self, winner: &Self);
+}
+
+impl Spanned for Match {
+    fn start(&self) -> usize {
+        self.start
+    }
+    fn end(&self) -> usize {
+        self.end
+    }
+    fn rule(&self) -> u32 {
+        self.rule
+    }
+    fn set_end(&mut self, end: usize) {
+        self.end = end;
+    }
+    fn label_as(&mut self, winner: &Self) {
+        self.rule = winner.rule;
+    }
+}
+
 /// Resolves overlaps in place: overlapping matches merge into their union (so no partial
 /// leftover survives), labelled with the winner (highest priority, then longest, then first
 /// rule). The result is sorted and disjoint, whatever order the rules are listed in.
-pub fn resolve(set: &RuleSet, ms: &mut Vec<Match>) {
+pub fn resolve<T: Spanned>(set: &RuleSet, ms: &mut Vec<T>) {
     if ms.len() < 2 {
         return;
     }
     ms.sort_unstable_by(|a, b| {
-        a.start
-            .cmp(&b.start)
-            .then(b.end.cmp(&a.end))
-            .then(a.rule.cmp(&b.rule))
+        a.start()
+            .cmp(&b.start())
+            .then(b.end().cmp(&a.end()))
+            .then(a.rule().cmp(&b.rule()))
     });
-    let key = |m: &Match| {
-        let r = &set.rules[m.rule as usize];
-        (r.priority, m.end - m.start, std::cmp::Reverse(m.rule))
+    let key = |m: &T| {
+        let r = &set.rules[m.rule() as usize];
+        (r.priority, m.end() - m.start(), std::cmp::Reverse(m.rule()))
     };
-    let mut out: Vec<Match> = Vec::with_capacity(ms.len());
-    let mut win: Option<Match> = None;
+    let mut out: Vec<T> = Vec::with_capacity(ms.len());
+    let mut win: Option<T> = None;
     for m in ms.drain(..) {
         match out.last_mut() {
-            Some(last) if m.start < last.end => {
-                let w = win.get_or_insert(*last);
+            Some(last) if m.start() < last.end() => {
+                let w = win.get_or_insert_with(|| last.clone());
                 if key(&m) > key(w) {
-                    *w = m;
+                    *w = m.clone();
                 }
-                last.end = last.end.max(m.end);
-                last.rule = w.rule;
+                let end = last.end().max(m.end());
+                last.set_end(end);
+                last.label_as(w);
             }
             _ => {
+                win = Some(m.clone());
                 out.push(m);
-                win = Some(m);
             }
         }
     }
@@ -119,15 +170,48 @@ enum Plan {
     AtRun(analyze::ByteSet),
     /// The keyword sits inside the match: the regex runs in a window around the hit.
     Window,
+    /// A detector (see [`super::code`]) confirms the rule.
+    Code,
+}
+
+/// A match `r` of a rule with value class `tail` that the search window cut at `lim` goes on
+/// through that class (see [`super::tail`]).
+fn extend_tail(text: &str, r: &mut Range<usize>, lim: usize, tail: Option<&analyze::ByteSet>) {
+    let Some(tail) = tail else { return };
+    if r.end != lim || lim >= text.len() {
+        return;
+    }
+    let b = text.as_bytes();
+    let mut e = r.end;
+    while e < b.len() && tail.contains(b[e]) {
+        e += 1;
+    }
+    r.end = ceil_boundary(text, e);
+}
+
+/// Whether the byte before `i` is an ASCII letter or digit.
+fn alnum_before(b: &[u8], i: usize) -> bool {
+    i.checked_sub(1)
+        .is_some_and(|j| b[j].is_ascii_alphanumeric())
 }
 
 /// The production engine.
 pub struct FastEngine {
     set: Arc<RuleSet>,
-    /// Keyword automaton (DFA, ASCII case-insensitive, overlapping hits).
+    /// Keyword automaton (DFA, ASCII case-insensitive, overlapping hits) of the ASCII keywords.
     ac: Option<Keywords>,
+    /// The keywords with other characters (`пароль`, `密码`), in an automaton of their own that
+    /// only runs on strings that are not ASCII: their bytes would widen every row of the main
+    /// table, which every byte of every string walks. Its pattern `i` is keyword
+    /// `intl_base + i`.
+    ac_intl: Option<Keywords>,
+    intl_base: usize,
     /// For each keyword pattern: the rules it gates.
     kw_rules: Vec<Vec<u32>>,
+    /// For each keyword pattern: the detector it triggers, if any.
+    kw_code: Vec<Option<code::Group>>,
+    /// The rules confirmed by code.
+    code: Code,
     /// Per rule: how keyword hits are confirmed.
     plans: Vec<Plan>,
     /// Per rule: every match starts at an ASCII word boundary, so an anchored start without one
@@ -156,7 +240,13 @@ pub struct FastEngine {
 }
 
 impl FastEngine {
+    /// The engine with the built-in key words (see [`super::keyname`]).
     pub fn new(set: Arc<RuleSet>) -> Result<FastEngine, String> {
+        Self::with_key_words(set, KeyWords::defaults())
+    }
+
+    pub fn with_key_words(set: Arc<RuleSet>, key_words: KeyWords) -> Result<FastEngine, String> {
+        let code = Code::new(&set, key_words);
         let mut kws: Vec<String> = Vec::new();
         let mut kw_rules: Vec<Vec<u32>> = Vec::new();
         let mut free_gated = Vec::new();
@@ -170,6 +260,11 @@ impl FastEngine {
         for (i, r) in set.rules.iter().enumerate() {
             let hir = analyze::parse(&ascii_boundaries(&r.source));
             word_start.push(hir.as_ref().is_some_and(analyze::starts_at_word_boundary));
+            if r.detector.is_some() {
+                // Triggered through `code`'s keywords below.
+                plans.push(Plan::Code);
+                continue;
+            }
             if r.keywords.is_empty() {
                 plans.push(Plan::Window);
                 let radius = hir.as_ref().and_then(analyze::max_len);
@@ -212,6 +307,17 @@ impl FastEngine {
                 }
             }
         }
+        let mut kw_code: Vec<Option<code::Group>> = vec![None; kws.len()];
+        for (k, g) in code.keywords() {
+            match kws.iter().position(|x| *x == k) {
+                Some(p) => kw_code[p] = Some(g),
+                None => {
+                    kws.push(k);
+                    kw_rules.push(Vec::new());
+                    kw_code.push(Some(g));
+                }
+            }
+        }
         let may_start: [u8; 256] = std::array::from_fn(|b| u8::from(first[b] != 0));
         let gate_rules = free_gated.clone();
         // Highest priority first, so the leftmost-first pass prefers them (the gate bits were
@@ -233,15 +339,31 @@ impl FastEngine {
                 )?),
             )
         };
-        let ac = if kws.is_empty() {
+        // ASCII keywords first, then the others (the per-keyword tables follow the same order).
+        let mut order: Vec<usize> = (0..kws.len()).collect();
+        order.sort_by_key(|&i| !kws[i].is_ascii());
+        let kws: Vec<String> = order.iter().map(|&i| kws[i].clone()).collect();
+        let kw_rules: Vec<Vec<u32>> = order.iter().map(|&i| kw_rules[i].clone()).collect();
+        let kw_code: Vec<Option<code::Group>> = order.iter().map(|&i| kw_code[i]).collect();
+        let intl_base = kws.iter().position(|k| !k.is_ascii()).unwrap_or(kws.len());
+        let ac = if intl_base == 0 {
             None
         } else {
-            Some(Keywords::new(&kws)?)
+            Some(Keywords::new(&kws[..intl_base])?)
+        };
+        let ac_intl = if intl_base == kws.len() {
+            None
+        } else {
+            Some(Keywords::new(&kws[intl_base..])?)
         };
         Ok(FastEngine {
             set,
             ac,
+            ac_intl,
+            intl_base,
             kw_rules,
+            kw_code,
+            code,
             plans,
             word_start,
             free_gated,
@@ -261,9 +383,28 @@ impl FastEngine {
         &self.set
     }
 
-    /// Bytes of the keyword automaton's transition table (0 without keywords).
+    /// Bytes of the (ASCII) keyword automaton's transition table (0 without keywords).
     pub fn keyword_table_bytes(&self) -> usize {
         self.ac.as_ref().map_or(0, Keywords::table_bytes)
+    }
+
+    /// Whether every match of `rule` starts with one of its keywords (vendor prefixes, `eyJ`)
+    /// or is a private-key block: such a match is still recognisable when a line break was
+    /// inserted into it, while a match that needs context around it is not.
+    pub fn prefix_anchored(&self, rule: u32) -> bool {
+        let r = &self.set.rules[rule as usize];
+        match self.plans.get(rule as usize) {
+            Some(Plan::AtHit) => true,
+            Some(Plan::Code) => matches!(
+                r.detector,
+                Some(
+                    super::rules::Detector::Pem
+                        | super::rules::Detector::PemTruncated
+                        | super::rules::Detector::Putty
+                )
+            ),
+            _ => false,
+        }
     }
 
     /// The gate bit of a gated keywordless rule.
@@ -304,6 +445,7 @@ impl FastEngine {
             } else {
                 match self.plans[i] {
                     Plan::AtHit => "anchored at keyword".to_string(),
+                    Plan::Code => "built-in detector at keyword".to_string(),
                     Plan::AtRun(_) => "anchored at the identifier run before keyword".to_string(),
                     Plan::Window => format!("window [-{}, +{}]", r.before, r.after),
                 }
@@ -322,17 +464,26 @@ impl FastEngine {
     }
 
     /// Keyword stage: anchored confirmation at hits, windowed confirmation around them.
-    fn find_keyword_rules(&self, ac: &Keywords, text: &str, out: &mut Vec<Match>) {
+    fn find_keyword_rules(&self, text: &str, out: &mut Vec<Match>) {
         // (rule, start, end): anchored starts with their limit, or windows; grouped per rule.
         let mut todo: Vec<(u32, usize, usize)> = Vec::new();
+        let mut code_hits = code::Hits::default();
         let b = text.as_bytes();
-        ac.for_each(b, |pattern, start, end| {
+        let mut on_hit = |pattern: usize, start: usize, end: usize| {
+            if let Some(g) = self.kw_code[pattern] {
+                code_hits.push(g, start, end);
+            }
             for &ri in &self.kw_rules[pattern] {
                 let r = &self.set.rules[ri as usize];
                 let lim = end.saturating_add(r.after).min(b.len());
                 match self.plans[ri as usize] {
                     Plan::AtHit => {
-                        if !self.word_start[ri as usize] || word_boundary(b, start) {
+                        let bounded = if r.alnum_boundary {
+                            !alnum_before(b, start)
+                        } else {
+                            !self.word_start[ri as usize] || word_boundary(b, start)
+                        };
+                        if bounded {
                             todo.push((ri, start, lim));
                         }
                     }
@@ -344,9 +495,21 @@ impl FastEngine {
                         todo.push((ri, s, lim));
                     }
                     Plan::Window => todo.push((ri, start.saturating_sub(r.before), lim)),
+                    Plan::Code => {}
                 }
             }
-        });
+        };
+        if let Some(ac) = &self.ac {
+            ac.for_each(b, &mut on_hit);
+        }
+        if let Some(intl) = &self.ac_intl {
+            if !text.is_ascii() {
+                intl.for_each(b, |p, s, e| on_hit(self.intl_base + p, s, e));
+            }
+        }
+        if !code_hits.is_empty() {
+            self.code.run(text, &mut code_hits, out);
+        }
         if todo.is_empty() {
             return;
         }
@@ -367,8 +530,13 @@ impl FastEngine {
                     let st = todo[k].1;
                     if st >= last_end && (k == i || st != todo[k - 1].1) {
                         let lim = ceil_boundary(text, todo[k].2);
+                        let before = found.len();
                         if let Some(me) = r.confirm_at(text, st, lim, &mut found) {
                             last_end = me.max(st + 1);
+                        }
+                        for f in &mut found[before..] {
+                            extend_tail(text, f, lim, r.tail.as_ref());
+                            last_end = last_end.max(f.end);
                         }
                     }
                     k += 1;
@@ -382,6 +550,9 @@ impl FastEngine {
                 let s = floor_boundary(text, s);
                 let e = ceil_boundary(text, e);
                 r.confirm(text, s..e, &mut found);
+                for f in &mut found {
+                    extend_tail(text, f, e, r.tail.as_ref());
+                }
             }
             self.push(ri, &found, out);
             i = j;
@@ -400,8 +571,17 @@ impl FastEngine {
     ) {
         let s = floor_boundary(text, s);
         let e = ceil_boundary(text, e);
-        // One set for the whole pass (cleared per match): it is a heap slice.
+        add_work(e - s);
+        // The multi-pattern pass reports one rule per spot, so another keywordless rule may
+        // match there too: where the candidate failed its rule's checks, and where it passed but
+        // a longer match overlaps it (a 19-digit card whose first 16 digits pass Luhn;
+        // overlapping matches merge, so the rest of the number goes too). Matches within
+        // `free_radius` of each other form a cluster; one pass over each cluster says which
+        // rules match in it at all, and only those are confirmed over it. A text dense with
+        // values (a list of addresses) is one cluster: each rule runs over it once, rather than
+        // once per value.
         let mut which = PatternSet::new(self.free_gated.len());
+        let mut cluster: Option<(usize, usize)> = None;
         for m in re.find_iter(Input::new(text).span(s..e)) {
             let ri = self.free_gated[m.pattern().as_usize()];
             let rule = &self.set.rules[ri as usize];
@@ -410,32 +590,50 @@ impl FastEngine {
             rule.confirm_match(text, m.range(), found);
             self.push(ri, found, out);
             found.clear();
-            // The multi-pattern pass reports one rule per spot, so another keywordless rule may
-            // match here too: where the candidate failed its rule's checks, and where it passed
-            // but a longer match overlaps it (a 19-digit card whose first 16 digits pass Luhn;
-            // overlapping matches merge, so the rest of the number goes too). One pass says
-            // which of them match at all in the stretch; only those are confirmed.
-            let e = ceil_boundary(
+            let reach = ceil_boundary(
                 text,
                 m.start().saturating_add(self.free_radius).max(m.end()),
             );
-            let span = Input::new(text).span(m.start()..e);
-            which.clear();
-            match &self.free_all {
-                Some(all) => all.which_overlapping_matches(&span, &mut which),
-                None => (0..self.free_gated.len()).for_each(|p| {
-                    let _ = which.try_insert(PatternID::new_unchecked(p));
-                }),
-            }
-            for p in which.iter() {
-                let oi = self.free_gated[p.as_usize()];
-                if oi != ri {
-                    self.set.rules[oi as usize].confirm(text, m.start()..e, found);
-                    self.push(oi, found, out);
-                    found.clear();
+            cluster = match cluster {
+                Some((cs, ce)) if m.start() <= ce => Some((cs, ce.max(reach))),
+                Some(c) => {
+                    self.confirm_cluster(text, c, &mut which, found, out);
+                    Some((m.start(), reach))
                 }
-            }
+                None => Some((m.start(), reach)),
+            };
         }
+        if let Some(c) = cluster {
+            self.confirm_cluster(text, c, &mut which, found, out);
+        }
+    }
+
+    /// Confirms, over a cluster of keywordless matches, every keywordless rule that matches in
+    /// it (see [`FastEngine::free_window`]).
+    fn confirm_cluster(
+        &self,
+        text: &str,
+        (cs, ce): (usize, usize),
+        which: &mut PatternSet,
+        found: &mut Vec<Range<usize>>,
+        out: &mut Vec<Match>,
+    ) {
+        add_work(ce - cs);
+        let span = Input::new(text).span(cs..ce);
+        which.clear();
+        match &self.free_all {
+            Some(all) => all.which_overlapping_matches(&span, which),
+            None => (0..self.free_gated.len()).for_each(|p| {
+                let _ = which.try_insert(PatternID::new_unchecked(p));
+            }),
+        }
+        for p in which.iter() {
+            let oi = self.free_gated[p.as_usize()];
+            found.clear();
+            self.set.rules[oi as usize].confirm(text, cs..ce, found);
+            self.push(oi, found, out);
+        }
+        found.clear();
     }
 
     /// Whether some gated keywordless rule's gate holds at `b[p]` (and `b[p + 1]`).
@@ -519,8 +717,9 @@ impl FastEngine {
 
 impl Engine for FastEngine {
     fn find(&self, text: &str, out: &mut Vec<Match>) {
-        if let Some(ac) = &self.ac {
-            self.find_keyword_rules(ac, text, out);
+        add_work(text.len());
+        if self.ac.is_some() || self.ac_intl.is_some() {
+            self.find_keyword_rules(text, out);
         }
         if self.free_re.is_some() || !self.free_whole.is_empty() {
             self.find_free_rules(text, out);
@@ -532,18 +731,28 @@ impl Engine for FastEngine {
 /// redaction processor does), with the same validators.
 pub struct NaiveEngine {
     set: Arc<RuleSet>,
+    code: Code,
 }
 
 impl NaiveEngine {
     pub fn new(set: Arc<RuleSet>) -> NaiveEngine {
-        NaiveEngine { set }
+        Self::with_key_words(set, KeyWords::defaults())
+    }
+
+    pub fn with_key_words(set: Arc<RuleSet>, key_words: KeyWords) -> NaiveEngine {
+        let code = Code::new(&set, key_words);
+        NaiveEngine { set, code }
     }
 }
 
 impl Engine for NaiveEngine {
     fn find(&self, text: &str, out: &mut Vec<Match>) {
+        self.code.run_naive(text, out);
         let mut found = Vec::new();
         for (i, r) in self.set.rules.iter().enumerate() {
+            if r.detector.is_some() {
+                continue;
+            }
             found.clear();
             r.confirm(text, 0..text.len(), &mut found);
             out.extend(found.iter().map(|x| Match {

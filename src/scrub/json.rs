@@ -1,24 +1,10 @@
-//! Escape-aware view of a string: JSON documents (and JSON fragments, truncated JSON, JSON
+//! Escape-aware views of a string: JSON documents (and JSON fragments, truncated JSON, JSON
 //! nested inside JSON strings) carry their text escaped (`\n`, `\"`, `\u0040`, `\\`).
-//! Detection runs on the decoded text; every decoded byte maps back to the raw escape it came
-//! from, so a match replaces whole escape sequences and the JSON stays valid.
+//! Detection runs on the decoded text; every decoded character maps back to the raw escape it
+//! came from (see [`super::mapped`]), so a match replaces whole escape sequences and the JSON
+//! stays valid.
 
-/// Decoded text plus, for each decoded byte offset (and one past the end), the raw offset.
-pub struct View {
-    pub text: String,
-    /// `map[i]` = raw byte offset of decoded byte `i`; `map[text.len()]` = raw length.
-    pub map: Vec<usize>,
-}
-
-impl View {
-    /// Maps a decoded range to raw bytes. Decoded match ranges lie on char boundaries, and each
-    /// decoded char starts at the first byte of its raw escape, so raw ranges cover whole escapes.
-    pub fn raw_range(&self, r: std::ops::Range<usize>) -> std::ops::Range<usize> {
-        let s = self.map.get(r.start).copied().unwrap_or(0);
-        let e = self.map.get(r.end).copied().unwrap_or(s);
-        s..e.max(s)
-    }
-}
+use super::mapped::Sink;
 
 fn hex4(b: &[u8]) -> Option<u32> {
     if b.len() < 4 {
@@ -28,147 +14,108 @@ fn hex4(b: &[u8]) -> Option<u32> {
     u32::from_str_radix(s, 16).ok()
 }
 
-/// Decodes JSON string escapes once, leniently: unknown or broken escapes stay literal.
-/// Returns `None` when nothing would change (no backslash escape in `raw`).
-pub fn unescape_once(raw: &str) -> Option<View> {
-    let mut map = Vec::with_capacity(raw.len() + 1);
-    let text = unescape_impl::<true>(raw, &mut map)?;
-    Some(View { text, map })
-}
-
-/// As [`unescape_once`] without the offset map (the common case: nothing matches, so nothing
-/// needs mapping back).
-fn unescape_text(raw: &str) -> Option<String> {
-    unescape_impl::<false>(raw, &mut Vec::new())
-}
-
-fn unescape_impl<const MAP: bool>(raw: &str, map: &mut Vec<usize>) -> Option<String> {
+/// Whether [`unescape`] would change `raw`: it holds a backslash that starts a JSON escape.
+pub fn has_escape(raw: &str) -> bool {
     let b = raw.as_bytes();
-    memchr::memchr(b'\\', b)?;
-    let mut text = String::with_capacity(raw.len());
-    let mut changed = false;
+    let mut from = 0;
+    while let Some(k) = memchr::memchr(b'\\', &b[from..]) {
+        let i = from + k;
+        match b.get(i + 1) {
+            Some(b'n' | b't' | b'r' | b'"' | b'\\' | b'/' | b'b' | b'f') => return true,
+            Some(b'u') if escaped_char(b, i).is_some() => return true,
+            _ => from = i + 1,
+        }
+    }
+    false
+}
+
+/// The character of a `\uXXXX` escape (or surrogate pair) at `i`, and its raw length.
+fn escaped_char(b: &[u8], i: usize) -> Option<(char, usize)> {
+    let hi = hex4(b.get(i + 2..)?)?;
+    if (0xD800..0xDC00).contains(&hi) && b.get(i + 6) == Some(&b'\\') && b.get(i + 7) == Some(&b'u')
+    {
+        if let Some(lo) = b.get(i + 8..).and_then(hex4) {
+            if (0xDC00..0xE000).contains(&lo) {
+                let cp = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
+                if let Some(c) = char::from_u32(cp) {
+                    return Some((c, 12));
+                }
+            }
+        }
+    }
+    char::from_u32(hi).map(|c| (c, 6))
+}
+
+/// Decodes JSON string escapes once, leniently: unknown or broken escapes stay literal. Every
+/// decoded character maps to its whole escape.
+pub fn unescape<S: Sink>(raw: &str, out: &mut S) {
+    let b = raw.as_bytes();
     let mut i = 0;
     while i < b.len() {
         // Copy the literal run up to the next backslash in one go (backslash is ASCII, so the
         // run ends on a char boundary).
         let next = memchr::memchr(b'\\', &b[i..]).map_or(b.len(), |k| i + k);
         if next > i {
-            text.push_str(&raw[i..next]);
-            if MAP {
-                map.extend(i..next);
-            }
+            out.copy(&raw[i..next], i);
             i = next;
             continue;
         }
-        if i + 1 < b.len() {
-            let simple = match b[i + 1] {
-                b'n' => Some('\n'),
-                b't' => Some('\t'),
-                b'r' => Some('\r'),
-                b'"' => Some('"'),
-                b'\\' => Some('\\'),
-                b'/' => Some('/'),
-                b'b' => Some('\u{8}'),
-                b'f' => Some('\u{c}'),
-                _ => None,
-            };
-            if let Some(c) = simple {
-                push_char::<MAP>(&mut text, map, c, i);
-                i += 2;
-                changed = true;
+        let simple = match b.get(i + 1) {
+            Some(b'n') => Some('\n'),
+            Some(b't') => Some('\t'),
+            Some(b'r') => Some('\r'),
+            Some(b'"') => Some('"'),
+            Some(b'\\') => Some('\\'),
+            Some(b'/') => Some('/'),
+            Some(b'b') => Some('\u{8}'),
+            Some(b'f') => Some('\u{c}'),
+            _ => None,
+        };
+        if let Some(c) = simple {
+            out.push(c, i..i + 2);
+            i += 2;
+            continue;
+        }
+        if b.get(i + 1) == Some(&b'u') {
+            if let Some((c, n)) = escaped_char(b, i) {
+                out.push(c, i..i + n);
+                i += n;
                 continue;
-            }
-            if b[i + 1] == b'u' {
-                if let Some(hi) = hex4(&b[i + 2..]) {
-                    // Surrogate pair: \uD83D\uDE00.
-                    if (0xD800..0xDC00).contains(&hi)
-                        && b.get(i + 6) == Some(&b'\\')
-                        && b.get(i + 7) == Some(&b'u')
-                    {
-                        if let Some(lo) = hex4(&b[i + 8..]) {
-                            if (0xDC00..0xE000).contains(&lo) {
-                                let cp = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
-                                if let Some(c) = char::from_u32(cp) {
-                                    push_char::<MAP>(&mut text, map, c, i);
-                                    i += 12;
-                                    changed = true;
-                                    continue;
-                                }
-                            }
-                        }
-                    }
-                    if let Some(c) = char::from_u32(hi) {
-                        push_char::<MAP>(&mut text, map, c, i);
-                        i += 6;
-                        changed = true;
-                        continue;
-                    }
-                }
             }
         }
         // A backslash that starts no escape stays literal.
-        text.push('\\');
-        if MAP {
-            map.push(i);
-        }
+        out.copy("\\", i);
         i += 1;
     }
-    if MAP {
-        map.push(b.len());
-    }
-    changed.then_some(text)
-}
-
-fn push_char<const MAP: bool>(text: &mut String, map: &mut Vec<usize>, c: char, raw_at: usize) {
-    let n = c.len_utf8();
-    text.push(c);
-    // Every byte of the decoded char points at the start of its escape; the byte after it
-    // (the next char) points at the next escape, so ranges never split an escape.
-    if MAP {
-        for _ in 0..n {
-            map.push(raw_at);
-        }
-    }
-}
-
-/// The decoded text of [`decoded_view`] without building offset maps; `None` when `raw` holds
-/// no escapes.
-pub fn decoded_text(raw: &str, max_depth: usize) -> Option<String> {
-    let mut text = unescape_text(raw)?;
-    for _ in 1..max_depth {
-        match unescape_text(&text) {
-            Some(next) => text = next,
-            None => break,
-        }
-    }
-    Some(text)
-}
-
-/// Decodes repeatedly (JSON inside a JSON string inside …) up to `max_depth` levels, composing
-/// the offset maps. `None` when `raw` holds no escapes.
-pub fn decoded_view(raw: &str, max_depth: usize) -> Option<View> {
-    let mut view = unescape_once(raw)?;
-    for _ in 1..max_depth {
-        let Some(next) = unescape_once(&view.text) else {
-            break;
-        };
-        let map = next.map.iter().map(|&i| view.map[i]).collect();
-        view = View {
-            text: next.text,
-            map,
-        };
-    }
-    Some(view)
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::mapped::{Builder, TextOnly};
     use super::*;
+
+    fn view(raw: &str, depth: usize) -> Option<super::super::mapped::Mapped> {
+        let mut cur: Option<super::super::mapped::Mapped> = None;
+        for _ in 0..depth {
+            let text = cur.as_ref().map_or(raw, |m| m.text.as_str());
+            if !has_escape(text) {
+                break;
+            }
+            let mut b = Builder::new(text.len());
+            unescape(text, &mut b);
+            let next = b.finish()?;
+            cur = Some(match cur {
+                Some(outer) => next.over(&outer),
+                None => next,
+            });
+        }
+        cur
+    }
 
     #[test]
     fn maps_escapes_back() {
         let raw = r#"{"to":"alice\u0040example.com","k":"a\nb"}"#;
-        let v = decoded_view(raw, 3).unwrap();
+        let v = view(raw, 3).unwrap();
         assert!(v.text.contains("alice@example.com"));
         let s = v.text.find("alice@").unwrap();
         let r = v.raw_range(s..s + "alice@example.com".len());
@@ -178,7 +125,7 @@ mod tests {
     #[test]
     fn nested_json_string() {
         let raw = r#"{"args":"{\"password\":\"hunter2\\\"x\"}"}"#;
-        let v = decoded_view(raw, 3).unwrap();
+        let v = view(raw, 3).unwrap();
         assert!(v.text.contains(r#""password":"hunter2"x""#), "{}", v.text);
         let s = v.text.find("hunter2").unwrap();
         let r = v.raw_range(s..s + 7);
@@ -193,16 +140,21 @@ mod tests {
             "tail backslash \\",
             "bad \\q escape \\u12 and \\uD83D\\uDE00 é",
         ] {
-            let v = decoded_view(raw, 3).map(|v| v.text);
-            assert_eq!(decoded_text(raw, 3), v, "{raw}");
+            let mut t = TextOnly::new(raw.len());
+            unescape(raw, &mut t);
+            let mut b = Builder::new(raw.len());
+            unescape(raw, &mut b);
+            assert_eq!(t.finish(), b.finish().map(|m| m.text), "{raw}");
         }
     }
 
     #[test]
     fn no_escapes_no_view() {
-        assert!(decoded_view("plain text", 3).is_none());
-        let v = decoded_view("C:\\dir é\\x", 3);
-        assert!(v.is_none());
+        assert!(!has_escape("plain text"));
+        assert!(!has_escape("C:\\dir é\\x"));
+        assert!(view("C:\\dir é\\x", 3).is_none());
+        assert!(has_escape("a\\nb"));
+        assert!(has_escape("\\u0041"));
     }
 }
 

@@ -5,27 +5,43 @@
 //! - `rules.rs`: TOML packs → compiled [`rules::RuleSet`], tp/fp self-checks.
 //! - `engine.rs`: the [`Engine`] trait, the production [`engine::FastEngine`] (keyword
 //!   prefilter → windowed regex → validators) and the naive baseline; overlap resolution.
-//! - `analyze.rs`: static analysis of pack regexes (anchorable at keyword hits, byte-pair gates,
-//!   longest match) that lets the engine skip work without changing what rules match.
+//! - `analyze.rs`, `tail.rs`: static analysis of pack regexes (anchorable at keyword hits,
+//!   byte-pair gates, longest match, the class a value ends in) that lets the engine skip work
+//!   without changing what rules match.
+//! - `code.rs`, `assign.rs`, `blocks.rs`: rules confirmed by code: assignments whose key names
+//!   a secret, PEM and PuTTY private-key blocks.
+//! - `keyname.rs`: which keys name a secret (attribute keys, JSON members, assignments).
 //! - `validate.rs`: Luhn, IBAN mod-97, SSN, IP, JWT, entropy… checks.
-//! - `json.rs`: escape-aware views so matches inside JSON strings are found and replaced
-//!   without breaking the JSON.
+//! - `mapped.rs`: derived text that maps back to the bytes it came from; `json.rs` (escapes,
+//!   JSON documents), `normalize.rs` (invisible and look-alike characters), `decode.rs`
+//!   (`%`/HTML/quoted-printable escapes, base64 and hex runs) derive it.
+//! - `scan.rs`: one string's matches over all those views, in the string's coordinates.
 //! - `memo.rs`: per-thread memo of short strings known clean and of key-rule decisions.
 //! - `replace.rs`: actions (`mask`, `token`, `partial`, `drop`) and the text rewrite.
 //! - `span.rs`: the walk over every string of a resource, scope and span.
 
 pub mod analyze;
+pub mod assign;
+pub mod blocks;
+mod code;
+pub mod decode;
 pub mod engine;
 pub mod json;
+pub mod keyname;
 mod keywords;
+pub mod mapped;
 mod memo;
+pub mod normalize;
 pub mod replace;
 pub mod rules;
+pub(crate) mod scan;
 pub mod span;
+mod tail;
 pub mod validate;
 
 pub use engine::{Engine, Match};
 pub use rules::{Action, Category};
+pub use scan::echo_worthy as looks_like_secret_value;
 
 use crate::keys::HmacKey;
 use engine::FastEngine;
@@ -59,11 +75,12 @@ pub enum ScrubError {
 #[serde(rename_all = "lowercase")]
 pub enum BytesPolicy {
     /// Leave them alone (counted in `ScrubReport::bytes_values_skipped`).
-    #[default]
     Keep,
     /// Remove the attribute holding them.
     Drop,
-    /// Scan them as text when they are valid UTF-8 (others are kept and counted).
+    /// Scan them as text when they are valid UTF-8 (request bodies, tokens); others are kept
+    /// and counted. The default.
+    #[default]
     Scan,
 }
 
@@ -80,20 +97,8 @@ pub enum Summary {
     Debug,
 }
 
-fn default_blocked_keys() -> Vec<String> {
-    [
-        "authorization",
-        "proxy-authorization",
-        "cookie",
-        "set-cookie",
-        "x-api-key",
-        "*password*",
-        "*passwd*",
-        "*secret*",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
+fn strings(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
 }
 
 /// The `redaction:` section of the config.
@@ -116,16 +121,33 @@ pub struct RedactionConfig {
     /// (secrets `mask`, PII `token`). Default empty.
     pub actions: BTreeMap<String, Action>,
     /// Attribute keys (globs, `*` and `?`, case-insensitive, matched against the whole key and
-    /// its last dot-separated segment) whose value is replaced whole by `[REDACTED:blocked_key]`.
-    /// Default: authorization, proxy-authorization, cookie, set-cookie, x-api-key, `*password*`,
-    /// `*passwd*`, `*secret*`.
+    /// its last dot-separated segment) whose value is replaced whole by `[REDACTED:blocked_key]`,
+    /// on top of the keys the secret key words name (below). Default none: the key words cover
+    /// what the old default listed (`authorization`, `cookie`, `x-api-key`, passwords, secrets)
+    /// without catching `password_reset_url` or `secret_santa`.
     pub blocked_keys: Vec<String>,
+    /// Regexes (case-insensitive, against the whole key, as the collector's
+    /// `blocked_key_patterns`) of keys whose value is masked whole. Default none. A regex that
+    /// does not compile stops startup, naming it.
+    pub blocked_key_patterns: Vec<String>,
+    /// Words that make a key name a secret (see the redaction docs: keys are split into word
+    /// pieces, `dbPassword` → `db password`). Setting this replaces the built-in list; an empty
+    /// list turns the word rule off. Default: the built-in list (`password`, `pass`, `pwd`,
+    /// `secret`, `token`, `api_key`, `access_key`, `private_key`, `client_secret`, `auth`,
+    /// `authorization`, `credential(s)`, `cookie`, `session_id`, `ssn`, `cvv` … ).
+    pub secret_key_words: Vec<String>,
+    /// Words added to `secret_key_words` (keeps the built-in list). Default none.
+    pub extra_secret_key_words: Vec<String>,
+    /// Keys (globs) the word rule never blocks; their values are still scanned. Default:
+    /// `secret_santa`. Setting this replaces the default.
+    pub benign_keys: Vec<String>,
     /// Attribute keys (globs) whose values are not scanned. Default none. Use sparingly:
     /// anything under these keys is persisted as sent.
     pub allowed_keys: Vec<String>,
     /// Attribute keys (globs) removed from spans. Default none.
     pub drop_keys: Vec<String>,
-    /// `bytes` values: `keep` (default, counted) | `drop` | `scan`.
+    /// `bytes` values: `scan` (default: UTF-8 values are scanned like strings, other bytes are
+    /// kept and counted) | `keep` (all kept, counted) | `drop`.
     pub bytes: BytesPolicy,
     /// Per-span audit attributes: `silent` | `info` (default) | `debug`.
     pub summary: Summary,
@@ -135,7 +157,9 @@ pub struct RedactionConfig {
     /// Largest string value scanned, in bytes. Default 4 MiB. A longer value is replaced
     /// whole by `[REDACTED:oversize]` and counted (fail closed: it is never passed unscanned).
     pub max_value_bytes: usize,
-    /// Levels of JSON escaping decoded before matching (JSON inside JSON strings). Default 3.
+    /// Levels of JSON escaping decoded before matching (JSON inside JSON strings). Default 8
+    /// (1 to 16). A value that still holds escapes after that many levels is replaced whole by
+    /// `[REDACTED:too_deep]` and counted: it is never passed on unscanned.
     pub max_escape_depth: usize,
 }
 
@@ -147,21 +171,32 @@ impl Default for RedactionConfig {
             disable_rules: Vec::new(),
             disable_types: Vec::new(),
             actions: BTreeMap::new(),
-            blocked_keys: default_blocked_keys(),
+            blocked_keys: Vec::new(),
+            blocked_key_patterns: Vec::new(),
+            secret_key_words: strings(keyname::DEFAULT_SECRET_WORDS),
+            extra_secret_key_words: Vec::new(),
+            benign_keys: strings(keyname::DEFAULT_BENIGN_KEYS),
             allowed_keys: Vec::new(),
             drop_keys: Vec::new(),
-            bytes: BytesPolicy::Keep,
+            bytes: BytesPolicy::Scan,
             summary: Summary::Info,
             key_file: None,
             max_value_bytes: 4 << 20,
-            max_escape_depth: 3,
+            max_escape_depth: 8,
         }
     }
 }
 
 /// Per-call counters, for metrics. Reuse one per worker and [`ScrubReport::clear`] it, or merge.
+/// It also carries what one request's walk learns across its strings: the secret values found
+/// (so that an echo of one elsewhere in the request is masked too) and those known from an
+/// earlier look at the request. Neither is ever logged or exported.
 #[derive(Debug, Default, Clone)]
 pub struct ScrubReport {
+    /// Secret values found, with their rule (at least `scan::ECHO_MIN_BYTES` long).
+    pub(crate) found: Vec<(String, u32)>,
+    /// Secret values searched for in every string scrubbed with this report.
+    pub(crate) known: Option<Arc<scan::Known>>,
     /// Matches per type (`email`, `jwt`, `blocked_key`, `oversize`…).
     pub matches: Vec<(Arc<str>, u64)>,
     /// String bytes scanned.
@@ -175,6 +210,40 @@ pub struct ScrubReport {
 }
 
 impl ScrubReport {
+    /// An empty report whose scrubbing also masks `known` values.
+    pub(crate) fn with_known(known: Option<Arc<scan::Known>>) -> ScrubReport {
+        ScrubReport {
+            known,
+            ..ScrubReport::default()
+        }
+    }
+
+    /// Whether strings scrubbed into this report revealed secret values.
+    pub fn found_secrets(&self) -> bool {
+        !self.found.is_empty()
+    }
+
+    /// Whether a value revealed so far still occurs in `written` (the request as it would go
+    /// out): an echo the walk did not know about when it passed that string.
+    pub fn echo_remains(&self, written: &[u8]) -> bool {
+        self.found
+            .iter()
+            .any(|(v, _)| memchr::memmem::find(written, v.as_bytes()).is_some())
+    }
+
+    /// The revealed values, as the secrets a second walk looks for in every string.
+    pub(crate) fn known_from_found(&self) -> Arc<scan::Known> {
+        let mut values = self.found.clone();
+        values.sort_unstable();
+        values.dedup_by(|a, b| a.0 == b.0);
+        Arc::new(scan::Known { values })
+    }
+
+    /// Strings scrubbed into this report also mask `known` values.
+    pub(crate) fn set_known(&mut self, known: Arc<scan::Known>) {
+        self.known = Some(known);
+    }
+
     pub fn add(&mut self, typ: &Arc<str>, n: u64) {
         match self
             .matches
@@ -203,6 +272,7 @@ impl ScrubReport {
         for (t, n) in &other.matches {
             self.add(t, *n);
         }
+        self.found.extend(other.found.iter().cloned());
         self.bytes_scanned += other.bytes_scanned;
         self.bytes_values_skipped += other.bytes_values_skipped;
         self.oversize_values += other.oversize_values;
@@ -210,6 +280,8 @@ impl ScrubReport {
     }
 
     pub fn clear(&mut self) {
+        self.found.clear();
+        self.known = None;
         self.matches.clear();
         self.bytes_scanned = 0;
         self.bytes_values_skipped = 0;
@@ -236,7 +308,7 @@ enum Shape {
 }
 
 impl Glob {
-    fn new(p: &str) -> Glob {
+    pub(crate) fn new(p: &str) -> Glob {
         let pat = p.to_ascii_lowercase().into_bytes();
         let inner_wild = |s: &[u8]| s.iter().any(|&c| c == b'*' || c == b'?');
         let n = pat.len();
@@ -254,7 +326,7 @@ impl Glob {
         Glob { pat: lit, shape }
     }
 
-    fn matches(&self, s: &str) -> bool {
+    pub(crate) fn matches(&self, s: &str) -> bool {
         let (p, t) = (&self.pat[..], s.as_bytes());
         match self.shape {
             Shape::Exact => t.eq_ignore_ascii_case(p),
@@ -337,6 +409,8 @@ pub struct Scrubber {
     pub(crate) actions: Vec<Action>,
     pub(crate) key: HmacKey,
     pub(crate) blocked: KeyGlobs,
+    /// Keys that name a secret (words, benign keys, patterns).
+    pub(crate) key_words: keyname::KeyWords,
     pub(crate) allowed: KeyGlobs,
     pub(crate) dropped: KeyGlobs,
     pub(crate) bytes: BytesPolicy,
@@ -349,6 +423,9 @@ pub struct Scrubber {
     pub(crate) t_unstable: Arc<str>,
     /// This scrubber's id in the per-thread memo of clean strings ([`memo`]).
     pub(crate) memo_id: u64,
+    /// The rule echoes of values masked by key rules are reported as (`secret_assignment`, or
+    /// the first secret rule when that one is disabled).
+    pub(crate) echo_rule: Option<u32>,
 }
 
 impl std::fmt::Debug for Scrubber {
@@ -419,7 +496,12 @@ impl Scrubber {
         set: Arc<RuleSet>,
         key: HmacKey,
     ) -> Result<Scrubber, ScrubError> {
-        let engine = FastEngine::new(set.clone()).map_err(ScrubError::Engine)?;
+        let mut words = cfg.secret_key_words.clone();
+        words.extend(cfg.extra_secret_key_words.iter().cloned());
+        let key_words = keyname::KeyWords::new(&words, &cfg.benign_keys, &cfg.blocked_key_patterns)
+            .map_err(ScrubError::Config)?;
+        let engine = FastEngine::with_key_words(set.clone(), key_words.clone())
+            .map_err(ScrubError::Engine)?;
         let actions = set
             .rules
             .iter()
@@ -436,6 +518,16 @@ impl Scrubber {
                     .unwrap_or(r.action)
             })
             .collect();
+        let echo_rule = set
+            .rules
+            .iter()
+            .position(|r| &*r.id == "secret_assignment")
+            .or_else(|| {
+                set.rules
+                    .iter()
+                    .position(|r| r.category == Category::Secret)
+            })
+            .map(|i| i as u32);
         Ok(Scrubber {
             enabled: cfg.enabled,
             set,
@@ -443,17 +535,19 @@ impl Scrubber {
             actions,
             key,
             blocked: KeyGlobs::new(&cfg.blocked_keys),
+            key_words,
             allowed: KeyGlobs::new(&cfg.allowed_keys),
             dropped: KeyGlobs::new(&cfg.drop_keys),
             bytes: cfg.bytes,
             summary: cfg.summary,
             max_value_bytes: cfg.max_value_bytes.max(1),
-            max_escape_depth: cfg.max_escape_depth.clamp(1, 8),
+            max_escape_depth: cfg.max_escape_depth.clamp(1, 16),
             t_blocked: "blocked_key".into(),
             t_oversize: "oversize".into(),
             t_too_deep: "too_deep".into(),
             t_unstable: "unstable".into(),
             memo_id: memo::next_id(),
+            echo_rule,
         })
     }
 
@@ -479,8 +573,7 @@ impl Scrubber {
         text: &'a str,
         rep: &mut ScrubReport,
     ) -> std::borrow::Cow<'a, str> {
-        let mut scratch = Vec::new();
-        match self.scrub_text(text, &mut scratch, rep) {
+        match self.scrub_text(text, rep) {
             Some(out) => std::borrow::Cow::Owned(out.text),
             None => std::borrow::Cow::Borrowed(text),
         }
@@ -493,7 +586,12 @@ mod tests {
 
     #[test]
     fn globs() {
-        let g = KeyGlobs::new(&default_blocked_keys());
+        let g = KeyGlobs::new(&strings(&[
+            "authorization",
+            "set-cookie",
+            "*password*",
+            "*secret*",
+        ]));
         assert!(g.matches("http.request.header.authorization"));
         assert!(g.matches("db.PASSWORD"));
         assert!(g.matches("client_secret"));

@@ -1,11 +1,10 @@
-//! Replacement: turns resolved matches into the rewritten text.
+//! Replacement: turns what [`super::scan`] found into the rewritten text.
 
-use super::engine::{resolve, Engine, Match};
-use super::json::{decoded_text, decoded_view, json_tokens, TokKind};
+use super::engine::{resolve, Spanned};
+use super::json::{json_tokens, TokKind};
 use super::rules::Action;
+use super::scan::{Hit, Known, ScanError};
 use super::{ScrubReport, Scrubber};
-use regex_automata::meta::Regex;
-use std::sync::OnceLock;
 
 /// Rewritten text plus whether a `drop` action fired (the caller removes the attribute).
 pub struct Rewritten {
@@ -13,71 +12,37 @@ pub struct Rewritten {
     pub drop: bool,
 }
 
-/// Our own replacement forms; matches inside them are ignored so scrubbing is idempotent.
-fn own_tokens() -> &'static Option<Regex> {
-    static RE: OnceLock<Option<Regex>> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(r"\[REDACTED:[a-z0-9_]+(?::\*{4}[0-9A-Za-z]{0,4})?\]|<[a-z0-9_]+:[0-9a-f]{10}>")
-            .ok()
-    })
-}
-
 /// Passes over one string before it is replaced whole (see [`Scrubber::scrub_text`]).
 pub(crate) const MAX_PASSES: usize = 16;
 
-/// Shortest found value whose other occurrences in the same string are redacted too. Shorter
-/// values (a 4-digit PIN-like tail) would recur by chance in unrelated text.
-const ECHO_MIN_BYTES: usize = 8;
-
-/// A value found once is a secret wherever else it appears in the same string, even where the
-/// context that revealed it is missing (`Authorization: Bearer T … retrying with T`). Adds a
-/// match, with the same rule, for every other occurrence of each found value. Occurrences may
-/// overlap (one of a value partly covered by another's is still found whole, and a periodic
-/// value is found at every offset), so each value's search resumes one byte after each hit.
-/// A substring search per value: strings carry few found values, and building an automaton
-/// for them cost more than the searches.
-fn add_echoes(scan: &str, ms: &mut Vec<Match>) {
-    let mut vals: Vec<(&str, u32)> = ms
-        .iter()
-        .filter(|m| m.end - m.start >= ECHO_MIN_BYTES)
-        .map(|m| (&scan[m.start..m.end], m.rule))
-        .collect();
-    if vals.is_empty() {
-        return;
+impl Spanned for Hit {
+    fn start(&self) -> usize {
+        self.start
     }
-    vals.sort_unstable();
-    vals.dedup_by(|a, b| a.0 == b.0);
-    let hay = scan.as_bytes();
-    // Occurrences of UTF-8 text inside UTF-8 text always start and end on char boundaries.
-    for (v, rule) in vals {
-        let finder = memchr::memmem::Finder::new(v.as_bytes());
-        let mut from = 0;
-        let mut hits = Vec::new();
-        while let Some(k) = finder.find(&hay[from..]) {
-            hits.push(from + k);
-            from += k + 1;
-        }
-        // The value's own match is one of the hits: only a second one is an echo.
-        if hits.len() > 1 {
-            ms.extend(hits.into_iter().map(|start| Match {
-                start,
-                end: start + v.len(),
-                rule,
-            }));
-        }
+    fn end(&self) -> usize {
+        self.end
+    }
+    fn rule(&self) -> u32 {
+        self.rule
+    }
+    fn set_end(&mut self, end: usize) {
+        self.end = end;
+    }
+    fn label_as(&mut self, winner: &Self) {
+        self.rule = winner.rule;
+        self.value.clone_from(&winner.value);
+        self.whole_run = winner.whole_run;
     }
 }
 
-fn protect(text: &str, ms: &mut Vec<Match>) {
-    if ms.is_empty() || !(text.contains("[REDACTED:") || text.contains('>')) {
-        return;
-    }
-    let Some(re) = own_tokens() else { return };
-    let prot: Vec<(usize, usize)> = re.find_iter(text).map(|m| (m.start(), m.end())).collect();
-    if prot.is_empty() {
-        return;
-    }
-    ms.retain(|m| !prot.iter().any(|&(s, e)| m.start < e && s < m.end));
+/// One edit of the rewrite, in the raw string's coordinates.
+struct Edit {
+    start: usize,
+    end: usize,
+    /// Index of the hit it replaces.
+    hit: usize,
+    /// A JSON number literal replaced by a string: the replacement is quoted.
+    quote: bool,
 }
 
 impl Scrubber {
@@ -111,13 +76,13 @@ impl Scrubber {
     /// until it is stable: scrubbing is idempotent and nothing hides behind a neighbour. A
     /// string still changing after [`MAX_PASSES`] passes (a chain of that many glued values:
     /// found by fuzzing, not seen in real payloads) is replaced whole and counted as
-    /// `unstable`: fail closed, and each pass is a full scan, so the cost stays bounded.
-    pub(crate) fn scrub_text(
-        &self,
-        text: &str,
-        scratch: &mut Vec<Match>,
-        rep: &mut ScrubReport,
-    ) -> Option<Rewritten> {
+    /// `unstable`: fail closed, and each pass is a full scan, so the cost stays bounded. A
+    /// string that cannot be scanned (JSON nested deeper than `max_escape_depth`) is replaced
+    /// whole and counted as `too_deep`. `known`: secrets found elsewhere in the same request.
+    pub(crate) fn scrub_text(&self, text: &str, rep: &mut ScrubReport) -> Option<Rewritten> {
+        let known_arc = rep.known.clone();
+        let empty = Known::default();
+        let known = known_arc.as_deref().unwrap_or(&empty);
         rep.bytes_scanned += text.len() as u64;
         if text.len() > self.max_value_bytes {
             rep.oversize_values += 1;
@@ -127,108 +92,100 @@ impl Scrubber {
                 drop: false,
             });
         }
-        if super::memo::is_clean(self.memo_id, text) {
+        let memo_ok = known.values.is_empty();
+        if memo_ok && super::memo::is_clean(self.memo_id, text) {
             return None;
         }
-        let Some(mut cur) = self.scrub_pass(text, scratch, rep) else {
-            super::memo::note_clean(self.memo_id, text);
-            return None;
+        let whole = |typ: &std::sync::Arc<str>, rep: &mut ScrubReport, drop: bool| {
+            rep.add(typ, 1);
+            // A JSON document stays valid JSON: the replacement becomes a JSON string.
+            let json = serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok();
+            let mark = format!("[REDACTED:{typ}]");
+            Some(Rewritten {
+                text: if json { format!("\"{mark}\"") } else { mark },
+                drop,
+            })
+        };
+        let mut cur = match self.scrub_pass(text, known, rep) {
+            Ok(Some(r)) => r,
+            Ok(None) => {
+                if memo_ok {
+                    super::memo::note_clean(self.memo_id, text);
+                }
+                return None;
+            }
+            Err(_) => return whole(&self.t_too_deep, rep, false),
         };
         for _ in 1..MAX_PASSES {
-            match self.scrub_pass(&cur.text, scratch, rep) {
-                Some(next) => {
+            match self.scrub_pass(&cur.text, known, rep) {
+                Ok(Some(next)) => {
                     cur = Rewritten {
                         text: next.text,
                         drop: cur.drop || next.drop,
                     }
                 }
-                None => return Some(cur),
+                Ok(None) => return Some(cur),
+                Err(_) => return whole(&self.t_too_deep, rep, cur.drop),
             }
         }
-        rep.add(&self.t_unstable, 1);
-        // A JSON document stays valid JSON: the replacement becomes a JSON string.
-        let json = serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok();
-        Some(Rewritten {
-            text: if json {
-                "\"[REDACTED:unstable]\"".to_string()
-            } else {
-                "[REDACTED:unstable]".to_string()
-            },
-            drop: cur.drop,
-        })
+        whole(&self.t_unstable, rep, cur.drop)
     }
 
     fn scrub_pass(
         &self,
         text: &str,
-        scratch: &mut Vec<Match>,
+        known: &Known,
         rep: &mut ScrubReport,
-    ) -> Option<Rewritten> {
-        // Detection runs on the decoded text; the offset map back to raw escapes is only built
-        // when something matched (most strings match nothing).
-        let decoded = if memchr::memchr(b'\\', text.as_bytes()).is_some() {
-            decoded_text(text, self.max_escape_depth)
-        } else {
-            None
-        };
-        let scan: &str = decoded.as_deref().unwrap_or(text);
-        scratch.clear();
-        self.engine.find(scan, scratch);
-        protect(scan, scratch);
-        if scratch.is_empty() {
-            return None;
+    ) -> Result<Option<Rewritten>, ScanError> {
+        let mut hits: Vec<Hit> = Vec::new();
+        self.find_hits(text, 0, known, &mut hits)?;
+        if hits.is_empty() {
+            return Ok(None);
         }
-        let view = match decoded {
-            Some(d) => match decoded_view(text, self.max_escape_depth) {
-                Some(v) if v.text == d => Some(v),
-                // Both decoders share one implementation, so this cannot happen; if it did,
-                // offsets would not map back: fail closed by masking the whole value.
-                _ => {
-                    let mut out = String::new();
-                    self.replacement(scratch[0].rule as usize, "", &mut out);
-                    rep.add(&self.set.rules[scratch[0].rule as usize].typ, 1);
-                    return Some(Rewritten {
-                        text: out,
-                        drop: false,
-                    });
-                }
-            },
-            None => None,
-        };
-        let scan: &str = view.as_ref().map_or(text, |v| v.text.as_str());
-        // Echoes come from every match the engine reported, before overlaps merge: a value
-        // inside a longer match (`token=ghp_…`) recurs on its own elsewhere.
-        let found = scratch.len();
-        add_echoes(scan, scratch);
-        if scratch.len() > found {
-            // Echoes inside our own replacement forms stay untouched (idempotence); the rest
-            // merge with the matches they repeat.
-            protect(scan, scratch);
+        // What this string revealed is searched for in the rest of the request.
+        for h in &hits {
+            let v = super::scan::echo_form(&h.value);
+            let secret = self.set.rules[h.rule as usize].category == super::Category::Secret;
+            if secret
+                && super::scan::echo_worthy(v)
+                && !h.whole_run
+                && !rep.found.iter().any(|(f, _)| f == v)
+            {
+                rep.found.push((v.to_string(), h.rule));
+            }
         }
-        resolve(&self.set, scratch);
+        resolve(&self.set, &mut hits);
         // In a JSON document a replacement must stay inside a string literal (or replace a
-        // whole number literal by a string), whatever a regex spanned.
+        // whole number literal by a string), whatever a rule spanned.
         let toks = json_tokens(text);
-        // (raw start, raw end, match index, quote): edits in raw coordinates, in order.
-        let mut edits: Vec<(usize, usize, usize, bool)> = Vec::with_capacity(scratch.len());
-        for (mi, m) in scratch.iter().enumerate() {
-            let raw = match &view {
-                Some(v) => v.raw_range(m.start..m.end),
-                None => m.start..m.end,
-            };
+        let mut edits: Vec<Edit> = Vec::with_capacity(hits.len());
+        for (hi, h) in hits.iter().enumerate() {
             match &toks {
-                None => edits.push((raw.start, raw.end, mi, false)),
+                None => edits.push(Edit {
+                    start: h.start,
+                    end: h.end,
+                    hit: hi,
+                    quote: false,
+                }),
                 Some(toks) => {
                     for &(ts, te, kind) in toks
                         .iter()
-                        .filter(|&&(ts, te, _)| ts < raw.end && raw.start < te)
+                        .filter(|&&(ts, te, _)| ts < h.end && h.start < te)
                     {
-                        match kind {
-                            TokKind::Str => {
-                                edits.push((raw.start.max(ts), raw.end.min(te), mi, false))
-                            }
-                            TokKind::Num => edits.push((ts, te, mi, true)),
-                        }
+                        edits.push(match kind {
+                            TokKind::Str => Edit {
+                                start: h.start.max(ts),
+                                end: h.end.min(te),
+                                hit: hi,
+                                quote: false,
+                            },
+                            TokKind::Num => Edit {
+                                start: ts,
+                                end: te,
+                                hit: hi,
+                                quote: true,
+                            },
+                        });
                     }
                 }
             }
@@ -237,31 +194,31 @@ impl Scrubber {
         let mut last = 0;
         let mut drop = false;
         let mut any = false;
-        for &(s, e, mi, quote) in &edits {
-            if s < last || e > text.len() || s >= e {
+        for e in &edits {
+            if e.start < last || e.end > text.len() || e.start >= e.end {
                 continue;
             }
-            out.push_str(&text[last..s]);
-            if quote {
+            out.push_str(&text[last..e.start]);
+            if e.quote {
                 out.push('"');
             }
             // The value is what the rule saw (decoded), so `token` agrees with `spanward token`.
-            let m = scratch[mi];
-            let rule = m.rule as usize;
-            self.replacement(rule, &scan[m.start..m.end], &mut out);
-            if quote {
+            let h = &hits[e.hit];
+            let rule = h.rule as usize;
+            self.replacement(rule, &h.value, &mut out);
+            if e.quote {
                 out.push('"');
             }
             drop |= self.actions[rule] == Action::Drop;
-            last = e;
+            last = e.end;
             any = true;
             rep.add(&self.set.rules[rule].typ, 1);
         }
         if !any {
-            return None;
+            return Ok(None);
         }
         out.push_str(&text[last..]);
-        Some(Rewritten { text: out, drop })
+        Ok(Some(Rewritten { text: out, drop }))
     }
 }
 

@@ -66,7 +66,15 @@ pub struct RuleSpec {
     pub typ: String,
     #[serde(default)]
     pub description: String,
-    pub regex: String,
+    /// The rule's regex; exactly one of `regex` and `detector` is set.
+    #[serde(default)]
+    pub regex: Option<String>,
+    /// A built-in detector instead of a regex (see [`Detector`]).
+    pub detector: Option<String>,
+    /// `alnum`: the match must not touch an ASCII letter or digit on either side (`_`, `-` and
+    /// `.` may: `user_ghp_…`, `ghp_…_backup.txt`). Checked in code, so the regex carries no `\b`
+    /// at its ends.
+    pub boundary: Option<String>,
     /// Literals for the prefilter (matched ASCII-case-insensitively); empty = keywordless rule.
     #[serde(default)]
     pub keywords: Vec<String>,
@@ -110,6 +118,34 @@ impl GroupSpec {
     }
 }
 
+/// Rules confirmed by code (see `super::code`) rather than by their regex.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detector {
+    /// `key=value` and its kin where the key names a password (`super::assign`).
+    PasswordAssignment,
+    /// The same where the key names any other secret.
+    SecretAssignment,
+    /// A PEM private-key block with its `END` line (`super::blocks`).
+    Pem,
+    /// A PEM private-key block cut off before its `END` line.
+    PemTruncated,
+    /// A PuTTY private key.
+    Putty,
+}
+
+impl Detector {
+    fn parse(s: &str) -> Option<Detector> {
+        Some(match s {
+            "password_assignment" => Detector::PasswordAssignment,
+            "secret_assignment" => Detector::SecretAssignment,
+            "pem" => Detector::Pem,
+            "pem_truncated" => Detector::PemTruncated,
+            "putty" => Detector::Putty,
+            _ => return None,
+        })
+    }
+}
+
 /// A compiled rule.
 #[derive(Debug)]
 pub struct Rule {
@@ -122,6 +158,13 @@ pub struct Rule {
     pub description: String,
     pub source: String,
     pub regex: Regex,
+    /// Set for rules confirmed by code; `regex` then never matches.
+    pub detector: Option<Detector>,
+    /// Matches must not touch an ASCII letter or digit (`boundary = "alnum"`).
+    pub alnum_boundary: bool,
+    /// The class of the secret's last, unbounded run (`[A-Za-z0-9._~+/-]` in a bearer token):
+    /// a match that the search window cut there goes on through this class.
+    pub tail: Option<analyze::ByteSet>,
     pub keywords: Vec<String>,
     /// Empty: the whole match is the secret.
     pub secret_group: Vec<usize>,
@@ -139,6 +182,9 @@ pub struct Rule {
     pub tp: Vec<String>,
     pub fp: Vec<String>,
 }
+
+/// The regex of detector rules: matches nothing.
+const NEVER: &str = r"[^\s\S]";
 
 /// `\b` in packs means an ASCII word boundary: Unicode boundaries would force the slow
 /// engines on non-ASCII text, and identifiers/secrets are ASCII anyway.
@@ -220,8 +266,34 @@ impl Rule {
         {
             return Err(rule_err("type must be lower-case [a-z0-9_]+".into()));
         }
-        let regex = compile_regex(&spec.regex)
-            .map_err(|e| rule_err(format!("regex does not compile: {e}")))?;
+        let detector = match &spec.detector {
+            Some(d) => Some(Detector::parse(d).ok_or_else(|| {
+                rule_err(format!(
+                    "unknown detector `{d}` (password_assignment, secret_assignment, pem, pem_truncated, putty)"
+                ))
+            })?),
+            None => None,
+        };
+        let source = match (&spec.regex, detector) {
+            (Some(re), None) => re.clone(),
+            // Never matches: the detector finds this rule's matches.
+            (None, Some(_)) => NEVER.to_string(),
+            (Some(_), Some(_)) => {
+                return Err(rule_err("set `regex` or `detector`, not both".into()))
+            }
+            (None, None) => {
+                return Err(rule_err(
+                    "needs a `regex` (or a built-in `detector`)".into(),
+                ))
+            }
+        };
+        let alnum_boundary = match spec.boundary.as_deref() {
+            None => false,
+            Some("alnum") => true,
+            Some(other) => return Err(rule_err(format!("unknown boundary `{other}` (alnum)"))),
+        };
+        let regex =
+            compile_regex(&source).map_err(|e| rule_err(format!("regex does not compile: {e}")))?;
         let secret_group = spec
             .secret_group
             .clone()
@@ -255,7 +327,7 @@ impl Rule {
         if spec.keywords.iter().any(|k| k.is_empty()) {
             return Err(rule_err("empty keyword".into()));
         }
-        let hir = analyze::parse(&ascii_boundaries(&spec.regex));
+        let hir = analyze::parse(&ascii_boundaries(&source));
         let split = hir
             .as_ref()
             .and_then(|h| analyze::group_split(h, &secret_group));
@@ -263,6 +335,9 @@ impl Rule {
             (None, Some(h)) => analyze::dfa_split(h, &secret_group),
             _ => None,
         };
+        let tail = hir
+            .as_ref()
+            .and_then(|h| super::tail::tail_class(h, &secret_group));
         let category = spec.category.or(pack_cat).unwrap_or(Category::Secret);
         let [before, after] = spec.window.unwrap_or([64, 512]);
         Ok(Rule {
@@ -272,8 +347,11 @@ impl Rule {
             pack: pack.clone(),
             category,
             description: spec.description,
-            source: spec.regex,
+            source,
             regex,
+            detector,
+            alnum_boundary,
+            tail,
             keywords: spec.keywords,
             secret_group,
             split,
@@ -303,6 +381,7 @@ impl Rule {
     /// Runs the rule's regex over `span` of `text`, applying group selection, allowlist,
     /// stopwords and validators; pushes each accepted range.
     pub fn confirm(&self, text: &str, span: Range<usize>, out: &mut Vec<Range<usize>>) {
+        super::engine::add_work(span.len());
         let mut input = Input::new(text).span(span.clone());
         let mut pos = span.start;
         while pos <= span.end {
@@ -321,6 +400,14 @@ impl Rule {
                     .next()
                     .map_or(text.len() + 1, |c| ms + c.len_utf8())
             };
+            if !self.bounded(text, m.range()) {
+                // A rejected match does not swallow the matches that start inside it.
+                pos = text[ms..]
+                    .chars()
+                    .next()
+                    .map_or(text.len() + 1, |c| ms + c.len_utf8());
+                continue;
+            }
             let r = self.secret_range(text, m);
             if r.is_empty() {
                 continue;
@@ -340,10 +427,14 @@ impl Rule {
         end: usize,
         out: &mut Vec<Range<usize>>,
     ) -> Option<usize> {
+        super::engine::add_work(end.saturating_sub(start));
         let input = Input::new(text)
             .span(start..end)
             .anchored(regex_automata::Anchored::Yes);
         let m = self.regex.search(&input)?;
+        if !self.bounded(text, m.range()) {
+            return Some(m.end());
+        }
         let r = self.secret_range(text, m);
         if !r.is_empty() {
             if let Some(r) = self.accept(text, r) {
@@ -357,6 +448,9 @@ impl Rule {
     /// exactly a leftmost-first match of this rule's regex (e.g. reported by a multi-pattern
     /// regex built from it); pushes the accepted range.
     pub fn confirm_match(&self, text: &str, range: Range<usize>, out: &mut Vec<Range<usize>>) {
+        if !self.bounded(text, range.clone()) {
+            return;
+        }
         let m = regex_automata::Match::must(0, range);
         let r = self.secret_range(text, m);
         if !r.is_empty() {
@@ -364,6 +458,17 @@ impl Rule {
                 out.push(r);
             }
         }
+    }
+
+    /// The `boundary = "alnum"` check: no ASCII letter or digit right before or after `m`.
+    pub fn bounded(&self, text: &str, m: Range<usize>) -> bool {
+        if !self.alnum_boundary {
+            return true;
+        }
+        let b = text.as_bytes();
+        let before = m.start.checked_sub(1).map(|i| b[i]);
+        !before.is_some_and(|c| c.is_ascii_alphanumeric())
+            && !b.get(m.end).is_some_and(|c| c.is_ascii_alphanumeric())
     }
 
     /// The secret group of match `m` where it can be had without the capture engine.
@@ -434,6 +539,9 @@ impl Rule {
 
     /// All accepted ranges of this rule in `text`, with the keyword gate the engine applies.
     pub fn find_all(&self, text: &str) -> Vec<Range<usize>> {
+        if let Some(d) = self.detector {
+            return super::code::find_one(d, text);
+        }
         let mut out = Vec::new();
         if !self.keywords.is_empty() {
             let lower = text.to_ascii_lowercase();

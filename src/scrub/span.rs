@@ -7,7 +7,6 @@
 //! One exemption: in a `tracestate`, the OpenTelemetry `ot` member's `th` and `rv` sub-keys are
 //! left alone when their values are valid (see `Scrubber::scrub_trace_state`).
 
-use super::engine::Match;
 use super::memo::{key_class, KeyClass};
 use super::validate::luhn_card;
 use super::{BytesPolicy, ScrubReport, Scrubber, Summary};
@@ -40,7 +39,6 @@ pub enum WalkError {
 
 /// Per-walk state.
 struct Walk<'r, 'e> {
-    scratch: Vec<Match>,
     rep: &'r mut ScrubReport,
     edits: &'e mut Edits,
     /// Attribute keys that had redactions (debug summary only).
@@ -49,12 +47,7 @@ struct Walk<'r, 'e> {
 
 impl<'r, 'e> Walk<'r, 'e> {
     fn new(rep: &'r mut ScrubReport, edits: &'e mut Edits, keys: Option<Vec<String>>) -> Self {
-        Walk {
-            scratch: Vec::new(),
-            rep,
-            edits,
-            keys,
-        }
+        Walk { rep, edits, keys }
     }
 }
 
@@ -113,7 +106,7 @@ impl Scrubber {
         w: &mut Walk<'_, '_>,
     ) -> Result<(Fate, Option<String>), WalkError> {
         let text = text_of(f)?;
-        match self.scrub_text(text, &mut w.scratch, w.rep) {
+        match self.scrub_text(text, w.rep) {
             Some(out) => {
                 w.edits.replace(owner, f.range(), |o| {
                     put_len_field(o, f.num, out.text.as_bytes())
@@ -126,7 +119,7 @@ impl Scrubber {
 
     /// Scrubs `piece` into `out`; true when it changed.
     fn scrub_piece(&self, piece: &str, out: &mut String, w: &mut Walk<'_, '_>) -> bool {
-        match self.scrub_text(piece, &mut w.scratch, w.rep) {
+        match self.scrub_text(piece, w.rep) {
             Some(r) => {
                 out.push_str(&r.text);
                 true
@@ -217,20 +210,20 @@ impl Scrubber {
         Ok(match m.num {
             AV_STRING => self.scrub_field(&av, &m, w)?.0,
             AV_INT => {
-                // Users log card numbers as integers: scan long ones as text.
+                // Users log card numbers as integers (negative ones too): scan long ones as text.
                 let i = m.varint().unwrap_or(0) as i64;
-                let u = i.unsigned_abs();
-                if u >= 1_000_000_000_000 && luhn_card(&u.to_string()) {
-                    let s = i.to_string();
-                    let before = w.rep.total();
-                    let (fate, text) = match self.scrub_text(&s, &mut w.scratch, w.rep) {
-                        Some(out) => (Fate::of(out.drop), out.text),
-                        None => (Fate::Keep, s),
-                    };
-                    if w.rep.total() != before {
-                        Self::set_string_member(&av, Some(&m), &text, w.edits);
-                    }
-                    fate
+                self.scrub_number(&av, &m, i.unsigned_abs(), &i.to_string(), w)
+            }
+            AV_DOUBLE => {
+                // … and as doubles: an integral double of card length is scanned as the integer.
+                let d = match m.val {
+                    crate::otlp::wire::Val::I64(bits) => f64::from_bits(bits),
+                    _ => f64::NAN,
+                };
+                if d.is_finite() && d.fract() == 0.0 && d.abs() < 1e20 {
+                    let u = d.abs() as u64;
+                    let sign = if d < 0.0 { "-" } else { "" };
+                    self.scrub_number(&av, &m, u, &format!("{sign}{u}"), w)
                 } else {
                     Fate::Keep
                 }
@@ -242,7 +235,7 @@ impl Scrubber {
                 }
                 BytesPolicy::Drop => Fate::Drop,
                 BytesPolicy::Scan => match std::str::from_utf8(m.bytes()) {
-                    Ok(text) => match self.scrub_text(text, &mut w.scratch, w.rep) {
+                    Ok(text) => match self.scrub_text(text, w.rep) {
                         Some(out) => {
                             w.edits.replace(&av, m.range(), |o| {
                                 put_len_field(o, AV_BYTES, out.text.as_bytes())
@@ -277,6 +270,31 @@ impl Scrubber {
             }
             _ => Fate::Keep,
         })
+    }
+
+    /// A number that may be a card number written as an int or a double: one of card length
+    /// that passes the card check is scanned as text and, when a rule replaces it, becomes a
+    /// string. Every other number keeps its type.
+    fn scrub_number(
+        &self,
+        av: &Msg<'_>,
+        m: &Field<'_>,
+        abs: u64,
+        text: &str,
+        w: &mut Walk<'_, '_>,
+    ) -> Fate {
+        if abs < 1_000_000_000_000 || !luhn_card(&abs.to_string()) {
+            return Fate::Keep;
+        }
+        let before = w.rep.total();
+        let (fate, out) = match self.scrub_text(text, w.rep) {
+            Some(out) => (Fate::of(out.drop), out.text),
+            None => (Fate::Keep, text.to_string()),
+        };
+        if w.rep.total() != before {
+            Self::set_string_member(av, Some(m), &out, w.edits);
+        }
+        fate
     }
 
     /// Scrubs the key-values (fields `num`) of `parent`; see [`Scrubber::scrub_kv`].
@@ -330,16 +348,23 @@ impl Scrubber {
             return Ok(());
         }
         if class.blocked {
+            // Nothing to hide: no value, an empty string, one already masked, or a flag.
             let is_empty = match kv.member()? {
                 None => true,
                 Some(m) if m.num == AV_STRING => {
                     let s = text_of(&m)?;
                     s.is_empty() || s == BLOCKED
                 }
-                Some(_) => false,
+                Some(m) => m.num == AV_BOOL,
             };
             if !is_empty {
                 w.rep.add(&self.t_blocked, 1);
+                // The value's words are secrets wherever else they appear in the request.
+                if let (Some(rule), Some(m)) = (self.echo_rule, kv.member()?) {
+                    if m.num == AV_STRING {
+                        self.note_echo(text_of(&m)?, rule, w.rep);
+                    }
+                }
                 if let Some(vf) = kv.value_field {
                     w.edits
                         .replace(&kvm, vf.range(), |o| put_string_value(o, KV_VALUE, BLOCKED));
@@ -374,11 +399,53 @@ impl Scrubber {
         Ok(())
     }
 
+    /// Notes the words of a value masked by a key rule (`Token abc…` under `Authorization`)
+    /// as revealed secrets: words of token characters that look like a secret of their own;
+    /// scheme words, short words and structure (`{"content":"call`) are not.
+    fn note_echo(&self, value: &str, rule: u32, rep: &mut ScrubReport) {
+        const SCHEMES: &[&str] = &["bearer", "basic", "token", "digest", "bot", "apikey"];
+        let token = |c: char| {
+            c.is_ascii_alphanumeric()
+                || matches!(
+                    c,
+                    '+' | '/'
+                        | '='
+                        | '_'
+                        | '.'
+                        | '~'
+                        | '-'
+                        | '!'
+                        | '#'
+                        | '$'
+                        | '%'
+                        | '*'
+                        | '?'
+                        | '@'
+                        | '&'
+                )
+        };
+        for word in value.split(|c: char| {
+            c.is_whitespace()
+                || matches!(
+                    c,
+                    '"' | '\'' | ',' | ';' | '{' | '}' | '[' | ']' | '(' | ')' | '<' | '>'
+                )
+        }) {
+            if word.chars().all(token)
+                && super::scan::echo_worthy(word)
+                && !SCHEMES.contains(&word.to_ascii_lowercase().as_str())
+                && !rep.found.iter().any(|(v, _)| v == word)
+            {
+                rep.found.push((word.to_string(), rule));
+            }
+        }
+    }
+
     /// Which key rules apply to `key` (remembered per thread for keys known clean).
     fn key_class(&self, key: &str) -> KeyClass {
         key_class(self.memo_id, key, || KeyClass {
             dropped: self.dropped.matches(key),
-            blocked: self.blocked.matches(key),
+            blocked: self.blocked.matches(key) || self.key_words.classify(key).is_some(),
             allowed: self.allowed.matches(key),
         })
     }
@@ -457,7 +524,7 @@ impl Scrubber {
         if !self.enabled {
             return Ok(());
         }
-        let mut local = ScrubReport::default();
+        let mut local = ScrubReport::with_known(rep.known.clone());
         let mut w = Walk::new(
             &mut local,
             edits,

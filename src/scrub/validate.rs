@@ -38,6 +38,16 @@ pub enum Validator {
     PasswordLike,
     /// Not a placeholder (`xxxx`, `${VAR}`, `<token>`, `****`, `null`, our own replacements).
     NotPlaceholder,
+    /// Not code that names a value instead of holding it (`req.headers.authorization`,
+    /// `process.env.JWT_SECRET`, `os.environ["KEY"]`), nor a constant's name
+    /// (`_POSITIONAL_OR_KEYWORD`).
+    NotCode,
+    /// A cookie header's value with something secret-looking in it (a `name=value` pair whose
+    /// value holds a digit or a long random run), not a docs example (`chips=ahoy`).
+    CookieLike,
+    /// The key the value is assigned to does not describe a secret rather than hold one
+    /// (`token_type: …`, `password_reset_url = …`; see `keyname`).
+    KeyNotBenign,
 }
 
 impl Validator {
@@ -66,6 +76,9 @@ impl Validator {
             "basic_auth" => Validator::BasicAuth,
             "password_like" => Validator::PasswordLike,
             "not_placeholder" => Validator::NotPlaceholder,
+            "not_code" => Validator::NotCode,
+            "key_not_benign" => Validator::KeyNotBenign,
+            "cookie_like" => Validator::CookieLike,
             _ => return None,
         })
     }
@@ -81,13 +94,21 @@ impl Validator {
             Validator::Ipv6 => ipv6(s),
             Validator::Mac => mac(s),
             Validator::Phone => phone(s),
-            Validator::Email => email(s),
+            Validator::Email => email_in(text, r.clone()),
             Validator::Jwt => jwt(s),
             Validator::GithubChecksum => github_checksum(s),
             Validator::BasicAuth => basic_auth(s),
             Validator::Entropy(min) => entropy(s) >= *min,
             Validator::PasswordLike => password_like(s),
             Validator::NotPlaceholder => !is_placeholder(s),
+            Validator::NotCode => !super::assign::is_expression(s) && !constant_name(s),
+            Validator::CookieLike => super::assign::cookie_like(s),
+            Validator::KeyNotBenign => !key_before(text, r.start).is_some_and(|k| {
+                static KW: std::sync::OnceLock<super::keyname::KeyWords> =
+                    std::sync::OnceLock::new();
+                KW.get_or_init(super::keyname::KeyWords::defaults)
+                    .describes_secret(k)
+            }),
         };
         ok.then_some(r)
     }
@@ -321,6 +342,10 @@ fn ipv4(text: &str, r: Range<usize>) -> bool {
     if matches!(before, Some(b'v' | b'V' | b'.' | b'-')) {
         return false;
     }
+    // `Chrome/120.0.0.0`, `Version/17.4.1.2`: a product token's version, not an address.
+    if before == Some(b'/') && r.start >= 2 && b[r.start - 2].is_ascii_alphabetic() {
+        return false;
+    }
     if before.is_some_and(|c| c.is_ascii_alphanumeric()) {
         return false;
     }
@@ -378,7 +403,40 @@ fn phone(s: &str) -> bool {
     !d.iter().all(|&c| c == d[0])
 }
 
-fn email(s: &str) -> bool {
+/// An email, and not the user and host of an SSH address (`git@github.com:org/repo.git`,
+/// `deploy@host:/srv/app`): a `:` and a path right after the domain.
+fn email_in(text: &str, r: Range<usize>) -> bool {
+    let s = &text[r.clone()];
+    email_at(s, text, r)
+}
+
+fn email_at(s: &str, text: &str, r: Range<usize>) -> bool {
+    let b = text.as_bytes();
+    // The password and host of a URL (`scheme://user:pw@host`) are no address: the `@` sits in
+    // the URL's authority (no `/`, `?` or `#` between `://` and it). An address in the URL's
+    // path or query (`?q=ann%40example.org`) still is one.
+    let token_start = b[..r.start]
+        .iter()
+        .rposition(|c| c.is_ascii_whitespace() || matches!(c, b'"' | b'\'' | b'<' | b'>'))
+        .map_or(0, |i| i + 1);
+    if r.start - token_start <= 4096 {
+        if let Some(k) = memchr::memmem::rfind(&b[token_start..r.start], b"://") {
+            let authority_from = token_start + k + 3;
+            let at = r.start + s.find('@').unwrap_or(s.len());
+            if !b[authority_from..at.min(b.len())]
+                .iter()
+                .any(|c| matches!(c, b'/' | b'?' | b'#'))
+            {
+                return false;
+            }
+        }
+    }
+    if b.get(r.end) == Some(&b':')
+        && b.get(r.end + 1)
+            .is_some_and(|&c| c == b'/' || c == b'~' || c.is_ascii_alphanumeric())
+    {
+        return false;
+    }
     let Some((local, domain)) = s.rsplit_once('@').or_else(|| s.rsplit_once("%40")) else {
         return false;
     };
@@ -481,7 +539,52 @@ pub fn entropy(s: &str) -> f64 {
         .sum()
 }
 
+/// A constant's name in upper snake case (`_POSITIONAL_OR_KEYWORD`, `LOG_AUTH`).
+fn constant_name(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.contains(&b'_')
+        && b.iter()
+            .all(|&c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_')
+        && b.iter().filter(|c| c.is_ascii_uppercase()).count() >= 3
+}
+
+/// The key a value at `start` is assigned to: back over an opening quote, blanks, the operator
+/// (`=`, `:`, `=>`, `:=`, `is`), blanks and a closing quote, then the identifier.
+fn key_before(text: &str, start: usize) -> Option<&str> {
+    let b = text.as_bytes();
+    let mut i = start;
+    let back = |i: &mut usize, f: &dyn Fn(u8) -> bool, max: usize| {
+        let from = *i;
+        while *i > 0 && from - *i < max && f(b[*i - 1]) {
+            *i -= 1;
+        }
+    };
+    back(&mut i, &|c| matches!(c, b'"' | b'\'' | b'`'), 1);
+    back(&mut i, &|c| c == b' ' || c == b'\t', 8);
+    if i >= 2 && &b[i - 2..i] == b"is" {
+        i -= 2;
+    } else {
+        back(&mut i, &|c| matches!(c, b'=' | b':' | b'>'), 2);
+    }
+    back(&mut i, &|c| c == b' ' || c == b'\t', 8);
+    back(&mut i, &|c| matches!(c, b'"' | b'\''), 1);
+    let end = i;
+    back(
+        &mut i,
+        &|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.'),
+        128,
+    );
+    (i < end).then(|| &text[i..end])
+}
+
 fn password_like(s: &str) -> bool {
+    // Sentence punctuation after a word (`incorrect.`) is not part of it.
+    let s = s.trim_end_matches(['.', ',', '!', '?', ';', ':', ')']);
+    // A word, capitalised or not (`Manager`, `incorrect`), is not a password.
+    let b = s.as_bytes();
+    if b.iter().all(u8::is_ascii_alphabetic) && b.iter().skip(1).all(u8::is_ascii_lowercase) {
+        return false;
+    }
     let lower = s.bytes().any(|c| c.is_ascii_lowercase());
     let upper = s.bytes().any(|c| c.is_ascii_uppercase());
     let digit = s.bytes().any(|c| c.is_ascii_digit());
@@ -520,11 +623,23 @@ pub fn is_placeholder(s: &str) -> bool {
             | "token"
             | "<redacted>"
             | "masked"
+            | "foo"
+            | "bar"
+            | "baz"
+            | "qux"
+            | "dummy"
+            | "sample"
+            | "test"
+            | "fake"
+            | "mock"
     ) {
         return true;
     }
-    // Our own replacements: scrubbing twice must change nothing.
-    if t.starts_with("[REDACTED") || (t.starts_with('<') && t.ends_with('>')) {
+    // Our own replacements, and `<…>` placeholders: the whole value, not a prefix of it (a
+    // marker next to a secret does not make the secret a placeholder).
+    if (t.starts_with("[REDACTED") && t.ends_with(']') && t.matches(']').count() == 1)
+        || (t.starts_with('<') && t.ends_with('>') && t.matches('>').count() == 1)
+    {
         return true;
     }
     // Template variables: ${VAR}, {{ var }}, %(name)s, $VAR, {var}.
