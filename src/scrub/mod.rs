@@ -19,6 +19,7 @@ pub mod engine;
 pub mod json;
 mod keywords;
 mod memo;
+pub mod phone;
 pub mod replace;
 pub mod rules;
 pub mod span;

@@ -38,12 +38,18 @@ pub enum Validator {
     PasswordLike,
     /// Not a placeholder (`xxxx`, `${VAR}`, `<token>`, `****`, `null`, our own replacements).
     NotPlaceholder,
+    /// Phone number on a numbering plan (`phone_plan:intl`, `phone_plan:de|gb|fr`, see
+    /// [`super::phone`]); national candidates must also not read as another kind of number.
+    PhonePlan(super::phone::Plans),
 }
 
 impl Validator {
     /// Parses one validator name (`luhn`, `entropy:3.5`, …).
     pub fn parse(name: &str) -> Option<Validator> {
         let name = name.trim();
+        if let Some(v) = name.strip_prefix("phone_plan:") {
+            return super::phone::Plans::parse(v).map(Validator::PhonePlan);
+        }
         if let Some(v) = name.strip_prefix("entropy:") {
             return v
                 .trim()
@@ -88,6 +94,7 @@ impl Validator {
             Validator::Entropy(min) => entropy(s) >= *min,
             Validator::PasswordLike => password_like(s),
             Validator::NotPlaceholder => !is_placeholder(s),
+            Validator::PhonePlan(p) => return super::phone::check(text, r, *p),
         };
         ok.then_some(r)
     }
