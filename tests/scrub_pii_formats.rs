@@ -1,6 +1,7 @@
 //! PII in real-world written formats (issue #23): phone numbers as the 20 largest economies
-//! write them nationally and internationally; and benign look-alikes (ids, dates, versions,
-//! amounts, code) that must come out byte-identical.
+//! write them nationally and internationally, cards, SSNs and IBANs with any separators or
+//! glued to words, internationalised email addresses; and benign look-alikes (ids, dates,
+//! versions, amounts, code) that must come out byte-identical.
 //!
 //! Numbers follow the published plans; where a regulator reserves numbers for drama and
 //! documentation (Ofcom's 07700 900xxx and 020 7946 0xxx, NANP 555-01xx, ACMA's 0491 570 xxx
@@ -236,6 +237,86 @@ fn phone_separator_mixes_and_glue() {
 }
 
 #[test]
+fn cards_any_separators_and_glued() {
+    all_gone(
+        &[
+            ("card 4111 1111 1111 1111 exp", "4111 1111 1111 1111"),
+            ("pay 5500-0000.0000 0004 now", "5500-0000.0000 0004"),
+            ("pay 4012\t8888\t8888\t1881 now", "4012\t8888\t8888\t1881"),
+            ("pay 4012 - 8888 - 8888 - 1881", "4012 - 8888 - 8888 - 1881"),
+            (
+                "num 4 0 1 2 8 8 8 8 8 8 8 8 1 8 8 1 ok",
+                "4 0 1 2 8 8 8 8 8 8 8 8 1 8 8 1",
+            ),
+            ("amex 3782.822463.10005", "3782.822463.10005"),
+            ("card-5555555555554444", "5555555555554444"),
+            ("visa:4012888888881881", "4012888888881881"),
+            ("creditcard4012888888881881", "4012888888881881"),
+            ("4012888888881881exp1229", "4012888888881881"),
+            ("card_number=3530 1113 3330 0000", "3530 1113 3330 0000"),
+            ("4111111111111111", "4111111111111111"),
+        ],
+        "credit_card",
+    );
+}
+
+#[test]
+fn ssns_and_ibans() {
+    all_gone(
+        &[
+            ("holder 512 44 1234 on file", "512 44 1234"),
+            ("holder 512.44.1234 on file", "512.44.1234"),
+            ("ssn:512441234", "512441234"),
+            ("SSN512-44-1234", "512-44-1234"),
+            ("social_security_number=512 44 1234", "512 44 1234"),
+        ],
+        "us_ssn",
+    );
+    all_gone(
+        &[
+            (
+                "iban de89 3704 0044 0532 0130 00.",
+                "de89 3704 0044 0532 0130 00",
+            ),
+            (
+                "IBAN: FR76.3000.6000.0112.3456.7890.189",
+                "FR76.3000.6000.0112.3456.7890.189",
+            ),
+            ("to nl91-abna-0417-1643-00 today", "nl91-abna-0417-1643-00"),
+            ("ES9121000418450200051332", "ES9121000418450200051332"),
+            (
+                "iban:CH93\t0076\t2011\t6238\t5295\t7",
+                "CH93\t0076\t2011\t6238\t5295\t7",
+            ),
+        ],
+        "iban",
+    );
+}
+
+#[test]
+fn internationalised_emails() {
+    all_gone(
+        &[
+            ("from: jürgen.müller@exämple.de", "jürgen.müller@exämple.de"),
+            ("mail 用户@例子.广告 now", "用户@例子.广告"),
+            ("send to josé@correo.es, ok", "josé@correo.es"),
+            ("info@xn--mller-kva.de", "info@xn--mller-kva.de"),
+            (
+                "admin@xn--80ak6aa92e.xn--p1ai",
+                "admin@xn--80ak6aa92e.xn--p1ai",
+            ),
+            ("почта: иван@пример.рф", "иван@пример.рф"),
+            (
+                "{\"to\":\"δοκιμή@παράδειγμα.δοκιμή\"}",
+                "δοκιμή@παράδειγμα.δοκιμή",
+            ),
+            ("müller@example.com", "müller@example.com"),
+        ],
+        "email",
+    );
+}
+
+#[test]
 fn benign_numbers_stay_byte_identical() {
     all_kept(&[
         "trace_id=4bf92f3577b34da6a3ce929d0e0e4736 span_id=00f067aa0ba902b7",
@@ -274,6 +355,7 @@ fn benign_numbers_stay_byte_identical() {
 fn scrubbing_formats_is_idempotent() {
     for t in [
         "Tel. 0161 496 0753 or +44 7700 900461, card 4111 1111 1111 1111",
+        "iban de89 3704 0044 0532 0130 00 / jürgen@exämple.de",
         "Rufnummer 030 - 2345 678; 8 (812) 765-43-21; (21) 98765-4321",
     ] {
         let (once, _) = scrub(t);

@@ -16,6 +16,7 @@
 
 pub mod analyze;
 pub mod engine;
+pub mod formats;
 pub mod json;
 mod keywords;
 mod memo;

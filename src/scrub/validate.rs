@@ -41,6 +41,14 @@ pub enum Validator {
     /// Phone number on a numbering plan (`phone_plan:intl`, `phone_plan:de|gb|fr`, see
     /// [`super::phone`]); national candidates must also not read as another kind of number.
     PhonePlan(super::phone::Plans),
+    /// Card number glued to a word: only to a card word on the left, never to a hex token.
+    CardGlue,
+    /// A number standing on its own: not part of a longer run, a decimal or an amount.
+    StandsAlone,
+    /// IBAN in upper or lower case, compact or in groups of four (any single separator).
+    IbanAnyCase,
+    /// Internationalised email address (RFC 6531 / IDNA).
+    EmailIntl,
 }
 
 impl Validator {
@@ -72,6 +80,10 @@ impl Validator {
             "basic_auth" => Validator::BasicAuth,
             "password_like" => Validator::PasswordLike,
             "not_placeholder" => Validator::NotPlaceholder,
+            "card_glue" => Validator::CardGlue,
+            "stands_alone" => Validator::StandsAlone,
+            "iban_any_case" => Validator::IbanAnyCase,
+            "email_intl" => Validator::EmailIntl,
             _ => return None,
         })
     }
@@ -95,6 +107,10 @@ impl Validator {
             Validator::PasswordLike => password_like(s),
             Validator::NotPlaceholder => !is_placeholder(s),
             Validator::PhonePlan(p) => return super::phone::check(text, r, *p),
+            Validator::CardGlue => super::formats::card_glue(text, &r),
+            Validator::StandsAlone => super::formats::stands_alone(text, &r),
+            Validator::IbanAnyCase => return super::formats::iban(text, r),
+            Validator::EmailIntl => super::formats::email_intl(s),
         };
         ok.then_some(r)
     }
@@ -172,7 +188,7 @@ pub fn luhn_card(s: &str) -> bool {
 }
 
 /// IBAN length by country (SWIFT registry), SEPA and the other IBAN countries.
-fn iban_len(cc: &[u8]) -> Option<usize> {
+pub(crate) fn iban_len(cc: &[u8]) -> Option<usize> {
     let l = match cc {
         b"AD" => 24,
         b"AE" => 23,
