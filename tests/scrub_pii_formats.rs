@@ -348,6 +348,11 @@ fn benign_numbers_stay_byte_identical() {
         "sha 4111111111111111deadbeefcafe0000",
         "ids 12345 67890 and 10 1234 5678 9",
         "ranges 1300 123 45 and 8 123 456 78 90",
+        // Found in the CPython standard library: octal literals, invalid dates, signed numbers.
+        "self.assertEquals(2147483647, 017777777777); for s in '040000000000', '0x100000000':",
+        "for test in ['01-00-1980', '01-13-1980', '08-01-3697739', '01-01-1980 25:00:00']:",
+        "test(1234, \"+b\", \"+10011010010\"); '+3.140000; -3.140000'",
+        "'01  012 0123    01234' and b'0987654321' * 1024 and '0123456701'",
     ]);
 }
 

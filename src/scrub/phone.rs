@@ -285,11 +285,18 @@ fn other_shape(rd: &Read) -> bool {
     if g.len() >= 3 {
         let (a, b, c) = (g[0], g[1], g[2]);
         let short_year = g.len() == 3 && c.len() == 2;
+        let day_month = day(a) && month(b) || month(a) && day(b);
         if (year(a) && month(b) && day(c))
-            || ((day(a) && month(b) || month(a) && day(b)) && (year(c) || short_year))
+            || (day_month && (year(c) || short_year))
+            // `01-00-1980`, `08-01-3697739`: dates, if not valid ones.
+            || (g.len() == 3 && a.len() <= 2 && b.len() <= 2 && c.len() >= 4 && (day_month || year(c)))
         {
             return true;
         }
+    }
+    // `017777777777`, `040000000000`: masks and padding (6 equal digits in a row).
+    if d.windows(6).any(|w| w.iter().all(|&c| c == w[0])) {
+        return true;
     }
     // `98765.43210`: a decimal.
     if g.len() == 2 && rd.seps == [b'.'] {
@@ -596,6 +603,10 @@ mod tests {
             ("0123456701", t0),
             ("0987654321", t0),
             ("016.016.016", t0),
+            ("01-00-1980", t0),
+            ("08-01-3697739", t0),
+            ("017777777777", t0),
+            ("040000000000", t0),
         ] {
             assert!(!nat(bad, r), "{bad} {r}");
         }
