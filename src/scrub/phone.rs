@@ -275,6 +275,13 @@ fn other_shape(rd: &Read) -> bool {
     {
         return true;
     }
+    // `01-02-03-04`: groups counting up.
+    if g.len() >= 3
+        && g.windows(2)
+            .all(|w| w[0].len() == w[1].len() && value(w[1]) == value(w[0]) + 1)
+    {
+        return true;
+    }
     // `016.016.016`: one group repeated.
     if g.len() >= 2 && g.windows(2).all(|w| w[0] == w[1]) {
         return true;
@@ -604,6 +611,7 @@ mod tests {
             ("0987654321", t0),
             ("016.016.016", t0),
             ("01-00-1980", t0),
+            ("01-02-03-04", t0),
             ("08-01-3697739", t0),
             ("017777777777", t0),
             ("040000000000", t0),
