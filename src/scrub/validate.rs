@@ -48,12 +48,26 @@ pub enum Validator {
     /// The key the value is assigned to does not describe a secret rather than hold one
     /// (`token_type: …`, `password_reset_url = …`; see `keyname`).
     KeyNotBenign,
+    /// Phone number on a numbering plan (`phone_plan:intl`, `phone_plan:de|gb|fr`, see
+    /// [`super::phone`]); national candidates must also not read as another kind of number.
+    PhonePlan(super::phone::Plans),
+    /// Card number glued to a word: only to a card word on the left, never to a hex token.
+    CardGlue,
+    /// A number standing on its own: not part of a longer run, a decimal or an amount.
+    StandsAlone,
+    /// IBAN in upper or lower case, compact or in groups of four (any single separator).
+    IbanAnyCase,
+    /// Internationalised email address (RFC 6531 / IDNA).
+    EmailIntl,
 }
 
 impl Validator {
     /// Parses one validator name (`luhn`, `entropy:3.5`, …).
     pub fn parse(name: &str) -> Option<Validator> {
         let name = name.trim();
+        if let Some(v) = name.strip_prefix("phone_plan:") {
+            return super::phone::Plans::parse(v).map(Validator::PhonePlan);
+        }
         if let Some(v) = name.strip_prefix("entropy:") {
             return v
                 .trim()
@@ -79,6 +93,10 @@ impl Validator {
             "not_code" => Validator::NotCode,
             "key_not_benign" => Validator::KeyNotBenign,
             "cookie_like" => Validator::CookieLike,
+            "card_glue" => Validator::CardGlue,
+            "stands_alone" => Validator::StandsAlone,
+            "iban_any_case" => Validator::IbanAnyCase,
+            "email_intl" => Validator::EmailIntl,
             _ => return None,
         })
     }
@@ -109,6 +127,11 @@ impl Validator {
                 KW.get_or_init(super::keyname::KeyWords::defaults)
                     .describes_secret(k)
             }),
+            Validator::PhonePlan(p) => return super::phone::check(text, r, *p),
+            Validator::CardGlue => super::formats::card_glue(text, &r),
+            Validator::StandsAlone => super::formats::stands_alone(text, &r),
+            Validator::IbanAnyCase => return super::formats::iban(text, r),
+            Validator::EmailIntl => super::formats::email_intl(s),
         };
         ok.then_some(r)
     }
@@ -186,7 +209,7 @@ pub fn luhn_card(s: &str) -> bool {
 }
 
 /// IBAN length by country (SWIFT registry), SEPA and the other IBAN countries.
-fn iban_len(cc: &[u8]) -> Option<usize> {
+pub(crate) fn iban_len(cc: &[u8]) -> Option<usize> {
     let l = match cc {
         b"AD" => 24,
         b"AE" => 23,
