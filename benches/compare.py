@@ -14,11 +14,15 @@ Python venv (matplotlib), then calls this script with the paths. Every configura
 plus two sweeps of configuration 3: payload size, and rule count (default packs vs. extra user
 rules making 2x and 4x as many). Writes compare.md, compare.png and compare.json (raw runs) to
 docs/bench/ (or target/bench-quick/ with --quick) and prints the markdown.
+
+With `--baseline OLD_BINARY`, configurations 2-4 also run with an older spanward build, each
+before its counterpart within every run index, and the output gets a before/after table.
 """
 
 import argparse
 import ctypes
 import datetime
+import hashlib
 import json
 import os
 import random
@@ -367,8 +371,10 @@ def run_point(args, point, ctx, tag):
             cfg = work / f"sw-{tag}.yaml"
             cfg.write_text(sw_yaml(target, admin, out, stages))
             env = dict(os.environ, SPANWARD_HMAC_KEY=HMAC_KEY)
-            coll = spawn([args.spanward, "run", "--config", str(cfg)], work / f"sw-{tag}.log",
-                         env=env)
+            # A baseline point runs the old collector; the load generator stays the new build's,
+            # so both sides get the same requests.
+            coll = spawn([point.get("spanward", args.spanward), "run", "--config", str(cfg)],
+                         work / f"sw-{tag}.log", env=env)
             procs.append(coll)
             wait_port(target, coll, "spanward")
             wait_ready(admin, coll)
@@ -460,6 +466,26 @@ def status_cell(s, runs):
     if s["failures"]:
         return f"{len(s['ok'])}/{runs} (**{len(s['failures'])} failed**)"
     return f"{len(s['ok'])}/{runs}"
+
+
+def before_after(summ, key):
+    """Baseline (`base_KEY`) against KEY: CPU-per-span change of the medians, and per run index
+    where both halves succeeded (a pair shares the machine's state of the moment)."""
+    b, a = summ["base_" + key], summ[key]
+    change = None
+    if b["ok"] and a["ok"]:
+        change = (a["med"]["cpu_us_per_span"] / b["med"]["cpu_us_per_span"] - 1) * 100
+    pairs = [(ra["cpu_us_per_span"] / rb["cpu_us_per_span"] - 1) * 100
+             for rb, ra in zip(b["runs"], a["runs"]) if "error" not in rb and "error" not in ra]
+    return {"cpu_change_pct": change, "pair_cpu_change_pct": pairs,
+            "pair_cpu_change_pct_median": statistics.median(pairs) if pairs else None}
+
+
+def file_sha(path):
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
+    except OSError:
+        return "unknown"
 
 
 def machine_info():
@@ -575,6 +601,34 @@ def render(args, summ, ctx, started, elapsed):
                      f"of generator CPU per span (the receiver spent "
                      f"{fmt(b['receiver_cpu_us_per_span'], '.2f')} µs per span decoding and "
                      "counting).\n")
+
+    if "main" in ctx["groups"] and ctx.get("baseline"):
+        bl = ctx["baseline"]
+        L.append("## Before/after: baseline build against this one\n")
+        L.append(f"Before: `{bl['path']}` (reports `{bl['reports']}`, sha256 {bl['sha256']}…); "
+                 f"after: `{args.spanward}` (sha256 {bl['after_sha256']}…), the build above. "
+                 "Each spanward configuration ran with both, before then after within every run "
+                 "index, with the same load generator (the after build's) and receiver. Change = "
+                 "after ÷ before − 1 of the medians; per pair = the median of each run index's "
+                 "own change, as drift of the machine hits both halves of a pair alike.\n")
+        L.append("| configuration | spans/s before | spans/s after | CPU µs/span before | "
+                 "CPU µs/span after | CPU/span change % | per pair, median % | "
+                 "peak RSS MiB before | peak RSS MiB after | runs before, after |")
+        L.append("|---|---|---|---|---|---|---|---|---|---|")
+        for key, label in MAIN:
+            if "base_" + key not in summ:
+                continue
+            b, a = summ["base_" + key]["med"], summ[key]["med"]
+            ch = bl["pairs"][key]
+            L.append(f"| {label} | {fmt(b.get('spans_per_s'))} | {fmt(a.get('spans_per_s'))} | "
+                     f"{fmt(b.get('cpu_us_per_span'), '.2f')} | "
+                     f"{fmt(a.get('cpu_us_per_span'), '.2f')} | "
+                     f"{fmt(ch['cpu_change_pct'], '+.1f')} | "
+                     f"{fmt(ch['pair_cpu_change_pct_median'], '+.1f')} | "
+                     f"{fmt(b.get('rss_mib'), '.0f')} | {fmt(a.get('rss_mib'), '.0f')} | "
+                     f"{status_cell(summ['base_' + key], args.runs)}, "
+                     f"{status_cell(summ[key], args.runs)} |")
+        L.append("")
 
     if "sweeps" in ctx["groups"]:
         L.append("## Sweep: payload size (full pipeline, OTLP forward)\n")
@@ -757,6 +811,10 @@ def main():
     ap.add_argument("--spanward", required=True)
     ap.add_argument("--receiver", required=True)
     ap.add_argument("--rotel", required=True)
+    ap.add_argument("--baseline", metavar="OLD_SPANWARD",
+                    help="an older spanward binary: every spanward configuration of the main "
+                    "table also runs with it, before its counterpart in every run index, for a "
+                    "before/after table (path relative to the repository root)")
     ap.add_argument("--argv", default="", help=argparse.SUPPRESS)  # compare.sh's own arguments
     args = ap.parse_args()
     if args.quick:
@@ -764,6 +822,10 @@ def main():
     if args.runs < 1 or args.secs < 1 or args.concurrency < 1:
         ap.error("--runs, --secs and --concurrency must be at least 1")
     out = args.out or (REPO / ("target/bench-quick" if args.quick else "docs/bench"))
+    if args.baseline and args.only == "sweeps":
+        ap.error("--baseline compares the main table's configurations; not with --only sweeps")
+    if args.baseline and not os.access(args.baseline, os.X_OK):
+        ap.error(f"--baseline {args.baseline}: not an executable file")
 
     signal.signal(signal.SIGTERM, _on_term)
     signal.signal(signal.SIGHUP, _on_term)
@@ -778,10 +840,18 @@ def main():
                    "json_name": "compare.json", "png_name": "compare.png", "packs": {},
                    "rotel_reports": tool_version([args.rotel, "--version"]),
                    "spanward_reports": tool_version([args.spanward, "--version"])}
+            if args.baseline:  # both builds may report the same version: the hashes tell them apart
+                ctx["baseline"] = {"path": args.baseline,
+                                   "reports": tool_version([args.baseline, "--version"]),
+                                   "sha256": file_sha(args.baseline),
+                                   "after_sha256": file_sha(args.spanward)}
             # Points, in run order; identical configurations share a key and their runs.
             points = {}
             if "main" in groups:
                 for key, _ in MAIN:
+                    if args.baseline and key.startswith("sw_"):  # old right before new, per run
+                        points["base_" + key] = {"kind": key, "payload": DEFAULT_PAYLOAD,
+                                                 "spanward": args.baseline}
                     points[key] = {"kind": key, "payload": DEFAULT_PAYLOAD}
             if "sweeps" in groups:
                 for pb in PAYLOADS:
@@ -802,7 +872,7 @@ def main():
                                          f"test`:\n" + "\n".join(fails[:20]) + chk.stderr)
                     ctx["packs"][f] = str(pack)
             def sig(q):
-                return (q["kind"], q["payload"], q.get("rules", 1))
+                return (q["kind"], q["payload"], q.get("rules", 1), q.get("spanward"))
 
             alias = {k: next(a for a, q in points.items() if sig(q) == sig(p))
                      for k, p in points.items()}
@@ -829,15 +899,20 @@ def main():
                     results[key].append(res)
             summ_u = summarize(results)
             summ = {k: summ_u[alias[k]] for k in points}
+            if "baseline" in ctx:
+                ctx["baseline"]["pairs"] = {k: before_after(summ, k) for k, _ in MAIN
+                                            if "base_" + k in summ}
             out.mkdir(parents=True, exist_ok=True)
             elapsed = time.monotonic() - t0
             md = render(args, summ, ctx, started, elapsed)
             (out / "compare.md").write_text(md)
-            (out / "compare.json").write_text(json.dumps(
-                {"date": started.isoformat(), "machine": machine_info(), "rev": ctx["rev"],
-                 "runs": args.runs, "secs": args.secs, "concurrency": args.concurrency,
-                 "default_rules": ctx.get("default_rules"),
-                 "results": {k: results[alias[k]] for k in points}}, indent=1))
+            report = {"date": started.isoformat(), "machine": machine_info(), "rev": ctx["rev"],
+                      "runs": args.runs, "secs": args.secs, "concurrency": args.concurrency,
+                      "default_rules": ctx.get("default_rules"),
+                      "results": {k: results[alias[k]] for k in points}}
+            if "baseline" in ctx:  # the raw runs are under results["base_KEY"]
+                report["baseline"] = ctx["baseline"]
+            (out / "compare.json").write_text(json.dumps(report, indent=1))
             plot(summ, ctx, out / "compare.png")
             print(md)
             print(f"wrote {out / 'compare.md'}, {out / 'compare.png'}, {out / 'compare.json'}",

@@ -7,6 +7,8 @@
 #
 # usage: benches/compare.sh [--runs 3] [--secs 20] [--concurrency 8] [--only main|sweeps]
 #        benches/compare.sh --quick     # 1 run x 3 s of everything, into target/bench-quick/
+#        benches/compare.sh --only main --baseline OLD/spanward   # plus before/after rows
+#          (OLD/spanward: an older build, e.g. from a `git worktree`; it is not rebuilt here)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
