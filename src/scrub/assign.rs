@@ -1014,7 +1014,11 @@ const STOPWORDS: &[&str] = &[
 
 fn is_prose(v: &str) -> bool {
     let mut n = 0;
-    for w in v.split(|c: char| !c.is_ascii_alphabetic()) {
+    // Whole blank-separated words only: the letters between a random value's digits
+    // (`a24f1325404a`) are not words.
+    for w in v.split_ascii_whitespace() {
+        let w =
+            w.trim_matches(|c: char| matches!(c, ',' | '.' | ';' | ':' | '(' | ')' | '"' | '\''));
         if w.len() <= 6 && STOPWORDS.iter().any(|s| s.eq_ignore_ascii_case(w)) {
             n += 1;
             if n >= 2 {
@@ -1219,6 +1223,29 @@ mod tests {
             &mut out,
         );
         out.iter().map(|m| &text[m.start..m.end]).collect()
+    }
+
+    #[test]
+    fn random_values_are_not_read_as_prose() {
+        // Letters between digits are not words: every random hex or alphanumeric value is a
+        // value, whatever letters it happens to hold.
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for len in [8, 12, 20, 40, 64, 97] {
+            for _ in 0..50 {
+                let v: String = (0..len)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        b"0123456789abcdef"[(x % 16) as usize] as char
+                    })
+                    .collect();
+                let text = format!("SECRET_KEY_BASE={v}\nRAILS_ENV=production");
+                assert_eq!(found(&text), vec![v.as_str()], "{text}");
+            }
+        }
+        assert!(is_prose("The password for the database."));
+        assert!(!is_prose("a24f1325404a"));
     }
 
     #[test]

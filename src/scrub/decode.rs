@@ -408,9 +408,21 @@ pub const MIN_B64: usize = 24;
 /// Shortest hex run decoded (16 bytes of text).
 pub const MIN_HEX: usize = 32;
 
-/// Base64 alphabet (both variants) and padding.
+/// Base64 alphabet (both variants) and padding, as a table: the run finder reads every byte of
+/// every string.
+static B64: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_' | b'=');
+        c += 1;
+    }
+    t
+};
+
 fn b64_byte(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'-' | b'_' | b'=')
+    B64[usize::from(c)]
 }
 
 /// An encoded run of `text` and what it decodes to.
@@ -424,20 +436,41 @@ pub struct Run {
 /// skipped; so are runs whose first decoded bytes already are not text (images, hashes, random
 /// ids: decided on a short prefix, so binary runs cost little).
 pub fn runs(text: &str, out: &mut Vec<Run>) {
+    const MIN_RUN: usize = if MIN_B64 < MIN_HEX { MIN_B64 } else { MIN_HEX };
     let b = text.as_bytes();
+    let body_byte = |c: u8| b64_byte(c) && c != b'=';
     let mut i = 0;
     while i < b.len() {
-        if !b64_byte(b[i]) || b[i] == b'=' {
+        // A run long enough to decode covers the byte MIN_RUN - 1 ahead: when that byte is not
+        // in the alphabet, no run starting here or before it can be long enough (prose is
+        // skipped a word at a time instead of a byte at a time).
+        if let Some(&c) = b.get(i + MIN_RUN - 1) {
+            if !body_byte(c) {
+                i += MIN_RUN;
+                continue;
+            }
+        } else {
+            break;
+        }
+        if !body_byte(b[i]) {
             i += 1;
             continue;
         }
-        let s = i;
-        while i < b.len() && b64_byte(b[i]) && b[i] != b'=' {
+        // Back to where the run containing `i` starts (the skip may have landed inside one).
+        let mut s = i;
+        while s > 0 && body_byte(b[s - 1]) {
+            s -= 1;
+        }
+        while i < b.len() && body_byte(b[i]) {
             i += 1;
         }
         let mut e = i;
         while e < b.len() && e - i < 2 && b[e] == b'=' {
             e += 1;
+        }
+        if i - s < MIN_RUN {
+            i = e.max(i + 1);
+            continue;
         }
         let body = &text[s..i];
         if let Some(decoded) = decode_run(body) {
@@ -619,6 +652,28 @@ mod tests {
         let mut b = Builder::new(8);
         decode_escapes("x%FFy%41", &mut b);
         assert_eq!(b.finish().unwrap().text, "x%FFyA");
+    }
+
+    #[test]
+    fn runs_are_found_at_every_offset_and_length() {
+        // The finder skips ahead over prose; a run must be found whatever sits before it and
+        // however long it is (the skip lands inside runs and backs up to their start).
+        use base64::Engine as _;
+        let e = base64::engine::general_purpose::STANDARD_NO_PAD;
+        for n in 18..=33 {
+            let env = e.encode(&"password=Zq8vR2kLm0xQ7wp3abcdefgh"[..n]);
+            for pre in 0..40 {
+                let text = format!("{} {env} tail", "ab cd-ef/".repeat(8)[..pre].to_string());
+                let mut out = Vec::new();
+                runs(&text, &mut out);
+                let want = env.len() >= MIN_B64;
+                assert_eq!(
+                    out.iter().any(|r| &text[r.range.clone()] == env),
+                    want,
+                    "{text:?}"
+                );
+            }
+        }
     }
 
     #[test]
