@@ -663,12 +663,12 @@ mod tests {
         for n in 18..=33 {
             let env = e.encode(&"password=Zq8vR2kLm0xQ7wp3abcdefgh"[..n]);
             for pre in 0..40 {
-                let text = format!("{} {env} tail", "ab cd-ef/".repeat(8)[..pre].to_string());
+                let text = format!("{} {env} tail", &"ab cd-ef/".repeat(8)[..pre]);
                 let mut out = Vec::new();
                 runs(&text, &mut out);
                 let want = env.len() >= MIN_B64;
                 assert_eq!(
-                    out.iter().any(|r| &text[r.range.clone()] == env),
+                    out.iter().any(|r| text[r.range.clone()] == env),
                     want,
                     "{text:?}"
                 );
