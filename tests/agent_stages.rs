@@ -112,7 +112,7 @@ fn python_sdk_request() -> ExportTraceServiceRequest {
 fn key() -> HmacKey {
     let mut env = HashMap::new();
     env.insert(HMAC_KEY_ENV.to_string(), KEY_HEX.to_string());
-    HmacKey::load(&env, None).unwrap()
+    HmacKey::load(&env, None, false).unwrap()
 }
 
 /// The production redaction engine with the default packs, keyed like the pipeline.
