@@ -19,9 +19,12 @@ fn commands(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut fenced = None::<bool>;
     let mut joined = String::new();
+    let mut paragraph = String::new();
     for line in text.lines() {
         let l = line.trim();
         if let Some(lang) = l.strip_prefix("```") {
+            out.extend(inline_commands(&paragraph));
+            paragraph.clear();
             fenced = match fenced {
                 None => Some(matches!(lang, "sh" | "bash" | "console" | "shell")),
                 Some(_) => None,
@@ -53,11 +56,13 @@ fn commands(text: &str) -> Vec<String> {
             }
         }
         if fenced.is_none() {
-            // Inline code spans.
-            for (i, part) in line.split('`').enumerate() {
-                if i % 2 == 1 {
-                    out.extend(split_commands(part));
-                }
+            // Inline code spans may run over line ends: collect a paragraph, read it at its end.
+            if l.is_empty() {
+                out.extend(inline_commands(&paragraph));
+                paragraph.clear();
+            } else {
+                paragraph.push_str(l);
+                paragraph.push(' ');
             }
             // ["/usr/local/bin/spanward", "healthcheck", …]
             if let Some(i) = line.find("[\"/usr/local/bin/spanward\"") {
@@ -71,9 +76,20 @@ fn commands(text: &str) -> Vec<String> {
             }
         }
     }
+    out.extend(inline_commands(&paragraph));
     out.sort();
     out.dedup();
     out
+}
+
+/// Commands in the inline code spans of a paragraph (``a `b` c`` spans pair up as well).
+fn inline_commands(paragraph: &str) -> Vec<String> {
+    paragraph
+        .split('`')
+        .enumerate()
+        .filter(|(i, _)| i % 2 == 1)
+        .flat_map(|(_, part)| split_commands(part))
+        .collect()
 }
 
 /// A shell comment at the end of a line.
@@ -154,8 +170,13 @@ fn check(origin: &str, text: &str) -> usize {
     let mut bad = Vec::new();
     for c in &cmds {
         let mut args = argv(c);
-        // A bare subcommand named in prose (`spanward verify`): the subcommand must exist.
-        if args.len() == 2 {
+        // A bare subcommand named in prose (`spanward verify`, `spanward log cat`): the
+        // subcommand must exist.
+        if c.split(' ').all(|w| {
+            !w.is_empty()
+                && w.chars().all(|ch| ch.is_ascii_lowercase() || ch == '-')
+                && !w.starts_with('-')
+        }) {
             args.push("--help".into());
         }
         if let Err(e) = spanward::cli::check_args(args) {
@@ -214,6 +235,11 @@ fn extraction_reads_synopses_and_catches_drift() {
             "```sh\nspanward load --endpoint 127.0.0.1:4317 \\\n  --duration 20s  # go\n```\n"
         ),
         vec!["load --endpoint 127.0.0.1:4317 --duration 20s"]
+    );
+    // A code span that runs over a line end.
+    assert_eq!(
+        commands("see `spanward log cat DIR | spanward scrub --format\n  otlp-json` there\n"),
+        vec!["log cat DIR", "scrub --format otlp-json"]
     );
     // Prose that starts with the name is not a command.
     assert!(commands("spanward is an OTLP trace gateway\n").is_empty());
