@@ -110,6 +110,22 @@ fn key_of(s: &str) -> Option<&str> {
     (after.starts_with(':') && !k.is_empty()).then_some(k.trim_end())
 }
 
+/// serde_norway appends " at line L column C" to messages; we report the location separately.
+/// What libyaml adds after it (", while parsing a flow mapping at line 3 column 11": where the
+/// unclosed construct began) is kept.
+pub(super) fn strip_location(msg: &str) -> String {
+    match msg.find(" at line ") {
+        Some(i) => {
+            let rest = &msg[i..];
+            match rest.find(", ") {
+                Some(j) => format!("{}{}", &msg[..i], &rest[j..]),
+                None => msg[..i].to_string(),
+            }
+        }
+        None => msg.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::line_of;

@@ -5,6 +5,12 @@
 //! `admin.endpoint`) are a public contract: later versions keep accepting them.
 
 mod locate;
+mod redaction;
+mod security;
+
+use locate::strip_location;
+use redaction::check_redaction;
+use security::resolve_security;
 
 use serde::{Deserialize, Deserializer};
 use std::net::SocketAddr;
@@ -772,134 +778,9 @@ impl Config {
     }
 }
 
-/// Rule ids, types and action keys named in `redaction` must exist: each unknown one is named
-/// by its exact key path (`redaction.disable_rules[0]`), so `validate` can give its line. The
-/// scrubber checks the same when it is built; this only adds where.
-fn check_redaction(cfg: &crate::scrub::RedactionConfig) -> Result<(), (String, String)> {
-    // Nothing named: nothing to check (and no second compilation of the packs at start).
-    if cfg.disable_rules.is_empty() && cfg.disable_types.is_empty() && cfg.actions.is_empty() {
-        return Ok(());
-    }
-    let files = crate::scrub::read_pattern_files(&cfg.pattern_files)
-        .map_err(|e| ("redaction.pattern_files".to_string(), e.to_string()))?;
-    let mut sources = crate::scrub::rules::RuleSet::default_sources();
-    for (origin, text) in &files {
-        sources.push(crate::scrub::rules::PackSource {
-            origin: origin.clone(),
-            text,
-        });
-    }
-    let all = crate::scrub::rules::RuleSet::from_packs(&sources, &[], &[], false)
-        .map_err(|e| ("redaction.pattern_files".to_string(), e.to_string()))?;
-    for (i, id) in cfg.disable_rules.iter().enumerate() {
-        if !all.rules.iter().any(|r| *r.id == **id) {
-            return Err((
-                format!("redaction.disable_rules[{i}]"),
-                format!("no rule `{id}` (`spanward patterns list` prints them)"),
-            ));
-        }
-    }
-    for (i, t) in cfg.disable_types.iter().enumerate() {
-        if !all.types.iter().any(|x| **x == **t) {
-            return Err((
-                format!("redaction.disable_types[{i}]"),
-                format!("no type `{t}` (`spanward patterns list` prints them)"),
-            ));
-        }
-    }
-    for k in cfg.actions.keys() {
-        let known =
-            k == "secret" || k == "pii" || all.rules.iter().any(|r| *r.id == **k || *r.typ == **k);
-        if !known {
-            return Err((
-                format!("redaction.actions.{k}"),
-                "is no rule id, type or category (`secret`, `pii`)".into(),
-            ));
-        }
-    }
-    Ok(())
-}
-
 /// Overrides `exporters.file.origin`, so replicas that share a config file get distinct
 /// log origins (set it from the pod or host name).
 pub const LOG_ORIGIN_ENV: &str = "SPANWARD_LOG_ORIGIN";
-
-struct Security {
-    grpc_tls: Option<crate::tls::ServerTlsConfig>,
-    http_tls: Option<crate::tls::ServerTlsConfig>,
-    receiver_auth: Option<std::sync::Arc<crate::auth::Authenticator>>,
-    admin_auth: Option<std::sync::Arc<crate::auth::Authenticator>>,
-}
-
-/// Checks TLS files and loads token sets, so `validate` reports a bad certificate or token file
-/// and `run` never starts half-secured. Errors are (key path, message).
-fn resolve_security(
-    cfg: &Config,
-    otlp: &OtlpReceiverConfig,
-    exporter: Option<&OtlpExporterConfig>,
-    env: &dyn crate::keys::Env,
-) -> Result<Security, (&'static str, String)> {
-    use crate::tls;
-    let server = |at: &'static str, t: Option<&tls::ServerTlsConfig>, alpn| match t {
-        Some(t) => tls::server_config(t, alpn)
-            .map(|_| Some(t.clone()))
-            .map_err(|e| (at, e.to_string())),
-        None => Ok(None),
-    };
-    let grpc_tls = server(
-        "receivers.otlp.grpc.tls",
-        otlp.grpc.as_ref().and_then(|g| g.tls.as_ref()),
-        tls::ALPN_GRPC,
-    )?;
-    let http_tls = server(
-        "receivers.otlp.http.tls",
-        otlp.http.as_ref().and_then(|h| h.tls.as_ref()),
-        tls::ALPN_HTTP,
-    )?;
-    if let Some(o) = exporter {
-        match (&o.tls, o.endpoint.starts_with("https://")) {
-            (Some(_), false) => {
-                return Err((
-                    "exporters.otlp.tls",
-                    "is set but the endpoint is not https://: TLS would be off".into(),
-                ))
-            }
-            (t, true) => {
-                tls::client_config(t.as_ref())
-                    .map_err(|e| ("exporters.otlp.tls", e.to_string()))?;
-            }
-            (None, false) => {}
-        }
-    }
-    let load = |at: &'static str, a: Option<&crate::auth::AuthConfig>| match a {
-        Some(a) => crate::auth::Authenticator::load(a, env)
-            .map(|a| Some(std::sync::Arc::new(a)))
-            .map_err(|e| (at, e.to_string())),
-        None => Ok(None),
-    };
-    Ok(Security {
-        grpc_tls,
-        http_tls,
-        receiver_auth: load("receivers.otlp.auth", otlp.auth.as_ref())?,
-        admin_auth: load("admin.auth", cfg.admin.auth.as_ref())?,
-    })
-}
-
-/// serde_norway appends " at line L column C" to messages; we report the location separately.
-/// What libyaml adds after it (", while parsing a flow mapping at line 3 column 11": where the
-/// unclosed construct began) is kept.
-fn strip_location(msg: &str) -> String {
-    match msg.find(" at line ") {
-        Some(i) => {
-            let rest = &msg[i..];
-            match rest.find(", ") {
-                Some(j) => format!("{}{}", &msg[..i], &rest[j..]),
-                None => msg[..i].to_string(),
-            }
-        }
-        None => msg.to_string(),
-    }
-}
 
 #[cfg(test)]
 mod tests;
