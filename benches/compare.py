@@ -40,7 +40,7 @@ import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-HMAC_KEY = "000102030405060708090a0b0c0d0e0f"  # fixed test key, as every benchmark here uses
+HMAC_KEY = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"  # fixed test key (32 bytes: the service refuses shorter ones)
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 ROTEL_VERSION = "0.0.1a15"
 LOAD_FIXED = ["--protocol", "grpc", "--spans-per-request", "512", "--pii-fraction", "0.3",

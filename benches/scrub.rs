@@ -23,7 +23,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Corpus records: (payload text, whether it carries a labelled secret).
+#[path = "../tests/corpus/mod.rs"]
+mod corpus;
+
+/// Corpus records: (payload text, whether it carries a labelled secret). `SPANWARD_CORPUS`, else
+/// the shared corpus beside the checkout, else the project's own generated one.
 fn corpus_records() -> Vec<(String, bool)> {
     let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let path = std::env::var("SPANWARD_CORPUS")
@@ -38,7 +42,18 @@ fn corpus_records() -> Vec<(String, bool)> {
             .map(|p| here.join(p))
             .find(|p| p.exists())
         });
-    let path = path.expect("corpus not found: set SPANWARD_CORPUS");
+    let Some(path) = path else {
+        // A bare clone: the project's own generated corpus (tests/corpus).
+        eprintln!(
+            "bench corpus: generated (tests/corpus, seed {:#x})",
+            corpus::SEED
+        );
+        return corpus::generate(corpus::SIZE, corpus::SEED)
+            .into_iter()
+            .map(|r| (r.text, !r.secrets.is_empty()))
+            .collect();
+    };
+    eprintln!("bench corpus: {}", path.display());
     std::fs::read_to_string(path)
         .expect("read corpus")
         .lines()

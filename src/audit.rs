@@ -201,10 +201,13 @@ fn open_append(path: &Path) -> Result<(File, u64), AuditError> {
         path: path.display().to_string(),
         source,
     };
+    use std::os::unix::fs::OpenOptionsExt;
+    // Owner only, as the log's files: audit records name agents, tools and key ids.
     let mut f = OpenOptions::new()
         .create(true)
         .read(true)
         .append(true)
+        .mode(0o600)
         .open(path)
         .map_err(err)?;
     let mut size = f.metadata().map_err(err)?.len();

@@ -8,13 +8,20 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use std::path::Path;
 
-/// Environment variable holding the HMAC key (hex, or any string of at least 16 bytes).
+/// Environment variable holding the HMAC key (as `spanward keygen` prints it: hex of 32 random
+/// bytes; base64 of at least 32 bytes is accepted too).
 pub const HMAC_KEY_ENV: &str = "SPANWARD_HMAC_KEY";
 /// Environment variable holding the key id (defaults to a digest-derived id).
 pub const HMAC_KEY_ID_ENV: &str = "SPANWARD_HMAC_KEY_ID";
+/// `1` (or `true`): accept a key that is not hex/base64 of 32 random bytes (a passphrase of at
+/// least [`MIN_KEY_BYTES`] bytes), as `keys.allow_weak_key: true` does. Placeholders are refused
+/// even then. For the offline tools (`token`, `fingerprint`, `scrub`), which read no config file.
+pub const ALLOW_WEAK_KEY_ENV: &str = "SPANWARD_ALLOW_WEAK_KEY";
 
-/// Minimum key length: shorter keys make pseudonyms guessable.
+/// Minimum length of any key, weak keys included: shorter keys make pseudonyms guessable.
 pub const MIN_KEY_BYTES: usize = 16;
+/// Length of a strong key, decoded: what `spanward keygen` makes.
+pub const STRONG_KEY_BYTES: usize = 32;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
@@ -24,8 +31,16 @@ pub enum KeyError {
         #[source]
         source: std::io::Error,
     },
-    #[error("key from {origin} is {len} bytes; at least {MIN_KEY_BYTES} are required")]
-    TooShort { origin: &'static str, len: usize },
+    #[error("HMAC key from {origin} is {len} bytes; at least {MIN_KEY_BYTES} are required")]
+    TooShort { origin: String, len: usize },
+    #[error("HMAC key from {origin} is a placeholder ({why}): make a key with `spanward keygen`")]
+    Placeholder { origin: String, why: &'static str },
+    #[error(
+        "HMAC key from {origin} is not hex or base64 of at least {STRONG_KEY_BYTES} bytes (what \
+         `spanward keygen` prints): make one with `spanward keygen`, or set \
+         `keys.allow_weak_key: true` (or {ALLOW_WEAK_KEY_ENV}=1) to use a passphrase"
+    )]
+    Weak { origin: String },
 }
 
 /// Where the key came from; logged (never the key itself).
@@ -78,15 +93,83 @@ impl Env for std::collections::HashMap<String, String> {
     }
 }
 
-fn parse_key_text(text: &str) -> Vec<u8> {
+/// Words that only a template's stand-in value contains.
+const PLACEHOLDER_WORDS: &[&str] = &[
+    "replace",
+    "changeme",
+    "change-me",
+    "change_me",
+    "placeholder",
+    "example",
+    "your-",
+    "your_",
+    "insert",
+    "todo",
+    "dummy",
+    "xxxxxxxx",
+    "<",
+    ">",
+    "${",
+];
+
+/// Decodes key text: hex or base64 of at least [`STRONG_KEY_BYTES`] bytes is a strong key;
+/// anything else is a passphrase, accepted only with `allow_weak`. Obvious placeholders (the
+/// template's `REPLACE-WITH-...`, `changeme`, a run of one character) are refused always.
+pub fn parse_key_text(text: &str, origin: &str, allow_weak: bool) -> Result<Vec<u8>, KeyError> {
+    use base64::Engine;
     let t = text.trim();
-    // Hex keys (as `spanward keygen` writes) decode to bytes; anything else is used verbatim.
-    if t.len() >= 2 * MIN_KEY_BYTES && t.len().is_multiple_of(2) {
-        if let Ok(b) = hex::decode(t) {
-            return b;
-        }
+    let lower = t.to_ascii_lowercase();
+    if PLACEHOLDER_WORDS.iter().any(|w| lower.contains(*w)) {
+        return Err(KeyError::Placeholder {
+            origin: origin.to_string(),
+            why: "it contains a template word such as REPLACE, example or changeme",
+        });
     }
-    t.as_bytes().to_vec()
+    // Hex keys decode to bytes (as before: from 16 bytes on); any other text is used verbatim,
+    // base64 included, so keys that worked before give the same pseudonyms.
+    let hex_bytes = (t.len() >= 2 * MIN_KEY_BYTES && t.len().is_multiple_of(2))
+        .then(|| hex::decode(t).ok())
+        .flatten();
+    let b64_bytes = [
+        &base64::engine::general_purpose::STANDARD,
+        &base64::engine::general_purpose::STANDARD_NO_PAD,
+        &base64::engine::general_purpose::URL_SAFE,
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+    ]
+    .iter()
+    .find_map(|e| e.decode(t).ok());
+    let random = hex_bytes
+        .clone()
+        .or(b64_bytes)
+        .unwrap_or_else(|| t.as_bytes().to_vec());
+    let key = hex_bytes.unwrap_or_else(|| t.as_bytes().to_vec());
+    if key.len() < MIN_KEY_BYTES {
+        return Err(KeyError::TooShort {
+            origin: origin.to_string(),
+            len: key.len(),
+        });
+    }
+    // A run of one value (`0000…`, `aaaa…`) or a short repeated pattern: a stand-in, not a key.
+    let distinct = {
+        let mut seen = [false; 256];
+        random.iter().for_each(|b| seen[*b as usize] = true);
+        seen.iter().filter(|x| **x).count()
+    };
+    if distinct < 8 {
+        return Err(KeyError::Placeholder {
+            origin: origin.to_string(),
+            why: "it repeats fewer than 8 distinct byte values",
+        });
+    }
+    if random.len() >= STRONG_KEY_BYTES {
+        return Ok(key);
+    }
+    if !allow_weak {
+        return Err(KeyError::Weak {
+            origin: origin.to_string(),
+        });
+    }
+    Ok(key)
 }
 
 /// Lower-case hex of a digest (at most 32 bytes; longer input falls back to `hex::encode`),
@@ -122,16 +205,19 @@ impl HmacKey {
     }
 
     /// Loads the key: `SPANWARD_HMAC_KEY` wins, then `key_file`, else an ephemeral random key.
-    pub fn load(env: &dyn Env, key_file: Option<&Path>) -> Result<Self, KeyError> {
+    /// Only strong keys (see [`parse_key_text`]) unless `allow_weak` or `SPANWARD_ALLOW_WEAK_KEY`.
+    pub fn load(
+        env: &dyn Env,
+        key_file: Option<&Path>,
+        allow_weak: bool,
+    ) -> Result<Self, KeyError> {
+        let allow_weak = allow_weak
+            || env
+                .var(ALLOW_WEAK_KEY_ENV)
+                .is_some_and(|v| matches!(v.trim(), "1" | "true" | "yes"));
         let id = env.var(HMAC_KEY_ID_ENV).filter(|s| !s.trim().is_empty());
         if let Some(v) = env.var(HMAC_KEY_ENV).filter(|s| !s.trim().is_empty()) {
-            let key = parse_key_text(&v);
-            if key.len() < MIN_KEY_BYTES {
-                return Err(KeyError::TooShort {
-                    origin: HMAC_KEY_ENV,
-                    len: key.len(),
-                });
-            }
+            let key = parse_key_text(&v, HMAC_KEY_ENV, allow_weak)?;
             return Ok(Self::from_bytes(key, id, KeySource::Env));
         }
         if let Some(p) = key_file {
@@ -139,13 +225,7 @@ impl HmacKey {
                 path: p.display().to_string(),
                 source,
             })?;
-            let key = parse_key_text(&text);
-            if key.len() < MIN_KEY_BYTES {
-                return Err(KeyError::TooShort {
-                    origin: "key file",
-                    len: key.len(),
-                });
-            }
+            let key = parse_key_text(&text, &format!("key file {}", p.display()), allow_weak)?;
             return Ok(Self::from_bytes(key, id, KeySource::File));
         }
         Ok(Self::ephemeral())
@@ -232,10 +312,10 @@ mod tests {
         let mut env = HashMap::new();
         env.insert(
             HMAC_KEY_ENV.to_string(),
-            "00112233445566778899aabbccddeeff".to_string(),
+            "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f".to_string(),
         );
-        let a = HmacKey::load(&env, None).unwrap();
-        let b = HmacKey::load(&env, None).unwrap();
+        let a = HmacKey::load(&env, None, false).unwrap();
+        let b = HmacKey::load(&env, None, false).unwrap();
         assert_eq!(a.source(), KeySource::Env);
         assert_eq!(a.key_id(), b.key_id());
         assert_eq!(a.digest(&[b"x"]), b.digest(&[b"x"]));
@@ -246,16 +326,69 @@ mod tests {
         let mut env = HashMap::new();
         env.insert(HMAC_KEY_ENV.to_string(), "short".to_string());
         assert!(matches!(
-            HmacKey::load(&env, None),
+            HmacKey::load(&env, None, true),
             Err(KeyError::TooShort { .. })
         ));
+    }
+
+    /// What `spanward keygen` prints passes; placeholders never do; passphrases only when
+    /// allowed.
+    #[test]
+    fn only_random_keys_unless_weak_keys_are_allowed() {
+        use base64::Engine;
+        let random: Vec<u8> = (0..32u8)
+            .map(|i| i.wrapping_mul(73).wrapping_add(5))
+            .collect();
+        let hex_key = hex::encode(&random);
+        let b64_key = base64::engine::general_purpose::STANDARD.encode(&random);
+        assert_eq!(parse_key_text(&hex_key, "t", false).unwrap(), random);
+        // Base64 keys are used as their text (as before), so existing pseudonyms stay.
+        assert_eq!(
+            parse_key_text(&format!("{b64_key}\n"), "t", false).unwrap(),
+            b64_key.as_bytes()
+        );
+        for placeholder in [
+            "REPLACE-WITH-OUTPUT-OF-spanward-keygen",
+            "changeme-changeme-changeme",
+            "your-hmac-key-goes-here-please",
+            &"0".repeat(64),
+            &"ab".repeat(32),
+            "${SPANWARD_HMAC_KEY_FROM_VAULT}",
+        ] {
+            assert!(
+                matches!(
+                    parse_key_text(placeholder, "t", true),
+                    Err(KeyError::Placeholder { .. })
+                ),
+                "{placeholder}"
+            );
+        }
+        // 16 random bytes in hex, or a passphrase: weak.
+        for weak in [
+            "00112233445566778899aabbccddeeff",
+            "correct horse battery staple",
+        ] {
+            assert!(matches!(
+                parse_key_text(weak, "t", false),
+                Err(KeyError::Weak { .. })
+            ));
+            assert!(parse_key_text(weak, "t", true).is_ok());
+        }
+        let mut env = HashMap::new();
+        env.insert(
+            HMAC_KEY_ENV.to_string(),
+            "correct horse battery staple".into(),
+        );
+        assert!(HmacKey::load(&env, None, false).is_err());
+        env.insert(ALLOW_WEAK_KEY_ENV.to_string(), "1".into());
+        assert!(HmacKey::load(&env, None, false).is_ok());
     }
 
     #[test]
     fn ephemeral_keys_differ() {
         let env: HashMap<String, String> = HashMap::new();
-        let a = HmacKey::load(&env, None).unwrap();
-        let b = HmacKey::load(&env, None).unwrap();
+        let a = HmacKey::load(&env, None, false).unwrap();
+        let b = HmacKey::load(&env, None, false).unwrap();
         assert_eq!(a.source(), KeySource::Ephemeral);
         assert_ne!(a.digest(&[b"x"]), b.digest(&[b"x"]));
     }

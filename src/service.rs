@@ -34,6 +34,88 @@ pub enum RunError {
     Stage(String),
     #[error(transparent)]
     Tls(#[from] crate::tls::TlsError),
+    /// A directory `run` would write in cannot be written (found by [`preflight`]).
+    #[error("{at}: {path}: {message}")]
+    Dir {
+        at: &'static str,
+        path: String,
+        message: String,
+    },
+}
+
+/// What `run` loads and checks at start, short of binding ports and opening the log: the
+/// pattern packs (compiled, their examples run), the HMAC and checkpoint signing keys, TLS
+/// files and token sets (already loaded by [`Config::resolve`](crate::config::Config::resolve)),
+/// and whether the log's and the audit file's directories can be written. `spanward validate`
+/// runs it, so a config it accepts does not fail at start for a reason it could have seen.
+/// It creates nothing: a directory that does not exist yet is checked at its nearest existing
+/// ancestor, with a probe entry made and removed there.
+pub fn preflight(cfg: &Resolved) -> Result<(), RunError> {
+    if cfg.redaction.enabled {
+        crate::scrub::Scrubber::new(&cfg.redaction, cfg.hmac_key.clone())
+            .map_err(|e| RunError::Stage(format!("redaction: {e}")))?;
+    }
+    if let Some(f) = &cfg.file_sink {
+        let name = f
+            .origin
+            .as_deref()
+            .unwrap_or(crate::sink::log::DEFAULT_KEY_NAME);
+        crate::sink::log::checkpoint::SigningKey::load(
+            &cfg.env,
+            f.signing_key_file.as_deref(),
+            name,
+        )
+        .map_err(crate::sink::log::LogError::Key)?;
+        check_writable_dir("exporters.file.path", &f.path)?;
+    }
+    if let Some(a) = cfg.audit.file.as_ref().filter(|_| cfg.audit.enabled) {
+        let dir = a
+            .path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."));
+        check_writable_dir("audit.file.path", dir)?;
+    }
+    Ok(())
+}
+
+/// Whether `run` could create or write `dir`: the nearest existing ancestor must be a directory
+/// in which an entry can be made (probed with a directory made and removed at once).
+fn check_writable_dir(at: &'static str, dir: &std::path::Path) -> Result<(), RunError> {
+    let err = |p: &std::path::Path, message: String| RunError::Dir {
+        at,
+        path: p.display().to_string(),
+        message,
+    };
+    let mut existing = dir;
+    while !existing.exists() {
+        match existing.parent() {
+            Some(p) if !p.as_os_str().is_empty() => existing = p,
+            _ => {
+                existing = std::path::Path::new(".");
+                break;
+            }
+        }
+    }
+    let meta = std::fs::metadata(existing).map_err(|e| err(existing, e.to_string()))?;
+    if !meta.is_dir() {
+        return Err(err(existing, "is not a directory".into()));
+    }
+    let probe = existing.join(format!(".spanward-validate-{}", std::process::id()));
+    match std::fs::create_dir(&probe) {
+        Ok(()) => {
+            let _ = std::fs::remove_dir(&probe);
+            Ok(())
+        }
+        Err(e) => Err(err(
+            existing,
+            if existing == dir {
+                format!("cannot write in it ({e})")
+            } else {
+                format!("cannot create {} in it ({e})", dir.display())
+            },
+        )),
+    }
 }
 
 fn build_stages(cfg: &Resolved) -> Result<Stages, RunError> {

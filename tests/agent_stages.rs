@@ -112,7 +112,7 @@ fn python_sdk_request() -> ExportTraceServiceRequest {
 fn key() -> HmacKey {
     let mut env = HashMap::new();
     env.insert(HMAC_KEY_ENV.to_string(), KEY_HEX.to_string());
-    HmacKey::load(&env, None).unwrap()
+    HmacKey::load(&env, None, false).unwrap()
 }
 
 /// The production redaction engine with the default packs, keyed like the pipeline.
@@ -445,7 +445,7 @@ fn token_cli_matches_redaction_pseudonym() {
     let mut other_env = HashMap::new();
     other_env.insert(
         HMAC_KEY_ENV.to_string(),
-        "another key of enough length".to_string(),
+        "f0e1d2c3b4a5968778695a4b3c2d1e0f0123456789abcdeffedcba9876543210".to_string(),
     );
     let mut out = Vec::new();
     token_cli::run_with(&args, &other_env, &b"marie.curie@example.org"[..], &mut out).unwrap();

@@ -73,6 +73,199 @@ fn validate_names_a_bad_value_with_its_path() {
     assert!(text.contains("not an address"), "{text}");
 }
 
+/// Validation errors found after parsing name the exact key path and its line in the file.
+#[test]
+fn validate_names_exact_key_paths_and_lines() {
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "redaction:\n  disable_rules: [emial]\n",
+            "`redaction.disable_rules[0]` (line 2)",
+            "no rule `emial`",
+        ),
+        (
+            "redaction:\n  disable_types:\n    - ipv4\n    - ipv9\n",
+            "`redaction.disable_types[1]` (line 4)",
+            "no type `ipv9`",
+        ),
+        (
+            "redaction:\n  actions: { emial: mask }\n",
+            "`redaction.actions.emial` (line 2)",
+            "no rule id, type or category",
+        ),
+        (
+            "pipeline:\n  workers: 1\n  queue:\n    max_spans: 0\n",
+            "`pipeline.queue.max_spans` (line 4)",
+            "at least 1",
+        ),
+        (
+            "pipeline: { queue: { max_bytes: 0 } }\n",
+            "`pipeline.queue.max_bytes` (line 1)",
+            "at least 1",
+        ),
+        (
+            "receivers:\n  otlp:\n    grpc: {}\n    limits:\n      max_spans_per_request: 0\n",
+            "`receivers.otlp.limits.max_spans_per_request` (line 5)",
+            "at least 1",
+        ),
+    ];
+    for (yaml, at, what) in cases {
+        let (out, text) = validate(yaml);
+        assert_eq!(out.status.code(), Some(2), "{text}");
+        assert!(text.contains(at), "want {at}: {text}");
+        assert!(text.contains(what), "want {what}: {text}");
+    }
+}
+
+/// A YAML syntax error names a line inside the file, and no key path.
+#[test]
+fn validate_names_a_syntax_error_inside_the_file() {
+    // An unclosed brace: libyaml notices on the next line, and says where it began.
+    let (out, text) =
+        validate("receivers:\n  otlp:\n    grpc: { endpoint: \"127.0.0.1:4317\"\n    http: {}\n");
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(text.contains("YAML syntax error at line 4"), "{text}");
+    assert!(text.contains("line 3"), "where the mapping began: {text}");
+    assert!(!text.contains(".?"), "{text}");
+    // An unclosed quote runs to the end of the file: the last line is named, not one past it.
+    let (out, text) =
+        validate("receivers:\n  otlp:\n    grpc:\n      endpoint: \"127.0.0.1:4317\n");
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(text.contains("YAML syntax error at line 4"), "{text}");
+    assert!(text.contains("unclosed quote"), "{text}");
+}
+
+/// Each cause once, naming the path.
+#[test]
+fn errors_say_their_cause_once() {
+    let out = spanward(&["validate", "--config", "/nonexistent/spanward.yaml"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(err.contains("/nonexistent/spanward.yaml"), "{err}");
+    assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
+
+    // A port in use, named with its address.
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = busy.local_addr().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("spanward.yaml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "receivers: {{ otlp: {{ grpc: {{ endpoint: \"{addr}\" }} }} }}\nexporters: {{ file: {{ path: \"{}\" }} }}\nadmin: {{ endpoint: \"127.0.0.1:0\" }}\n",
+            dir.path().join("data").display()
+        ),
+    )
+    .unwrap();
+    let out = spanward(&["run", "--config", cfg.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains(&addr.to_string()), "{err}");
+    assert_eq!(err.matches("Address already in use").count(), 1, "{err}");
+    drop(busy);
+
+    // The log's LOCK held by another process, named by its path.
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(data.join("LOCK"))
+        .unwrap();
+    // flock is per open file description: this test holds it, the child `run` cannot take it.
+    lock.try_lock().unwrap();
+    std::fs::write(
+        &cfg,
+        format!(
+            "receivers: {{ otlp: {{ grpc: {{ endpoint: \"127.0.0.1:0\" }} }} }}\nexporters: {{ file: {{ path: \"{}\" }} }}\nadmin: {{ endpoint: \"127.0.0.1:0\" }}\n",
+            data.display()
+        ),
+    )
+    .unwrap();
+    let out = spanward(&["run", "--config", cfg.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&data.join("LOCK").display().to_string()),
+        "{err}"
+    );
+    assert_eq!(err.matches("held by another process").count(), 1, "{err}");
+    drop(lock);
+
+    // A signing key file that is not one: `validate` refuses it as `run` would, naming the
+    // file, once.
+    let bad_key = dir.path().join("signing.key");
+    std::fs::write(&bad_key, "not a key\n").unwrap();
+    std::fs::write(
+        &cfg,
+        format!(
+            "exporters: {{ file: {{ path: \"{}\", signing_key_file: \"{}\" }} }}\n",
+            data.display(),
+            bad_key.display()
+        ),
+    )
+    .unwrap();
+    for cmd in ["validate", "run"] {
+        let out = spanward(&[cmd, "--config", cfg.to_str().unwrap()]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{cmd}: {err}");
+        assert!(err.contains(&bad_key.display().to_string()), "{cmd}: {err}");
+        assert_eq!(
+            err.matches("not a note signer key").count(),
+            1,
+            "{cmd}: {err}"
+        );
+    }
+}
+
+/// `validate` loads what `run` loads: keys (a placeholder HMAC key is refused), and directories
+/// it will write.
+#[test]
+fn validate_refuses_what_run_would_refuse() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("hmac.key");
+    std::fs::write(&key, "REPLACE-WITH-OUTPUT-OF-spanward-keygen\n").unwrap();
+    let (out, text) = validate(&format!(
+        "keys: {{ hmac_key_file: \"{}\", allow_weak_key: true }}\nexporters: {{ file: {{ path: \"{}\" }} }}\n",
+        key.display(),
+        dir.path().join("data").display()
+    ));
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(text.contains("`keys.hmac_key_file` (line 1)"), "{text}");
+    assert!(text.contains("placeholder"), "{text}");
+    // A passphrase: refused unless allowed.
+    std::fs::write(&key, "correct horse battery staple\n").unwrap();
+    let cfg = |allow: bool| {
+        format!(
+            "keys: {{ hmac_key_file: \"{}\", allow_weak_key: {allow} }}\nexporters: {{ file: {{ path: \"{}\" }} }}\n",
+            key.display(),
+            dir.path().join("data").display()
+        )
+    };
+    let (out, text) = validate(&cfg(false));
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(text.contains("spanward keygen"), "{text}");
+    let (out, text) = validate(&cfg(true));
+    assert!(out.status.success(), "{text}");
+    // A log directory under a file cannot be created.
+    let file = dir.path().join("plain-file");
+    std::fs::write(&file, "x").unwrap();
+    let (out, text) = validate(&format!(
+        "exporters: {{ file: {{ path: \"{}\" }} }}\n",
+        file.join("data").display()
+    ));
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("exporters.file.path") && text.contains("not a directory"),
+        "{text}"
+    );
+    // The accepted config's log directory: validate checked it, and created nothing.
+    assert!(
+        !dir.path().join("data").exists(),
+        "validate created the log directory"
+    );
+}
+
 const LEAKY: &str = "mail jane.roe@example.org\nkey AKIAQ3EGRTY5LPMNBV2X and jane.roe@example.org again\nnothing here\n";
 
 /// `spanward scrub --report` on a text file: (stdout, stderr).
@@ -140,7 +333,7 @@ fn scrub_pseudonyms_are_stable_under_a_shared_key_and_differ_without_it() {
             .filter(|p| p.starts_with("email:"))
             .collect()
     };
-    let key = "00112233445566778899aabbccddeeff";
+    let key = "00112233445566778899aabbccddeeff0f1e2d3c4b5a69788796a5b4c3d2e1f0";
     let (a, err) = scrub_report(Some(key));
     assert!(!err.contains("WARN"), "{err}");
     let (b, _) = scrub_report(Some(key));
@@ -149,7 +342,9 @@ fn scrub_pseudonyms_are_stable_under_a_shared_key_and_differ_without_it() {
     assert_eq!(pa.len(), 2, "{a}");
     assert_eq!(pa[0], pa[1]);
     assert_eq!(pa, pseudonyms(&b));
-    let (other, _) = scrub_report(Some("ffeeddccbbaa99887766554433221100"));
+    let (other, _) = scrub_report(Some(
+        "ffeeddccbbaa998877665544332211000123456789abcdeffedcba9876543210",
+    ));
     assert_ne!(pseudonyms(&other)[0], pa[0]);
     let (random1, _) = scrub_report(None);
     let (random2, _) = scrub_report(None);
@@ -218,4 +413,46 @@ fn patterns_list_prints_every_rule_and_user_packs() {
         email.contains(" secret ") && email.ends_with("Overridden email."),
         "{email}"
     );
+}
+
+/// `load --protocol http` without `--endpoint` targets the HTTP receiver's default port, and says
+/// where the data goes; a run in which every request failed exits non-zero.
+#[test]
+fn load_targets_the_protocols_default_port_and_fails_when_nothing_got_through() {
+    use clap::Parser;
+    #[derive(Parser)]
+    struct W {
+        #[command(flatten)]
+        load: spanward::load::LoadArgs,
+    }
+    let http = W::parse_from(["load", "--protocol", "http"]).load;
+    assert_eq!(http.target(), "127.0.0.1:4318");
+    let grpc = W::parse_from(["load"]).load;
+    assert_eq!(grpc.target(), "127.0.0.1:4317");
+    let given = W::parse_from(["load", "--protocol", "http", "--endpoint", "10.0.0.1:9"]).load;
+    assert_eq!(given.target(), "10.0.0.1:9");
+
+    // Nothing listens there: every request fails.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let out = spanward(&[
+        "load",
+        "--protocol",
+        "http",
+        "--endpoint",
+        &dead.to_string(),
+        "--duration",
+        "300ms",
+        "--spans-per-request",
+        "2",
+        "--concurrency",
+        "1",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains(&format!("OTLP/HTTP to {dead}")), "{err}");
+    assert!(err.contains("./spanward-data"), "{err}");
+    assert!(err.contains("every request failed"), "{err}");
 }

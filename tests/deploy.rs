@@ -23,17 +23,39 @@ fn yaml_docs(path: &Path) -> Vec<Value> {
         .collect()
 }
 
+/// A checkpoint signing key made by the real `spanward keygen --signing`.
+fn signing_key(dir: &Path) -> String {
+    let out = dir.join("signing.key");
+    let st = Command::new(env!("CARGO_BIN_EXE_spanward"))
+        .args(["keygen", "--signing", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(st.status.success(), "{st:?}");
+    std::fs::read_to_string(out).unwrap()
+}
+
 /// Runs the binary's `validate` on `text`, as `ExecStartPre=` and an operator would. Keys come
 /// from mounted secrets in deployments; the environment stands in for them (it wins over
-/// `keys.hmac_key_file`). Returns what it printed.
+/// `keys.hmac_key_file` and `signing_key_file`), and the data directory under `/var/lib` (made by
+/// the image, the unit or the volume) is a temporary one here. Returns what it printed.
 fn spanward_validate(text: &str, name: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join(name);
-    std::fs::write(&cfg, text).unwrap();
+    let data = dir.path().join("var-lib-spanward");
+    std::fs::write(
+        &cfg,
+        text.replace("/var/lib/spanward", &data.display().to_string()),
+    )
+    .unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_spanward"))
         .args(["validate", "--config"])
         .arg(&cfg)
-        .env("SPANWARD_HMAC_KEY", "00112233445566778899aabbccddeeff")
+        .env(
+            "SPANWARD_HMAC_KEY",
+            "00112233445566778899aabbccddeeff0f1e2d3c4b5a69788796a5b4c3d2e1f0",
+        )
+        .env("SPANWARD_SIGNING_KEY", signing_key(dir.path()))
         .env_remove("RUST_LOG")
         .output()
         .unwrap();
@@ -80,9 +102,9 @@ fn kubernetes_manifest_has_every_piece_and_its_config_validates() {
         assert!(d.get("apiVersion").is_some() && d.get("kind").is_some());
         assert!(d["metadata"].get("name").is_some());
     }
+    // No Secret: one with values here would overwrite the real keys at every `kubectl apply`.
     let want: BTreeSet<String> = [
         "ConfigMap",
-        "Secret",
         "Deployment",
         "Service",
         "PodDisruptionBudget",
@@ -100,10 +122,15 @@ fn kubernetes_manifest_has_every_piece_and_its_config_validates() {
     let out = spanward_validate(text, "configmap.yaml");
     assert!(out.contains("exporters: file+kafka"), "{out}");
 
-    // The Secret carries both keys the config and the Deployment mount.
-    let secret = by_kind(&docs, "Secret");
-    let data = &secret[0]["stringData"];
-    assert!(data.get("hmac.key").is_some() && data.get("signing.key").is_some());
+    // The keys come from a Secret the reader creates (the file says how), mounted where the
+    // config reads them.
+    let manifest = std::fs::read_to_string(deploy_dir().join("kubernetes/spanward.yaml")).unwrap();
+    assert!(
+        !manifest.contains("REPLACE-WITH"),
+        "no placeholder keys in the manifest"
+    );
+    assert!(manifest.contains("kubectl create secret generic spanward-keys"));
+    assert!(manifest.contains("--from-file=hmac.key --from-file=signing.key"));
     assert!(text.contains("/var/run/secrets/spanward/hmac.key"));
     assert!(text.contains("/var/run/secrets/spanward/signing.key"));
 
@@ -266,23 +293,121 @@ async fn healthcheck_command_succeeds_against_a_live_service_and_fails_without_o
     )
     .unwrap();
     let child = common::start_binary(&cfg, admin, &[], std::process::Stdio::null()).await;
-    let healthcheck = |url: String| {
-        Command::new(env!("CARGO_BIN_EXE_spanward"))
-            .args(["healthcheck", "--url", &url])
+    // `--url URL` and the URL alone (as the Dockerfile's HEALTHCHECK writes it).
+    let healthcheck = |args: Vec<String>| {
+        let out = Command::new(env!("CARGO_BIN_EXE_spanward"))
+            .arg("healthcheck")
+            .args(args)
             .output()
-            .unwrap()
-            .status
-            .success()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     };
     let url = format!("http://{admin}/healthz");
-    let ok = tokio::task::spawn_blocking(move || healthcheck(url))
-        .await
-        .unwrap();
-    assert!(ok, "healthcheck against a running service");
+    for args in [vec!["--url".to_string(), url.clone()], vec![url.clone()]] {
+        let (ok, err) = tokio::task::spawn_blocking(move || healthcheck(args))
+            .await
+            .unwrap();
+        assert!(ok, "healthcheck against a running service: {err}");
+    }
     common::stop_binary(child).await;
-    let url = format!("http://{admin}/healthz");
-    let after = tokio::task::spawn_blocking(move || healthcheck(url))
+    let args = vec![url.clone()];
+    let (after, err) = tokio::task::spawn_blocking(move || healthcheck(args))
         .await
         .unwrap();
     assert!(!after, "healthcheck with nothing listening");
+    // The failure names the URL, and says the cause once.
+    assert!(err.contains(&url), "{err}");
+    assert_eq!(err.matches("refused").count(), 1, "{err}");
+}
+
+/// The image's steps without a container engine (none runs here): the service as uid 65532 in
+/// a data directory prepared as the Dockerfile prepares it (owned by 65532, mode 0700) starts
+/// and writes its log; in a root-owned 0755 directory, as a fresh volume would be without that
+/// step, it refuses to start and names the path. Needs root (to change owner and user); says so
+/// and returns otherwise.
+#[tokio::test]
+async fn image_steps_with_the_runtime_user_in_a_plain_directory() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let meta = std::fs::metadata("/proc/self").unwrap();
+    if std::os::unix::fs::MetadataExt::uid(&meta) != 0 {
+        eprintln!("image_steps_with_the_runtime_user_in_a_plain_directory: SKIPPED (needs root to run as uid 65532)");
+        return;
+    }
+    let uid = 65532;
+    let tmp = tempfile::tempdir().unwrap();
+    // The binary and the config must be reachable by the runtime user.
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let bin = tmp.path().join("spanward");
+    std::fs::copy(env!("CARGO_BIN_EXE_spanward"), &bin).unwrap();
+    let docker_cfg = std::fs::read_to_string(deploy_dir().join("docker/spanward.yaml")).unwrap();
+    for (owner, mode, starts) in [(uid, 0o700, true), (0, 0o755, false)] {
+        let data = tmp.path().join(format!("var-lib-spanward-{owner}"));
+        std::fs::create_dir(&data).unwrap();
+        std::fs::set_permissions(&data, std::fs::Permissions::from_mode(mode)).unwrap();
+        std::os::unix::fs::chown(&data, Some(owner), Some(owner)).unwrap();
+        let (g, h, a) = (
+            common::free_port(),
+            common::free_port(),
+            common::free_port(),
+        );
+        let cfg = tmp.path().join(format!("spanward-{owner}.yaml"));
+        std::fs::write(
+            &cfg,
+            docker_cfg
+                .replace("/var/lib/spanward", &data.display().to_string())
+                .replace("0.0.0.0:4317", &format!("127.0.0.1:{g}"))
+                .replace("0.0.0.0:4318", &format!("127.0.0.1:{h}"))
+                .replace("0.0.0.0:8888", &format!("127.0.0.1:{a}")),
+        )
+        .unwrap();
+        std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let mut child = common::Binary(Some(
+            Command::new(&bin)
+                .args(["run", "--config"])
+                .arg(&cfg)
+                .env_remove("RUST_LOG")
+                .env_remove("SPANWARD_HMAC_KEY")
+                .uid(uid)
+                .gid(uid)
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap(),
+        ));
+        let admin: std::net::SocketAddr = format!("127.0.0.1:{a}").parse().unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let outcome = loop {
+            if let Ok((200, _)) = common::http_get(admin, "/readyz").await {
+                break Ok(());
+            }
+            if let Ok(Some(st)) = child.try_wait() {
+                break Err(st);
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "neither ready nor exited"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        };
+        if starts {
+            assert!(outcome.is_ok(), "{outcome:?}");
+            common::stop_binary(child).await;
+            let log = data.join("log");
+            let m = std::fs::metadata(&log).unwrap();
+            assert_eq!(std::os::unix::fs::MetadataExt::uid(&m), uid);
+            assert_eq!(m.permissions().mode() & 0o777, 0o700);
+            assert!(std::fs::read_dir(&log).unwrap().count() >= 4);
+        } else {
+            assert!(outcome.is_err(), "started in a root-owned directory");
+            let mut err = String::new();
+            if let Some(mut e) = child.0.as_mut().and_then(|c| c.stderr.take()) {
+                std::io::Read::read_to_string(&mut e, &mut err).unwrap();
+            }
+            assert!(err.contains(&data.display().to_string()), "{err}");
+            assert_eq!(err.matches("Permission denied").count(), 1, "{err}");
+        }
+    }
 }

@@ -257,3 +257,81 @@ async fn an_oversized_export_response_is_refused() {
     assert_eq!(err.code(), tonic::Code::OutOfRange, "{err:?}");
     assert!(err.message().contains("export response over 4194304 bytes"));
 }
+
+/// A next stage that does not answer is said at start, not a minute later: one WARN naming the
+/// endpoint, `/readyz` still 200 (readiness gates traffic; back-pressure handles a full queue)
+/// but naming the failing exporter, and `spanward_exporter_up{exporter="otlp"}` 0. With a next
+/// stage that answers, the metric is 1 and `/readyz` says plain `ready`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_next_stage_is_reported_at_start_in_logs_readyz_and_metrics() {
+    // A port nothing listens on (bound, then released).
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let admin: std::net::SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let cfg = dir.path().join("spanward.yaml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "receivers: {{ otlp: {{ grpc: {{ endpoint: \"127.0.0.1:{}\" }} }} }}\nexporters: {{ otlp: {{ endpoint: \"http://{dead}\" }} }}\nadmin: {{ endpoint: \"{admin}\" }}\n{PASS_THROUGH}",
+            free_port()
+        ),
+    )
+    .unwrap();
+    let log_path = dir.path().join("spanward.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let child = start_binary(&cfg, admin, &[], log.into()).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let body = loop {
+        let (st, body) = http_get(admin, "/readyz").await.unwrap();
+        assert_eq!(st, 200, "{body}");
+        if body.contains("degraded") {
+            break body;
+        }
+        assert!(Instant::now() < deadline, "no degraded readyz: {body}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(
+        body.contains("exporter otlp") && body.contains(&dead.to_string()),
+        "{body}"
+    );
+    let metrics = http_get(admin, "/metrics").await.unwrap().1;
+    assert!(
+        metrics.contains("spanward_exporter_up{exporter=\"otlp\"} 0"),
+        "{metrics}"
+    );
+    stop_binary(child).await;
+    let logs = std::fs::read_to_string(&log_path).unwrap();
+    let warns: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("next stage not answering"))
+        .collect();
+    assert_eq!(warns.len(), 1, "{logs}");
+    assert!(
+        warns[0].contains("WARN") && warns[0].contains(&dead.to_string()),
+        "{logs}"
+    );
+
+    // A next stage that answers: up, and plain `ready`.
+    let (down, daddr) = Downstream::start().await;
+    let svc = Service::start(Some(daddr), PASS_THROUGH).await;
+    let mut c = grpc_client(svc.grpc).await;
+    c.export(request(1, 1)).await.unwrap();
+    down.wait_spans(1, 20).await;
+    let metrics = http_get(svc.admin, "/metrics").await.unwrap().1;
+    assert!(
+        metrics.contains("spanward_exporter_up{exporter=\"otlp\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("spanward_exporter_up{exporter=\"file\"} 1"),
+        "{metrics}"
+    );
+    assert_eq!(
+        http_get(svc.admin, "/readyz").await.unwrap(),
+        (200, "ready\n".to_string())
+    );
+    svc.stop().await;
+}

@@ -96,10 +96,21 @@ fn inclusion_proofs_verify_and_tampered_proofs_do_not() {
         verify_proof(&p, Some(&[other])).is_err(),
         "wrong key accepted"
     );
+    // Past the end: the record count, not damage at a byte offset.
+    let past = prove(tmp.path(), 37).unwrap_err();
     assert!(
-        prove(tmp.path(), 37).is_err(),
-        "not covered by a checkpoint"
+        matches!(
+            past,
+            spanward::sink::log::verify::ProveError::PastEnd { seq: 37, .. }
+        ),
+        "{past:?}"
     );
+    let msg = past.to_string();
+    assert!(
+        msg.contains("no record 37") && msg.contains("covers"),
+        "{msg}"
+    );
+    assert!(!msg.contains("byte offset"), "{msg}");
 }
 
 #[test]

@@ -221,6 +221,63 @@ fn config_yaml_documents_defaults_and_rejects_unknown_keys() {
     assert!(bad.validate().is_err());
 }
 
+/// Every file and directory the log creates is owner-only by default (the log holds scrubbed but
+/// still sensitive data), and `file_mode` / `dir_mode` change that.
+#[test]
+fn log_files_and_directories_are_owner_only_by_default_and_configurable() {
+    use std::os::unix::fs::PermissionsExt;
+    let env: std::collections::HashMap<String, String> = Default::default();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let tmp = tempfile::tempdir().unwrap();
+    for (file_mode, dir_mode, yaml) in [
+        (0o600, 0o700, String::new()),
+        (
+            0o640,
+            0o750,
+            "file_mode: \"0640\"\ndir_mode: \"0750\"\n".to_string(),
+        ),
+    ] {
+        let dir = tmp.path().join(format!("d{dir_mode:o}")).join("data");
+        let mut c: LogConfig =
+            serde_norway::from_str(&format!("path: {}\n{yaml}", dir.display())).unwrap();
+        c.checkpoint_interval = Duration::from_secs(3600);
+        c.segment_bytes = 64 << 10;
+        assert_eq!((c.file_mode, c.dir_mode), (file_mode, dir_mode));
+        let s = LogSink::open(&c, &env, false).unwrap();
+        // Enough to roll a segment (sealed segments are made read-only: 0400 / 0440).
+        for _ in 0..40 {
+            s.append(&[7u8; 4096]).unwrap();
+        }
+        s.close().unwrap();
+        assert_eq!(mode(&dir), dir_mode, "{}", dir.display());
+        assert_eq!(mode(dir.parent().unwrap()), dir_mode, "created parent");
+        let mut files = 0;
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            let m = mode(&p);
+            assert!(
+                m == file_mode || m == file_mode & 0o444,
+                "{} has mode {m:o}, want {file_mode:o}",
+                p.display()
+            );
+            files += 1;
+        }
+        assert!(
+            files >= 6,
+            "segments, hashes, checkpoints, pubkeys, LOCK: {files}"
+        );
+    }
+    for bad in [
+        "file_mode: \"0400\"\n",
+        "dir_mode: \"0600\"\n",
+        "file_mode: \"4755\"\n",
+    ] {
+        let c: LogConfig = serde_norway::from_str(&format!("path: d\n{bad}")).unwrap();
+        assert!(c.validate().is_err(), "{bad}");
+    }
+    assert!(serde_norway::from_str::<LogConfig>("path: d\nfile_mode: \"rw\"\n").is_err());
+}
+
 #[test]
 fn ephemeral_key_still_verifies_against_directory_pubkeys() {
     let env: std::collections::HashMap<String, String> = Default::default();

@@ -1,25 +1,21 @@
 //! Nothing we print leaks what we scrub: the full pipeline runs at debug log level over the
 //! labelled corpus; no secret or PII value from it appears in spanward's logs, its metrics, or
-//! its error responses (also for requests it refuses).
+//! its error responses (also for requests it refuses). The corpus is the project's own
+//! (`tests/corpus`), with the shared one added when `../shared/` is beside the checkout.
 
 mod common;
+mod corpus;
 
 use common::*;
 use prost::Message;
 
-fn corpus() -> Vec<serde_json::Value> {
-    let path = std::env::var("SPANWARD_CORPUS").unwrap_or_else(|_| {
-        format!(
-            "{}/../shared/corpus/agent-payloads.jsonl",
-            env!("CARGO_MANIFEST_DIR")
-        )
-    });
-    std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("corpus {path}: {e}"))
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+/// The project's own corpus, plus the shared one when it is beside the checkout (an extra).
+fn corpus() -> Vec<corpus::Record> {
+    let mut records = corpus::own().1;
+    if let Some((_, shared)) = corpus::shared("no_secrets_in_output") {
+        records.extend(shared);
+    }
+    records
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -27,8 +23,8 @@ async fn logs_metrics_and_errors_carry_no_corpus_secret() {
     let records = corpus();
     let secrets: Vec<String> = records
         .iter()
-        .flat_map(|r| r["secrets"].as_array().unwrap().iter())
-        .map(|s| s["value"].as_str().unwrap().to_string())
+        .flat_map(|r| r.secrets.iter())
+        .map(|(_, v)| v.clone())
         .filter(|v| v.len() >= 6)
         .collect();
     assert!(secrets.len() > 1000);
@@ -67,8 +63,8 @@ async fn logs_metrics_and_errors_carry_no_corpus_secret() {
             .iter_mut()
             .zip(chunk)
         {
-            let text = rec["text"].as_str().unwrap();
-            span.attributes.push(kv(rec["key"].as_str().unwrap(), text));
+            let text = rec.text.as_str();
+            span.attributes.push(kv(&rec.key, text));
             span.events
                 .push(opentelemetry_proto::tonic::trace::v1::span::Event {
                     name: "gen_ai.user.message".into(),

@@ -20,6 +20,48 @@ const OTLP: &str = r#"{"resourceSpans":[{"resource":{"attributes":[{"key":"servi
 "attributes":[{"key":"gen_ai.input.messages","value":{"stringValue":"[{\"role\":\"user\",\"content\":\"mail bob@example.com key AKIAQ3EGRTY5LPMNBV2X\"}]"}},
 {"key":"n","value":{"intValue":"42"}}],"status":{}}]}]}]}"#;
 
+/// `spanward log cat DIR | spanward scrub --format otlp-json`: one export per line.
+#[test]
+fn otlp_json_reads_newline_delimited_exports() {
+    let compact =
+        serde_json::to_string(&serde_json::from_str::<serde_json::Value>(OTLP).unwrap()).unwrap();
+    let input = format!("{compact}\n{compact}\n");
+    let mut out = Vec::new();
+    let mut rep = ScrubReport::default();
+    scrub_stream(
+        &scrubber(),
+        ScrubFormat::OtlpJson,
+        input.as_bytes(),
+        &mut out,
+        &mut rep,
+    )
+    .unwrap();
+    let text = String::from_utf8(out).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    for l in lines {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        assert_eq!(
+            v["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["name"],
+            "chat"
+        );
+    }
+    assert!(!text.contains("bob@example.com"), "{text}");
+    assert_eq!(rep.total(), 4);
+    // A broken second export: nothing is written, and the error names which one.
+    let mut out = Vec::new();
+    let err = scrub_stream(
+        &scrubber(),
+        ScrubFormat::OtlpJson,
+        format!("{compact}\n{{\"resourceSpans\": 3}}\n").as_bytes(),
+        &mut out,
+        &mut ScrubReport::default(),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("request 2"), "{err}");
+    assert!(out.is_empty());
+}
+
 #[test]
 fn otlp_json_round_trip() {
     let mut out = Vec::new();

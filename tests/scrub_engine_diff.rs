@@ -1,12 +1,14 @@
 //! The production engine's shortcuts (anchored confirmation at keyword hits, gated keywordless
 //! pass) must redact exactly the bytes the naive engine (every rule's regex over the whole
-//! string) redacts, on the corpus, on every rule's examples, and on generated text.
+//! string) redacts, on the project's own corpus (and the shared one when present), on every
+//! rule's examples, and on generated text.
 
 use proptest::prelude::*;
 use spanward::scrub::engine::{resolve, Engine, FastEngine, NaiveEngine};
 use spanward::scrub::rules::RuleSet;
-use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
+
+mod corpus;
 
 fn engines() -> &'static (Arc<RuleSet>, FastEngine, NaiveEngine) {
     static E: OnceLock<(Arc<RuleSet>, FastEngine, NaiveEngine)> = OnceLock::new();
@@ -48,28 +50,9 @@ fn corpus_and_examples_match_naive() {
         .iter()
         .flat_map(|r| r.tp.iter().chain(r.fp.iter()).cloned())
         .collect();
-    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let corpus = std::env::var("SPANWARD_CORPUS")
-        .map(PathBuf::from)
-        .ok()
-        .or_else(|| {
-            [
-                "../shared/corpus/agent-payloads.jsonl",
-                "../../shared/corpus/agent-payloads.jsonl",
-            ]
-            .iter()
-            .map(|p| here.join(p))
-            .find(|p| p.exists())
-        });
-    if let Some(p) = corpus {
-        for l in std::fs::read_to_string(p)
-            .unwrap()
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-        {
-            let v: serde_json::Value = serde_json::from_str(l).unwrap();
-            texts.push(v["text"].as_str().unwrap().to_string());
-        }
+    texts.extend(corpus::own().1.into_iter().map(|r| r.text));
+    if let Some((_, shared)) = corpus::shared("scrub_engine_diff") {
+        texts.extend(shared.into_iter().map(|r| r.text));
     }
     let bad: Vec<String> = texts.iter().filter_map(|t| same(t).err()).collect();
     assert!(

@@ -778,7 +778,7 @@ async fn load_generator_speaks_tls_and_tokens() {
     let good = c.write("good-token", &format!("{TOKEN_A}\n"));
     let bad = c.write("bad-token", &format!("{TOKEN_B}\n"));
     let args = |token: &PathBuf| spanward::load::LoadArgs {
-        endpoint: svc.grpc.to_string(),
+        endpoint: Some(svc.grpc.to_string()),
         protocol: spanward::load::Protocol::Grpc,
         duration: std::time::Duration::from_millis(500),
         rate: 0,

@@ -61,6 +61,9 @@ pub struct Metrics {
     pub exporter_sent_spans: Family<ExporterLabel, Counter>,
     /// Spans a sink failed on, per exporter.
     pub exporter_send_failed_spans: Family<ExporterLabel, Counter>,
+    /// 1 while an exporter's destination answers, 0 while it does not (the OTLP next stage
+    /// unreachable or refusing retryably; a failed log). Set at each scrape.
+    pub exporter_up: Family<ExporterLabel, Gauge>,
     /// Spans waiting in the queue.
     pub exporter_queue_size: Gauge,
     /// Queue capacity in spans.
@@ -101,6 +104,7 @@ impl Metrics {
             pipeline_dropped_spans: Family::default(),
             exporter_sent_spans: Family::default(),
             exporter_send_failed_spans: Family::default(),
+            exporter_up: Family::default(),
             exporter_queue_size: Gauge::default(),
             exporter_queue_capacity: Gauge::default(),
             queue_bytes: Gauge::default(),
@@ -145,6 +149,11 @@ impl Metrics {
             "exporter_sent_spans",
             "Spans confirmed by each exporter",
             m.exporter_sent_spans.clone(),
+        );
+        r.register(
+            "exporter_up",
+            "1 while the exporter's destination answers, 0 while it does not",
+            m.exporter_up.clone(),
         );
         r.register(
             "exporter_send_failed_spans",

@@ -59,6 +59,14 @@ impl Health {
         None
     }
 
+    /// Problems sinks are riding out (`exporter otlp: …`), for `/readyz`'s body.
+    pub fn sink_problems(&self) -> Vec<String> {
+        self.sinks
+            .iter()
+            .filter_map(|s| s.problem().map(|p| format!("exporter {}: {p}", s.name())))
+            .collect()
+    }
+
     /// Whether sinks can take data (used by receivers to refuse early).
     pub fn sinks_ready(&self) -> bool {
         self.sinks.iter().all(|s| s.ready())
@@ -93,6 +101,13 @@ async fn metrics_handler(State(st): State<AdminState>, headers: HeaderMap) -> Re
     }
     let ready = i64::from(st.health.not_ready_reason().is_none());
     st.metrics.ready.set(ready);
+    for s in &st.health.sinks {
+        let up = s.ready() && s.problem().is_none();
+        st.metrics
+            .exporter_up
+            .get_or_create(&metrics::ExporterLabel { exporter: s.name() })
+            .set(i64::from(up));
+    }
     // Workers take batches off without touching the gauges; reading the queue here keeps the
     // scrape exact instead of showing the depth of the last enqueue or summary tick.
     st.metrics
@@ -125,7 +140,20 @@ async fn healthz() -> &'static str {
 
 async fn readyz(State(st): State<AdminState>) -> (StatusCode, String) {
     match st.health.not_ready_reason() {
-        None => (StatusCode::OK, "ready\n".into()),
+        // Ready, but say which exporter is failing: readiness gates traffic, and taking every
+        // replica out because the next stage is down would not bring it back; back-pressure
+        // refuses data once the queue is full.
+        None => {
+            let problems = st.health.sink_problems();
+            if problems.is_empty() {
+                (StatusCode::OK, "ready\n".into())
+            } else {
+                (
+                    StatusCode::OK,
+                    format!("ready, degraded: {}\n", problems.join("; ")),
+                )
+            }
+        }
         Some(why) => (
             StatusCode::SERVICE_UNAVAILABLE,
             format!("not ready: {why}\n"),

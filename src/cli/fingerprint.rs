@@ -98,7 +98,7 @@ pub fn run_with(
     }
     let key = match cfg.mode {
         HashMode::Hmac => {
-            let key = HmacKey::load(env, args.key_file.as_deref())?;
+            let key = HmacKey::load(env, args.key_file.as_deref(), false)?;
             if key.source() == KeySource::Ephemeral {
                 bail!(
                     "no HMAC key: set SPANWARD_HMAC_KEY or pass --key-file (the key the service uses)"

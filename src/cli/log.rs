@@ -30,9 +30,16 @@ pub struct VerifyArgs {
 #[derive(Debug, Args)]
 pub struct ProveArgs {
     pub dir: PathBuf,
+    /// Sequence number of the record to prove (0-based); `--seq N` says the same.
+    #[arg(
+        value_name = "SEQ",
+        required_unless_present = "seq",
+        conflicts_with = "seq"
+    )]
+    pub seq_arg: Option<u64>,
     /// Sequence number of the record to prove (0-based).
     #[arg(long)]
-    pub seq: u64,
+    pub seq: Option<u64>,
 }
 
 /// `spanward verify-proof [FILE] [--pubkey FILE]`
@@ -145,7 +152,9 @@ pub fn run_verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub fn run_prove(args: &ProveArgs) -> anyhow::Result<ExitCode> {
-    match verify::prove(&args.dir, args.seq) {
+    // clap requires one of the two.
+    let seq = args.seq.or(args.seq_arg).unwrap_or_default();
+    match verify::prove(&args.dir, seq) {
         Ok(p) => {
             println!("{}", serde_json::to_string_pretty(&p)?);
             Ok(ExitCode::SUCCESS)

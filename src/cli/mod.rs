@@ -65,8 +65,12 @@ enum Command {
     },
     /// Exit 0 when an admin URL answers 200 (for container health checks without curl).
     Healthcheck {
-        #[arg(long, default_value = "http://127.0.0.1:8888/healthz")]
-        url: String,
+        /// The URL (`http://host:port/path`); `--url URL` says the same.
+        #[arg(value_name = "URL", conflicts_with = "url")]
+        url_arg: Option<String>,
+        /// The URL. Default `http://127.0.0.1:8888/healthz`.
+        #[arg(long)]
+        url: Option<String>,
     },
     /// Check or list redaction pattern packs.
     Patterns(patterns::PatternsArgs),
@@ -138,11 +142,9 @@ fn cmd_run(config: Option<PathBuf>, salvage: bool) -> anyhow::Result<ExitCode> {
 
 fn cmd_validate(config: PathBuf) -> anyhow::Result<ExitCode> {
     let (_, r) = load_config(Some(&config))?;
-    // Compiles the pattern packs and runs their examples, as `run` would at start.
-    if r.redaction.enabled {
-        crate::scrub::Scrubber::new(&r.redaction, r.hmac_key.clone())
-            .map_err(|e| anyhow::anyhow!("{}: redaction: {e}", config.display()))?;
-    }
+    // Everything `run` loads at start (pattern packs and their examples, keys, directories),
+    // without binding ports or writing the log.
+    crate::service::preflight(&r).map_err(|e| anyhow::anyhow!("{}: {e}", config.display()))?;
     println!(
         "{}: valid (grpc: {}, http: {}, admin: {}, exporters: {})",
         config.display(),
@@ -170,35 +172,62 @@ fn cmd_load(args: crate::load::LoadArgs) -> anyhow::Result<ExitCode> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    // Where the data goes: a default `spanward run` stores every span it receives.
+    eprintln!(
+        "load: sending OTLP/{} to {} for {}; a `spanward run` with no config keeps what it receives in \
+         ./spanward-data (retention: newest {} GiB, see the README's configuration section)",
+        match args.protocol {
+            crate::load::Protocol::Grpc => "gRPC",
+            crate::load::Protocol::Http => "HTTP",
+        },
+        args.target(),
+        humantime::format_duration(args.duration),
+        crate::sink::log::DEFAULT_RUN_RETENTION_BYTES >> 30
+    );
     let report = rt.block_on(crate::load::run(&args))?;
     println!("{report}");
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
     }
+    // A run where nothing got through is a failure for scripts, whatever the cause.
+    if report.requests_ok == 0 && !report.failures.is_empty() {
+        eprintln!("spanward: load: every request failed");
+        return Ok(ExitCode::FAILURE);
+    }
     Ok(ExitCode::SUCCESS)
 }
 
 fn cmd_healthcheck(url: &str) -> anyhow::Result<ExitCode> {
+    use anyhow::Context;
     use std::io::{Read, Write};
     let rest = url
         .strip_prefix("http://")
-        .ok_or_else(|| anyhow::anyhow!("--url must be http://host:port/path"))?;
+        .ok_or_else(|| anyhow::anyhow!("{url}: must be http://host:port/path"))?;
     let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
-    let addr = std::net::ToSocketAddrs::to_socket_addrs(host)?
+    let addr = std::net::ToSocketAddrs::to_socket_addrs(host)
+        .with_context(|| format!("{url}: resolving {host}"))?
         .next()
-        .ok_or_else(|| anyhow::anyhow!("{host} does not resolve"))?;
+        .ok_or_else(|| anyhow::anyhow!("{url}: {host} does not resolve"))?;
     let timeout = std::time::Duration::from_secs(3);
-    let mut s = std::net::TcpStream::connect_timeout(&addr, timeout)?;
-    s.set_read_timeout(Some(timeout))?;
+    let mut s = std::net::TcpStream::connect_timeout(&addr, timeout)
+        .with_context(|| format!("{url}: connecting to {addr}"))?;
+    s.set_read_timeout(Some(timeout))
+        .with_context(|| format!("{url}: setting a read timeout"))?;
     write!(
         s,
         "GET /{path} HTTP/1.1\r\nhost: {host}\r\nconnection: close\r\n\r\n"
-    )?;
+    )
+    .with_context(|| format!("{url}: sending the request"))?;
     let mut head = [0u8; 12];
-    s.read_exact(&mut head)?;
+    s.read_exact(&mut head)
+        .with_context(|| format!("{url}: reading the answer"))?;
     Ok(if &head[9..12] == b"200" {
         ExitCode::SUCCESS
     } else {
+        eprintln!(
+            "spanward: {url}: answered {}",
+            String::from_utf8_lossy(&head[9..12])
+        );
         ExitCode::from(1)
     })
 }
@@ -223,6 +252,22 @@ fn install_panic_hook() {
     }));
 }
 
+/// Parses a command line as `main` would, without running it: the README's examples are checked
+/// against the real flags with this (`tests/readme_commands.rs`). `args` starts with the program
+/// name. `--help` and `--version` count as parsed.
+pub fn check_args<I, T>(args: I) -> Result<(), clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    use clap::error::ErrorKind;
+    match Cli::try_parse_from(args) {
+        Ok(_) => Ok(()),
+        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 /// Parses flags and runs the subcommand; prints errors with their causes.
 pub fn main() -> ExitCode {
     install_panic_hook();
@@ -239,7 +284,11 @@ pub fn main() -> ExitCode {
         Command::Fingerprint(args) => fingerprint::run(args),
         Command::Token(args) => token::run(args),
         Command::Patterns(args) => patterns::run(args),
-        Command::Healthcheck { url } => cmd_healthcheck(&url),
+        Command::Healthcheck { url_arg, url } => cmd_healthcheck(
+            url.or(url_arg)
+                .as_deref()
+                .unwrap_or("http://127.0.0.1:8888/healthz"),
+        ),
         Command::AuditVerify { files } => match crate::audit::verify_chain(&files) {
             Ok(r) => {
                 println!(
@@ -258,8 +307,33 @@ pub fn main() -> ExitCode {
     match res {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("spanward: {e:#}");
+            eprintln!("spanward: {}", report(&e));
             ExitCode::from(2)
         }
     }
+}
+
+/// An error and its causes on one line, each cause once. Our messages often already quote their
+/// source (`reading {path}: {source}`, so the path stays next to the cause), and anyhow's `{:#}`
+/// would then print that source a second (and third) time.
+pub fn report(e: &anyhow::Error) -> String {
+    report_chain(e.chain())
+}
+
+/// [`report`] over any error chain (the outermost error first).
+pub fn report_chain<'a>(
+    chain: impl Iterator<Item = &'a (dyn std::error::Error + 'static)>,
+) -> String {
+    let mut out = String::new();
+    for cause in chain {
+        let text = cause.to_string();
+        if text.is_empty() || out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }

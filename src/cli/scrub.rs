@@ -11,7 +11,8 @@ use std::process::ExitCode;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ScrubFormat {
-    /// One ExportTraceServiceRequest in OTLP/JSON; written back as OTLP/JSON.
+    /// ExportTraceServiceRequests in OTLP/JSON: one document, or one per line (as `spanward log
+    /// cat` prints them); written back one per line.
     OtlpJson,
     /// One JSON document per line; every string in it is scrubbed, each line stays valid JSON.
     Jsonl,
@@ -59,26 +60,39 @@ pub fn scrub_stream(
         ScrubFormat::OtlpJson => {
             let mut text = String::new();
             input.read_to_string(&mut text)?;
-            // The error names the position only: serde_json messages do not quote input.
-            let mut req: ExportTraceServiceRequest = serde_json::from_str(&text)
-                .map_err(|e| anyhow::anyhow!("input is not an OTLP/JSON trace export: {e}"))?;
-            // Nothing is written unless every part was scrubbed: fail closed.
+            // One export, or several one after another (newline-delimited, as `spanward log cat`
+            // prints them). The error names the position only: serde_json messages do not
+            // quote input.
+            let mut reqs = Vec::new();
+            for (i, r) in serde_json::Deserializer::from_str(&text)
+                .into_iter::<ExportTraceServiceRequest>()
+                .enumerate()
+            {
+                reqs.push(r.map_err(|e| {
+                    anyhow::anyhow!("request {} is not an OTLP/JSON trace export: {e}", i + 1)
+                })?);
+            }
+            // Nothing is written unless every part of every request was scrubbed: fail closed.
             let failed = |e| anyhow::anyhow!("could not scrub the export, nothing written: {e}");
-            for rs in &mut req.resource_spans {
-                if let Some(r) = rs.resource.as_mut() {
-                    scrubber.scrub_resource(r, rep).map_err(failed)?;
-                }
-                for ss in &mut rs.scope_spans {
-                    if let Some(s) = ss.scope.as_mut() {
-                        scrubber.scrub_scope(s, rep).map_err(failed)?;
+            for req in &mut reqs {
+                for rs in &mut req.resource_spans {
+                    if let Some(r) = rs.resource.as_mut() {
+                        scrubber.scrub_resource(r, rep).map_err(failed)?;
                     }
-                    for sp in &mut ss.spans {
-                        scrubber.scrub_span(sp, rep).map_err(failed)?;
+                    for ss in &mut rs.scope_spans {
+                        if let Some(s) = ss.scope.as_mut() {
+                            scrubber.scrub_scope(s, rep).map_err(failed)?;
+                        }
+                        for sp in &mut ss.spans {
+                            scrubber.scrub_span(sp, rep).map_err(failed)?;
+                        }
                     }
                 }
             }
-            serde_json::to_writer(&mut *out, &req)?;
-            writeln!(out)?;
+            for req in &reqs {
+                serde_json::to_writer(&mut *out, req)?;
+                writeln!(out)?;
+            }
         }
         ScrubFormat::Jsonl | ScrubFormat::Text => {
             let mut line = String::new();
@@ -114,7 +128,7 @@ pub fn run(args: ScrubArgs) -> anyhow::Result<ExitCode> {
         key_file: args.key_file.clone(),
         ..Default::default()
     };
-    let key = HmacKey::load(&ProcessEnv, cfg.key_file.as_deref())?;
+    let key = HmacKey::load(&ProcessEnv, cfg.key_file.as_deref(), false)?;
     if key.source() == KeySource::Ephemeral {
         eprintln!("WARN no HMAC key configured (SPANWARD_HMAC_KEY or --key-file): pseudonyms are random for this run only");
     }

@@ -53,7 +53,7 @@ pub fn run_with(
     {
         bail!("--type must be a pattern type name such as email or credit_card");
     }
-    let key = HmacKey::load(env, args.key_file.as_deref())?;
+    let key = HmacKey::load(env, args.key_file.as_deref(), false)?;
     if key.source() == KeySource::Ephemeral {
         bail!("no HMAC key: set SPANWARD_HMAC_KEY or pass --key-file (the key the service uses)");
     }

@@ -4,6 +4,14 @@
 //! The keys of the backbone (`receivers.otlp.{grpc,http}.endpoint`, `exporters.{otlp,file}`,
 //! `admin.endpoint`) are a public contract: later versions keep accepting them.
 
+mod locate;
+mod redaction;
+mod security;
+
+use locate::strip_location;
+use redaction::check_redaction;
+use security::resolve_security;
+
 use serde::{Deserialize, Deserializer};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -25,10 +33,20 @@ pub enum ConfigError {
         location: String,
         message: String,
     },
-    #[error("{origin}: invalid value for `{at}`: {message}")]
+    /// Not YAML at all (an unclosed bracket or quote, bad indentation): no key path applies.
+    #[error("{origin}: YAML syntax error at line {line}, column {column}: {message}")]
+    Syntax {
+        origin: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    /// `location` is ` (line L)` when the key (or its nearest enclosing key) is in the file.
+    #[error("{origin}: invalid value for `{at}`{location}: {message}")]
     Invalid {
         origin: String,
         at: String,
+        location: String,
         message: String,
     },
 }
@@ -70,6 +88,9 @@ pub struct Config {
     pub audit: crate::audit::AuditConfig,
     /// PII and secret scrubbing (on by default, with the built-in pattern packs).
     pub redaction: crate::scrub::RedactionConfig,
+    /// The YAML text this was parsed from, so errors found after parsing name their line.
+    #[serde(skip)]
+    source_text: Option<std::sync::Arc<str>>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -80,6 +101,12 @@ pub struct KeysConfig {
     /// over it. With neither, a random per-process key is used and one WARN line says so:
     /// pseudonyms and fingerprints then differ across restarts and replicas.
     pub hmac_key_file: Option<PathBuf>,
+    /// Accept an HMAC key that is not hex or base64 of at least 32 bytes (what `spanward keygen`
+    /// prints), e.g. a passphrase of at least 16 bytes. Default `false`: such a key stops
+    /// startup (`validate` reports it), so a template's stand-in is never used as a real key.
+    /// Obvious placeholders (`REPLACE-WITH-…`, `changeme`, one repeated character) are refused
+    /// even when `true`. `SPANWARD_ALLOW_WEAK_KEY=1` does the same for every command.
+    pub allow_weak_key: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -437,21 +464,53 @@ impl Config {
         if text.trim().is_empty() {
             return Ok(Config::default());
         }
-        let de = serde_norway::Deserializer::from_str(text);
-        serde_path_to_error::deserialize(de).map_err(|e| {
-            let at = e.path().to_string();
-            let inner = e.into_inner();
-            let location = inner
+        // Syntax first: a syntax error found while deserializing would be reported at a key
+        // path that means nothing (`receivers.otlp.grpc.?`).
+        if let Err(e) = serde_norway::from_str::<serde_norway::Value>(text) {
+            let last = text.lines().count().max(1);
+            let (line, column) = e
                 .location()
-                .map(|l| format!(" (line {}, column {})", l.line(), l.column()))
-                .unwrap_or_default();
-            ConfigError::Parse {
+                .map(|l| (l.line(), l.column()))
+                .unwrap_or((last, 1));
+            // libyaml reports an unterminated quote or bracket at the line after the last one.
+            let (line, column, note) = if line > last {
+                let width = text.lines().last().map_or(0, |l| l.chars().count());
+                (
+                    last,
+                    width + 1,
+                    " (the file ends inside an unclosed quote, bracket or brace)",
+                )
+            } else {
+                (line, column, "")
+            };
+            return Err(ConfigError::Syntax {
                 origin: origin.to_string(),
-                at,
-                location,
-                message: strip_location(&inner.to_string()),
-            }
-        })
+                line,
+                column,
+                message: format!("{}{note}", strip_location(&e.to_string())),
+            });
+        }
+        let de = serde_norway::Deserializer::from_str(text);
+        let parsed: Result<Config, _> = serde_path_to_error::deserialize(de);
+        parsed
+            .map(|mut c| {
+                c.source_text = Some(text.into());
+                c
+            })
+            .map_err(|e| {
+                let at = e.path().to_string();
+                let inner = e.into_inner();
+                let location = inner
+                    .location()
+                    .map(|l| format!(" (line {}, column {})", l.line(), l.column()))
+                    .unwrap_or_default();
+                ConfigError::Parse {
+                    origin: origin.to_string(),
+                    at,
+                    location,
+                    message: strip_location(&inner.to_string()),
+                }
+            })
     }
 
     /// Reads and parses a file.
@@ -478,6 +537,7 @@ impl Config {
         let invalid = |at: &str, message: String| ConfigError::Invalid {
             origin: origin.to_string(),
             at: at.to_string(),
+            location: self.line_of(at),
             message,
         };
         let addr = |at: &str, s: &str| -> Result<SocketAddr, ConfigError> {
@@ -534,19 +594,34 @@ impl Config {
                 "must be between 1 and 100".into(),
             ));
         }
-        if limits.max_spans_per_request == 0
-            || limits.max_attributes_per_span == 0
-            || limits.max_attribute_value_bytes == 0
-        {
-            return Err(invalid(
-                "receivers.otlp.limits",
-                "max_spans_per_request, max_attributes_per_span and max_attribute_value_bytes \
-                 must be at least 1"
-                    .into(),
-            ));
+        for (at, v) in [
+            (
+                "receivers.otlp.limits.max_spans_per_request",
+                limits.max_spans_per_request,
+            ),
+            (
+                "receivers.otlp.limits.max_attributes_per_span",
+                limits.max_attributes_per_span,
+            ),
+            (
+                "receivers.otlp.limits.max_attribute_value_bytes",
+                limits.max_attribute_value_bytes,
+            ),
+        ] {
+            if v == 0 {
+                return Err(invalid(at, "must be at least 1".into()));
+            }
         }
         let (otlp_exporter, mut file_sink, kafka_sink) = match &self.exporters {
-            None => (None, Some(crate::sink::log::LogConfig::default()), None),
+            // The implied log keeps a bounded amount: nobody chose to keep everything.
+            None => (
+                None,
+                Some(crate::sink::log::LogConfig {
+                    retention_max_bytes: Some(crate::sink::log::DEFAULT_RUN_RETENTION_BYTES),
+                    ..Default::default()
+                }),
+                None,
+            ),
             Some(e) => (e.otlp.clone(), e.file.clone(), e.kafka.clone()),
         };
         // Replicas share one config file but each log needs its own origin (checkpoints name
@@ -610,10 +685,16 @@ impl Config {
             ));
         }
         let q = &self.pipeline.queue;
-        if q.max_spans == 0 || q.max_bytes == 0 {
+        if q.max_spans == 0 {
             return Err(invalid(
-                "pipeline.queue",
-                "max_spans and max_bytes must be at least 1".into(),
+                "pipeline.queue.max_spans",
+                "must be at least 1".into(),
+            ));
+        }
+        if q.max_bytes == 0 {
+            return Err(invalid(
+                "pipeline.queue.max_bytes",
+                "must be at least 1".into(),
             ));
         }
         let workers = if self.pipeline.workers == 0 {
@@ -634,8 +715,23 @@ impl Config {
                 (Some(a), _) => Some(a.clone()),
                 (None, b) => b.clone(),
             };
-        let hmac_key = crate::keys::HmacKey::load(env, key_file.as_deref())
-            .map_err(|e| invalid("keys.hmac_key_file", e.to_string()))?;
+        let key_at = if env
+            .var(crate::keys::HMAC_KEY_ENV)
+            .is_some_and(|v| !v.trim().is_empty())
+        {
+            // The environment's key wins; name it rather than a file that was not read.
+            crate::keys::HMAC_KEY_ENV
+        } else if self.keys.hmac_key_file.is_some() {
+            "keys.hmac_key_file"
+        } else {
+            "redaction.key_file"
+        };
+        let hmac_key =
+            crate::keys::HmacKey::load(env, key_file.as_deref(), self.keys.allow_weak_key)
+                .map_err(|e| invalid(key_at, e.to_string()))?;
+        if self.redaction.enabled {
+            check_redaction(&self.redaction).map_err(|(at, m)| invalid(&at, m))?;
+        }
         // Build the stages once here so bad globs or ratios are reported by `validate` too.
         crate::pipeline::sample::Sampler::new(&self.sampling)
             .map_err(|e| invalid("sampling", e.to_string()))?;
@@ -670,78 +766,21 @@ impl Config {
     }
 }
 
+impl Config {
+    /// ` (line L)` of `at` (or of its nearest enclosing key) in the parsed file; empty when
+    /// the value is a default or the config did not come from text.
+    fn line_of(&self, at: &str) -> String {
+        self.source_text
+            .as_deref()
+            .and_then(|t| locate::line_of(t, at))
+            .map(|l| format!(" (line {l})"))
+            .unwrap_or_default()
+    }
+}
+
 /// Overrides `exporters.file.origin`, so replicas that share a config file get distinct
 /// log origins (set it from the pod or host name).
 pub const LOG_ORIGIN_ENV: &str = "SPANWARD_LOG_ORIGIN";
-
-struct Security {
-    grpc_tls: Option<crate::tls::ServerTlsConfig>,
-    http_tls: Option<crate::tls::ServerTlsConfig>,
-    receiver_auth: Option<std::sync::Arc<crate::auth::Authenticator>>,
-    admin_auth: Option<std::sync::Arc<crate::auth::Authenticator>>,
-}
-
-/// Checks TLS files and loads token sets, so `validate` reports a bad certificate or token file
-/// and `run` never starts half-secured. Errors are (key path, message).
-fn resolve_security(
-    cfg: &Config,
-    otlp: &OtlpReceiverConfig,
-    exporter: Option<&OtlpExporterConfig>,
-    env: &dyn crate::keys::Env,
-) -> Result<Security, (&'static str, String)> {
-    use crate::tls;
-    let server = |at: &'static str, t: Option<&tls::ServerTlsConfig>, alpn| match t {
-        Some(t) => tls::server_config(t, alpn)
-            .map(|_| Some(t.clone()))
-            .map_err(|e| (at, e.to_string())),
-        None => Ok(None),
-    };
-    let grpc_tls = server(
-        "receivers.otlp.grpc.tls",
-        otlp.grpc.as_ref().and_then(|g| g.tls.as_ref()),
-        tls::ALPN_GRPC,
-    )?;
-    let http_tls = server(
-        "receivers.otlp.http.tls",
-        otlp.http.as_ref().and_then(|h| h.tls.as_ref()),
-        tls::ALPN_HTTP,
-    )?;
-    if let Some(o) = exporter {
-        match (&o.tls, o.endpoint.starts_with("https://")) {
-            (Some(_), false) => {
-                return Err((
-                    "exporters.otlp.tls",
-                    "is set but the endpoint is not https://: TLS would be off".into(),
-                ))
-            }
-            (t, true) => {
-                tls::client_config(t.as_ref())
-                    .map_err(|e| ("exporters.otlp.tls", e.to_string()))?;
-            }
-            (None, false) => {}
-        }
-    }
-    let load = |at: &'static str, a: Option<&crate::auth::AuthConfig>| match a {
-        Some(a) => crate::auth::Authenticator::load(a, env)
-            .map(|a| Some(std::sync::Arc::new(a)))
-            .map_err(|e| (at, e.to_string())),
-        None => Ok(None),
-    };
-    Ok(Security {
-        grpc_tls,
-        http_tls,
-        receiver_auth: load("receivers.otlp.auth", otlp.auth.as_ref())?,
-        admin_auth: load("admin.auth", cfg.admin.auth.as_ref())?,
-    })
-}
-
-/// serde_norway appends " at line L column C" to messages; we report the location separately.
-fn strip_location(msg: &str) -> String {
-    match msg.find(" at line ") {
-        Some(i) => msg[..i].to_string(),
-        None => msg.to_string(),
-    }
-}
 
 #[cfg(test)]
 mod tests;

@@ -217,3 +217,28 @@ fn durable_ack_is_refused_with_a_file_sink_that_acknowledges_before_fsync() {
     .resolve("t")
     .unwrap();
 }
+
+/// The log that is on because nothing chose otherwise (`spanward run` with no config) keeps a
+/// bounded amount; a log the config names keeps what it says (everything by default).
+#[test]
+fn implied_log_has_a_retention_default_and_a_named_one_keeps_its_own() {
+    let env: std::collections::HashMap<String, String> = Default::default();
+    let implied = Config::default().resolve_with_env("t", &env).unwrap();
+    assert_eq!(
+        implied.file_sink.unwrap().retention_max_bytes,
+        Some(crate::sink::log::DEFAULT_RUN_RETENTION_BYTES)
+    );
+    let named = Config::from_yaml("exporters: { file: {} }\n", "t")
+        .unwrap()
+        .resolve_with_env("t", &env)
+        .unwrap();
+    assert_eq!(named.file_sink.unwrap().retention_max_bytes, None);
+    let set = Config::from_yaml(
+        "exporters: { file: { retention_max_bytes: 5000000 } }\n",
+        "t",
+    )
+    .unwrap()
+    .resolve_with_env("t", &env)
+    .unwrap();
+    assert_eq!(set.file_sink.unwrap().retention_max_bytes, Some(5_000_000));
+}

@@ -22,9 +22,10 @@ pub enum Protocol {
 /// What to send and how hard.
 #[derive(Debug, Clone, clap::Args)]
 pub struct LoadArgs {
-    /// Target: `127.0.0.1:4317` for gRPC, `127.0.0.1:4318` for HTTP.
-    #[arg(long, default_value = "127.0.0.1:4317")]
-    pub endpoint: String,
+    /// Target `host:port`. Default: the receiver's default port for `--protocol`,
+    /// `127.0.0.1:4317` for gRPC, `127.0.0.1:4318` for HTTP.
+    #[arg(long)]
+    pub endpoint: Option<String>,
     #[arg(long, value_enum, default_value = "grpc")]
     pub protocol: Protocol,
     /// How long to send.
@@ -64,6 +65,17 @@ pub struct LoadArgs {
     /// gRPC over TLS, trusting the CA certificate(s) in this PEM file.
     #[arg(long)]
     pub ca_file: Option<std::path::PathBuf>,
+}
+
+impl LoadArgs {
+    /// The target: `--endpoint`, else the default port of `--protocol`.
+    pub fn target(&self) -> &str {
+        match (&self.endpoint, self.protocol) {
+            (Some(e), _) => e,
+            (None, Protocol::Grpc) => "127.0.0.1:4317",
+            (None, Protocol::Http) => "127.0.0.1:4318",
+        }
+    }
 }
 
 /// The outcome of a load run.
@@ -229,8 +241,8 @@ pub async fn run(args: &LoadArgs) -> Result<LoadReport, LoadError> {
                 "http"
             };
             let mut ep =
-                tonic::transport::Endpoint::from_shared(format!("{scheme}://{}", args.endpoint))
-                    .map_err(|_| LoadError::Endpoint(args.endpoint.clone()))?
+                tonic::transport::Endpoint::from_shared(format!("{scheme}://{}", args.target()))
+                    .map_err(|_| LoadError::Endpoint(args.target().to_string()))?
                     .tcp_nodelay(true);
             if let Some(ca) = &args.ca_file {
                 let tls = crate::tls::client_config(Some(&crate::tls::ClientTlsConfig {
@@ -268,7 +280,7 @@ pub async fn run(args: &LoadArgs) -> Result<LoadReport, LoadError> {
                 }
                 None => None,
             };
-            Client::Http(c, format!("http://{}/v1/traces", args.endpoint), auth)
+            Client::Http(c, format!("http://{}/v1/traces", args.target()), auth)
         }
     };
     let client = Arc::new(client);

@@ -90,6 +90,14 @@ pub trait Sink: Send + Sync {
         true
     }
 
+    /// A problem the sink is riding out (its destination not answering), or `None`. Unlike
+    /// [`Sink::ready`] it does not make the service unready: batches wait and are retried,
+    /// and back-pressure refuses new data once the queue is full. Shown by `/readyz` and in
+    /// `spanward_exporter_up`.
+    fn problem(&self) -> Option<String> {
+        None
+    }
+
     /// Whether a `Retryable` failure should be retried in place by the worker (blocking it, so
     /// the queue fills and receivers refuse) rather than given up. True for local storage: a
     /// full disk must become back-pressure, never the loss of spans already acknowledged.

@@ -224,6 +224,10 @@ fn retry_wait(
 
 pub struct OtlpSink {
     channel: Channel,
+    /// Why the next stage is not answering (`None` while it does): set by the start-up probe
+    /// and by every export attempt, so `/readyz` and `spanward_exporter_up` show it at once
+    /// rather than after `retry.max_elapsed_time`.
+    failing: Arc<std::sync::Mutex<Option<String>>>,
     cfg: OtlpExporterConfig,
     rt: tokio::runtime::Handle,
     in_flight: Arc<tokio::sync::Semaphore>,
@@ -261,14 +265,24 @@ impl OtlpSink {
             let _g = rt.enter();
             ep.connect_lazy()
         };
+        let failing = Arc::new(std::sync::Mutex::new(None));
+        // Probe the next stage now: a wrong or dead endpoint is said at start (one WARN naming
+        // it), not a minute later when the first batch gives up.
+        rt.spawn(probe(cfg.endpoint.clone(), failing.clone()));
         Ok(OtlpSink {
             channel,
+            failing,
             cfg: cfg.clone(),
             rt,
             in_flight: Arc::new(tokio::sync::Semaphore::new(cfg.max_in_flight)),
             aborted: AtomicBool::new(false),
             abort_notify: tokio::sync::Notify::new(),
         })
+    }
+
+    /// Records whether the next stage answered.
+    fn observe(&self, failure: Option<String>) {
+        set_state(&self.cfg.endpoint, &self.failing, failure);
     }
 
     async fn send(&self, body: Bytes, spans: usize) -> Result<Delivery, SinkError> {
@@ -285,6 +299,7 @@ impl OtlpSink {
             let res = export_raw(self.channel.clone(), body.clone(), gzip, self.cfg.timeout).await;
             let status = match res {
                 Ok(resp) => {
+                    self.observe(None);
                     if let Some(ps) = resp.partial_success {
                         if ps.rejected_spans > 0 {
                             tracing::warn!(
@@ -303,6 +318,16 @@ impl OtlpSink {
                 }
                 Err(s) => s,
             };
+            // Anything retryable means the next stage is not taking data now; a permanent
+            // refusal is about this batch, not about the next stage.
+            self.observe(retryable(&status).then(|| {
+                let msg = status.message();
+                if msg.is_empty() {
+                    format!("{:?}", status.code())
+                } else {
+                    format!("{:?}: {msg}", status.code())
+                }
+            }));
             if !retryable(&status) {
                 return Err(SinkError::new(
                     "otlp",
@@ -341,9 +366,75 @@ impl OtlpSink {
     }
 }
 
+/// Sets the next stage's state; logs transitions only (one WARN when it stops answering, one
+/// INFO when it answers again), each naming the endpoint.
+fn set_state(endpoint: &str, failing: &std::sync::Mutex<Option<String>>, failure: Option<String>) {
+    let mut g = failing.lock().unwrap_or_else(|e| e.into_inner());
+    match (g.is_some(), &failure) {
+        (false, Some(why)) => tracing::warn!(
+            endpoint,
+            error = %why,
+            "next stage not answering: batches wait and are retried (readyz and spanward_exporter_up show it)"
+        ),
+        (true, None) => tracing::info!(endpoint, "next stage answers again"),
+        _ => {}
+    }
+    *g = failure;
+}
+
+/// Opens one TCP connection to the endpoint's host and port (no request: the next stage sees
+/// nothing but a connection) and records the outcome.
+async fn probe(endpoint: String, failing: Arc<std::sync::Mutex<Option<String>>>) {
+    let outcome = async {
+        let uri: tonic::transport::Uri =
+            endpoint.parse().map_err(|e| format!("not a URL ({e})"))?;
+        let host = uri
+            .host()
+            .ok_or("no host")?
+            .trim_matches(['[', ']'])
+            .to_string();
+        let port = uri
+            .port_u16()
+            .unwrap_or(if uri.scheme_str() == Some("https") {
+                443
+            } else {
+                80
+            });
+        match tokio::time::timeout(
+            Duration::from_secs(5),
+            tokio::net::TcpStream::connect((host.as_str(), port)),
+        )
+        .await
+        {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(format!("connecting: {e}")),
+            Err(_) => Err("connecting: no answer within 5s".to_string()),
+        }
+    }
+    .await;
+    // An export may have answered meanwhile: its outcome is newer than the probe's.
+    let mut g = failing.lock().unwrap_or_else(|e| e.into_inner());
+    if let Err(why) = outcome {
+        if g.is_none() {
+            drop(g);
+            set_state(&endpoint, &failing, Some(why));
+        }
+    } else {
+        *g = None;
+    }
+}
+
 impl Sink for OtlpSink {
     fn name(&self) -> &'static str {
         "otlp"
+    }
+
+    fn problem(&self) -> Option<String> {
+        self.failing
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map(|why| format!("next stage {} not answering: {why}", self.cfg.endpoint))
     }
 
     fn write(&self, encoded: &Bytes, spans: usize) -> Result<Delivery, SinkError> {

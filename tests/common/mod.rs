@@ -506,7 +506,7 @@ pub fn free_port() -> u16 {
 /// to `stderr`, and waits until its admin endpoint reports ready.
 /// A running `spanward` binary. Dropping it (a failed assertion unwinding) kills the process,
 /// so no service outlives its test holding ports, pipes or the test runner's output.
-pub struct Binary(Option<std::process::Child>);
+pub struct Binary(pub Option<std::process::Child>);
 
 impl std::ops::Deref for Binary {
     type Target = std::process::Child;

@@ -35,9 +35,10 @@ pub enum KeyLoadError {
         source: io::Error,
     },
     #[error(
-        "signing key from {origin} is not a note signer key (PRIVATE+KEY+name+id+base64 Ed25519)"
+        "signing key from {origin} is not a note signer key (PRIVATE+KEY+name+id+base64 Ed25519, \
+         as `spanward keygen --signing` writes it)"
     )]
-    Format { origin: &'static str },
+    Format { origin: String },
     #[error("invalid verifier key {origin}: expected name+id+base64 Ed25519")]
     Verifier { origin: String },
 }
@@ -73,20 +74,21 @@ impl SigningKey {
     pub fn from_skey(
         skey: &str,
         source: SigningKeySource,
-        origin: &'static str,
+        origin: &str,
     ) -> Result<SigningKey, KeyLoadError> {
         let skey = skey.trim();
-        let signer = StandardSigner::new(skey).map_err(|_| KeyLoadError::Format { origin })?;
+        let bad = || KeyLoadError::Format {
+            origin: origin.to_string(),
+        };
+        let signer = StandardSigner::new(skey).map_err(|_| bad())?;
         // signed_note does not hand back the public key: derive it from the seed.
         // PRIVATE+KEY+name+id+base64; the base64 part may itself contain '+'.
         let b64 = skey.splitn(5, '+').nth(4).unwrap_or("");
-        let raw = BASE64_STANDARD
-            .decode(b64)
-            .map_err(|_| KeyLoadError::Format { origin })?;
+        let raw = BASE64_STANDARD.decode(b64).map_err(|_| bad())?;
         let seed: [u8; 32] = raw
             .get(1..33)
             .and_then(|s| s.try_into().ok())
-            .ok_or(KeyLoadError::Format { origin })?;
+            .ok_or_else(bad)?;
         let sk = ed25519_dalek::SigningKey::from_bytes(&seed);
         let vkey = signed_note::new_ed25519_verifier_key(signer.name(), &sk.verifying_key());
         Ok(SigningKey {
@@ -110,7 +112,11 @@ impl SigningKey {
                 path: p.display().to_string(),
                 source,
             })?;
-            return Self::from_skey(&text, SigningKeySource::File, "key file");
+            return Self::from_skey(
+                &text,
+                SigningKeySource::File,
+                &format!("key file {}", p.display()),
+            );
         }
         let (skey, _) = generate_signing_key(name);
         Self::from_skey(&skey, SigningKeySource::Ephemeral, "generated key")

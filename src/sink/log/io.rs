@@ -42,9 +42,42 @@ pub fn is_disk_full(e: &io::Error) -> bool {
     )
 }
 
-/// The real file system.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct StdFs;
+/// The real file system. Files and directories the log creates get these modes (before the
+/// umask): the log holds scrubbed but still sensitive data.
+#[derive(Debug, Clone, Copy)]
+pub struct StdFs {
+    pub file_mode: u32,
+    pub dir_mode: u32,
+}
+
+/// Mode of the log's files when created (`exporters.file.file_mode`): owner only.
+pub const DEFAULT_FILE_MODE: u32 = 0o600;
+/// Mode of the log's directories when created (`exporters.file.dir_mode`): owner only.
+pub const DEFAULT_DIR_MODE: u32 = 0o700;
+
+impl Default for StdFs {
+    fn default() -> Self {
+        StdFs {
+            file_mode: DEFAULT_FILE_MODE,
+            dir_mode: DEFAULT_DIR_MODE,
+        }
+    }
+}
+
+fn create_dirs(p: &Path, mode: u32) -> io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(mode)
+        .create(p)
+}
+
+fn open_options(create: bool, mode: u32) -> OpenOptions {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut o = OpenOptions::new();
+    o.write(true).create(create).mode(mode);
+    o
+}
 
 struct StdFile(File);
 
@@ -62,10 +95,10 @@ impl WFile for StdFile {
 
 impl Fs for StdFs {
     fn create_dir_all(&self, p: &Path) -> io::Result<()> {
-        std::fs::create_dir_all(p)
+        create_dirs(p, self.dir_mode)
     }
     fn open_write(&self, p: &Path, create: bool) -> io::Result<Arc<dyn WFile>> {
-        let f = OpenOptions::new().write(true).create(create).open(p)?;
+        let f = open_options(create, self.file_mode).open(p)?;
         Ok(Arc::new(StdFile(f)))
     }
     fn sync_dir(&self, p: &Path) -> io::Result<()> {
@@ -202,10 +235,10 @@ impl WFile for FaultFile {
 
 impl Fs for FaultFs {
     fn create_dir_all(&self, p: &Path) -> io::Result<()> {
-        std::fs::create_dir_all(p)
+        create_dirs(p, DEFAULT_DIR_MODE)
     }
     fn open_write(&self, p: &Path, create: bool) -> io::Result<Arc<dyn WFile>> {
-        let file = OpenOptions::new().write(true).create(create).open(p)?;
+        let file = open_options(create, DEFAULT_FILE_MODE).open(p)?;
         let len = file.metadata()?.len();
         {
             let mut lens = self.inner.lens.lock().unwrap_or_else(|e| e.into_inner());
@@ -222,7 +255,7 @@ impl Fs for FaultFs {
         if self.inner.fail_sync.load(Ordering::SeqCst) {
             return Err(io::Error::other("injected EIO on directory fsync"));
         }
-        StdFs.sync_dir(p)
+        StdFs::default().sync_dir(p)
     }
     fn remove_file(&self, p: &Path) -> io::Result<()> {
         self.inner
@@ -240,6 +273,6 @@ impl Fs for FaultFs {
         std::fs::rename(from, to)
     }
     fn set_readonly(&self, p: &Path) -> io::Result<()> {
-        StdFs.set_readonly(p)
+        StdFs::default().set_readonly(p)
     }
 }

@@ -117,6 +117,28 @@ pub struct LogConfig {
     /// `full` (default) | `open_segment`; see [`StartupCheck`]. Damage found refuses to start
     /// (unless `--salvage`), naming file and offset.
     pub startup_check: StartupCheck,
+    /// Permission bits of the files the log creates, as an octal string. Default `"0600"`
+    /// (owner only: the log holds scrubbed but still sensitive data). Applied at creation and
+    /// masked by the process umask; existing files keep theirs. Only `0` to `0777`: set-id and
+    /// sticky bits are refused, and an owner who cannot read and write its own log too.
+    #[serde(deserialize_with = "octal_mode")]
+    pub file_mode: u32,
+    /// Permission bits of the directories the log creates (the log directory and missing
+    /// parents), as an octal string. Default `"0700"`. Same rules as `file_mode`; the owner
+    /// needs read, write and search (`0700` at least).
+    #[serde(deserialize_with = "octal_mode")]
+    pub dir_mode: u32,
+}
+
+/// An octal mode written as a string (`"0640"`, `"640"`, `"0o640"`): a bare YAML number would
+/// be read as decimal by some tools and octal by others.
+fn octal_mode<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    let s = String::deserialize(d)?;
+    let t = s.trim();
+    let digits = t.strip_prefix("0o").unwrap_or(t);
+    u32::from_str_radix(digits, 8).map_err(|_| {
+        serde::de::Error::custom(format!("`{s}` is not an octal mode such as \"0600\""))
+    })
 }
 
 impl Default for LogConfig {
@@ -134,9 +156,17 @@ impl Default for LogConfig {
             origin: None,
             max_record_bytes: 64 << 20,
             startup_check: StartupCheck::Full,
+            file_mode: io::DEFAULT_FILE_MODE,
+            dir_mode: io::DEFAULT_DIR_MODE,
         }
     }
 }
+
+/// `retention_max_bytes` of the file sink that is on because no `exporters` section chose
+/// otherwise (`spanward run` with no config): 1 GiB of segments, so a laptop running the default
+/// service under `spanward load` (tens of MB/s) never fills its disk. An explicit
+/// `exporters.file` keeps everything unless it sets retention itself.
+pub const DEFAULT_RUN_RETENTION_BYTES: u64 = 1 << 30;
 
 /// Default key name (and so origin) of a generated key.
 pub const DEFAULT_KEY_NAME: &str = "spanward";
@@ -161,6 +191,18 @@ impl LogConfig {
             return bad(format!(
                 "max_record_bytes must be between 1 and {}",
                 record::MAX_PAYLOAD
+            ));
+        }
+        if self.file_mode > 0o777 || self.file_mode & 0o600 != 0o600 {
+            return bad(format!(
+                "file_mode {:#o} must be at most 0777 and give the owner read and write (0600)",
+                self.file_mode
+            ));
+        }
+        if self.dir_mode > 0o777 || self.dir_mode & 0o700 != 0o700 {
+            return bad(format!(
+                "dir_mode {:#o} must be at most 0777 and give the owner read, write and search (0700)",
+                self.dir_mode
             ));
         }
         if let Some(o) = &self.origin {
@@ -200,13 +242,16 @@ pub enum LogError {
         "log root at tree size {size} differs from the last checkpoint's root: the log was altered"
     )]
     CheckpointMismatch { size: u64 },
-    #[error("signing key: {0}")]
+    #[error(transparent)]
     Key(#[from] checkpoint::KeyLoadError),
     #[error("checkpoint: {0}")]
     Checkpoint(#[from] checkpoint::CheckpointError),
     #[error("config: {0}")]
     Config(String),
-    #[error("log directory {0} is in use by another process (LOCK is held)")]
+    /// The path of the LOCK file another process holds.
+    #[error(
+        "{0} is held by another process: another spanward (or sink) is writing this log directory"
+    )]
     Locked(String),
 }
 
@@ -365,7 +410,11 @@ impl LogSink {
         env: &dyn crate::keys::Env,
         salvage: bool,
     ) -> Result<LogSink, LogError> {
-        Self::open_with_fs(cfg, env, salvage, Arc::new(StdFs))
+        let fs = StdFs {
+            file_mode: cfg.file_mode,
+            dir_mode: cfg.dir_mode,
+        };
+        Self::open_with_fs(cfg, env, salvage, Arc::new(fs))
     }
 
     /// [`LogSink::open`] over another file system (fault injection in tests).
@@ -378,7 +427,7 @@ impl LogSink {
         cfg.validate()?;
         let dir = cfg.path.clone();
         fs.create_dir_all(&dir).map_err(|e| LogError::io(&dir, e))?;
-        let dir_lock = lock_dir(&dir)?;
+        let dir_lock = lock_dir(&dir, cfg.file_mode)?;
         let key_name = cfg.origin.as_deref().unwrap_or(DEFAULT_KEY_NAME);
         let key = SigningKey::load(env, cfg.signing_key_file.as_deref(), key_name)?;
         if key.source() == SigningKeySource::Ephemeral {
@@ -626,9 +675,11 @@ impl Sink for LogSink {
 
 /// Takes an exclusive advisory lock on `dir/LOCK`, so two processes (or two sinks) never
 /// append to one log.
-fn lock_dir(dir: &Path) -> Result<std::fs::File, LogError> {
+fn lock_dir(dir: &Path, mode: u32) -> Result<std::fs::File, LogError> {
+    use std::os::unix::fs::OpenOptionsExt;
     let p = dir.join("LOCK");
     let f = std::fs::OpenOptions::new()
+        .mode(mode)
         .create(true)
         .truncate(false)
         .write(true)
@@ -637,7 +688,7 @@ fn lock_dir(dir: &Path) -> Result<std::fs::File, LogError> {
     // std's flock-based lock: released when the file (the sink) is dropped or the process dies.
     match f.try_lock() {
         Ok(()) => Ok(f),
-        Err(std::fs::TryLockError::WouldBlock) => Err(LogError::Locked(dir.display().to_string())),
+        Err(std::fs::TryLockError::WouldBlock) => Err(LogError::Locked(p.display().to_string())),
         Err(std::fs::TryLockError::Error(e)) => Err(LogError::io(&p, e)),
     }
 }

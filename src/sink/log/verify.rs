@@ -309,24 +309,38 @@ pub struct InclusionProof {
 }
 
 /// Proves record `seq` against the latest checkpoint.
-pub fn prove(dir: &Path, seq: u64) -> Result<InclusionProof, VerifyFailure> {
+/// Why `prove` gave no proof: the record is past what the latest checkpoint covers (not damage),
+/// or the log failed a check.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ProveError {
+    #[error(
+        "{dir}: no record {seq}: the latest checkpoint covers {size} records (0..={last}); records \
+         appended since become provable at the next checkpoint"
+    , last = size.saturating_sub(1), dir = dir.display())]
+    PastEnd { dir: PathBuf, seq: u64, size: u64 },
+    #[error("{dir}: no checkpoint yet, so no record can be proved", dir = dir.display())]
+    NoCheckpoint { dir: PathBuf },
+    #[error(transparent)]
+    Failure(#[from] VerifyFailure),
+}
+
+pub fn prove(dir: &Path, seq: u64) -> Result<InclusionProof, ProveError> {
     let cpath = checkpoint::checkpoints_path(dir);
     let frames = checkpoint::read_frames(dir).map_err(|e| fail(&cpath, 0, e.to_string()))?;
     let (off, note) = frames
         .frames
         .last()
-        .ok_or_else(|| fail(&cpath, 0, "no checkpoint yet"))?;
+        .ok_or_else(|| ProveError::NoCheckpoint {
+            dir: dir.to_path_buf(),
+        })?;
     let cp =
         checkpoint::parse_checkpoint(note, None).map_err(|e| fail(&cpath, *off, e.to_string()))?;
     if seq >= cp.size {
-        return Err(fail(
-            &cpath,
-            *off,
-            format!(
-                "record {seq} is not covered by the latest checkpoint (tree size {})",
-                cp.size
-            ),
-        ));
+        return Err(ProveError::PastEnd {
+            dir: dir.to_path_buf(),
+            seq,
+            size: cp.size,
+        });
     }
     let hpath = dir.join(tree::HASHES_FILE);
     let hfile = HashFile::open(dir).map_err(|e| fail(&hpath, 0, e.to_string()))?;
@@ -340,7 +354,8 @@ pub fn prove(dir: &Path, seq: u64) -> Result<InclusionProof, VerifyFailure> {
                 &path,
                 off,
                 "record differs from the leaf hash recorded when it was written",
-            ));
+            )
+            .into());
         }
     }
     let proof = tlog_tiles::prove_record(cp.size, seq, &hfile)
