@@ -144,7 +144,11 @@ fn pair_cost(a: &ByteSet, b: &ByteSet) -> u64 {
         && [b'.', b',', b':', b';', b'!', b'?', b')']
             .iter()
             .any(|&c| b.contains(c));
-    ca * cb * if punct_after_word { 4 } else { 1 }
+    // The first byte of a gate is what whole blocks of text are skipped on: a space there
+    // (`[ \t][0-9]` of digits written one space apart) stops prose from being skipped at all,
+    // while the same pair read the other way (`[0-9][ \t]`) skips every block without a digit.
+    let blank_first = a.contains(b' ') || a.contains(b'\n');
+    ca * cb * if punct_after_word { 4 } else { 1 } * if blank_first { 8 } else { 1 }
 }
 
 /// The cheapest gate for a keywordless rule: a required adjacent byte pair, or else a single

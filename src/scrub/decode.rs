@@ -441,22 +441,19 @@ pub fn runs(text: &str, out: &mut Vec<Run>) {
     let body_byte = |c: u8| b64_byte(c) && c != b'=';
     let mut i = 0;
     while i < b.len() {
-        // A run long enough to decode covers the byte MIN_RUN - 1 ahead: when that byte is not
-        // in the alphabet, no run starting here or before it can be long enough (prose is
-        // skipped a word at a time instead of a byte at a time).
-        if let Some(&c) = b.get(i + MIN_RUN - 1) {
-            if !body_byte(c) {
-                i += MIN_RUN;
-                continue;
-            }
-        } else {
+        // A run long enough to decode that starts at or after `i` covers all of
+        // `i..i + MIN_RUN` or starts after the last byte there outside the alphabet: reading
+        // that window from its end finds that byte after a few bytes of prose, and the search
+        // jumps past it (a word at a time, Horspool-like, instead of a byte at a time).
+        if i + MIN_RUN > b.len() {
             break;
         }
-        if !body_byte(b[i]) {
-            i += 1;
+        if let Some(k) = (i..i + MIN_RUN).rev().find(|&k| !body_byte(b[k])) {
+            i = k + 1;
             continue;
         }
-        // Back to where the run containing `i` starts (the skip may have landed inside one).
+        // Back to where the run containing `i` starts (runs before `i` were read already, so
+        // this only walks back over bytes of this run).
         let mut s = i;
         while s > 0 && body_byte(b[s - 1]) {
             s -= 1;

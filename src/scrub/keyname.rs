@@ -704,6 +704,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_redaction_docs_list_every_built_in_word() {
+        // docs/redaction.md is where operators read what the key rule does: it must not drift.
+        let doc = include_str!("../../docs/redaction.md");
+        for list in [
+            DEFAULT_SECRET_WORDS,
+            AFTER,
+            BEFORE,
+            ORDINARY_KEYS,
+            SUFFIX_WORDS,
+            DEFAULT_BENIGN_KEYS,
+        ] {
+            for w in list {
+                assert!(
+                    doc.contains(&format!("`{w}`")),
+                    "docs/redaction.md misses `{w}`"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn pieces_split_on_separators_humps_and_digits() {
         let cases: &[(&str, &[&str])] = &[
             ("dbPassword", &["db", "password"]),

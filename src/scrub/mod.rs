@@ -228,9 +228,27 @@ impl ScrubReport {
     /// Whether a value revealed so far still occurs in `written` (the request as it would go
     /// out): an echo the walk did not know about when it passed that string.
     pub fn echo_remains(&self, written: &[u8]) -> bool {
-        self.found
-            .iter()
-            .any(|(v, _)| memchr::memmem::find(written, v.as_bytes()).is_some())
+        // A few values: a vectorised search each. More (a request of 512 spans reveals dozens):
+        // one vectorised multi-pattern pass (Teddy), or an automaton where that is not
+        // available. The request is as large as the walk that produced the values, so a pass
+        // per value would cost more than the walk.
+        const PER_VALUE: usize = 4;
+        let values = || self.found.iter().map(|(v, _)| v.as_bytes());
+        if self.found.len() <= PER_VALUE {
+            return values().any(|v| memchr::memmem::find(written, v).is_some());
+        }
+        if self.found.len() <= 64 {
+            let mut packed = aho_corasick::packed::Config::new().builder();
+            packed.extend(values());
+            if let Some(searcher) = packed.build() {
+                return searcher.find(written).is_some();
+            }
+        }
+        aho_corasick::AhoCorasick::new(values())
+            .map(|ac| ac.is_match(written))
+            // Cannot fail for these short patterns; should it, an echo is assumed to remain
+            // (the second walk is the safe side).
+            .unwrap_or(true)
     }
 
     /// The revealed values, as the secrets a second walk looks for in every string.
@@ -585,6 +603,26 @@ impl Scrubber {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn echo_remains_sees_any_revealed_value_whatever_their_number() {
+        // Each search strategy (one search per value, one vectorised pass, an automaton).
+        for n in [1usize, 3, 5, 40, 64, 65, 200] {
+            let rep = ScrubReport {
+                found: (0..n).map(|i| (format!("Zq8vR2kL{i:04}x"), 0)).collect(),
+                ..Default::default()
+            };
+            let mut written = b"...{\"k\":\"nothing here\"}...".to_vec();
+            assert!(!rep.echo_remains(&written), "{n}");
+            for i in [0, n / 2, n - 1] {
+                let mut w = written.clone();
+                w.extend_from_slice(format!("retrying with Zq8vR2kL{i:04}x").as_bytes());
+                assert!(rep.echo_remains(&w), "{n} {i}");
+            }
+            written.clear();
+            assert!(!rep.echo_remains(&written));
+        }
+    }
 
     #[test]
     fn globs() {

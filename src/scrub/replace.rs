@@ -142,11 +142,14 @@ impl Scrubber {
         if hits.is_empty() {
             return Ok(None);
         }
-        // What this string revealed is searched for in the rest of the request.
+        // What this string revealed by its context (an assignment, a key, a keyword nearby) is
+        // searched for in the rest of the request. A value whose rule recognises it by its own
+        // shape (a vendor prefix, a key block) is found wherever it recurs anyway.
         for h in &hits {
             let v = super::scan::echo_form(&h.value);
             let secret = self.set.rules[h.rule as usize].category == super::Category::Secret;
             if secret
+                && !self.engine.prefix_anchored(h.rule)
                 && super::scan::echo_worthy(v)
                 && !h.whole_run
                 && !rep.found.iter().any(|(f, _)| f == v)
