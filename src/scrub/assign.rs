@@ -78,6 +78,12 @@ pub fn find(
     let b = text.as_bytes();
     // Everything before `done` has been read (an identifier or a value).
     let mut done = 0usize;
+    // Bytes the line-value scans may read, in all: a value is read to the end of its line, so
+    // a line of many keys whose values are each cut short or refused (`Authorization: Bearer x`
+    // repeated) would read the rest of the line once per key. Past the budget a value runs to
+    // its line end unread (masked whole: fail closed) and the keys on that stretch are not
+    // read again, so the pass stays linear.
+    let mut budget = 4 * text.len() + 4096;
     for &(hs, he) in hits {
         if hs < done {
             continue;
@@ -126,6 +132,11 @@ pub fn find(
         if let Style::Tight { line, .. } = &mut style {
             *line = *line && starts_line(b, ks);
         }
+        // `pass` alone before `: ` is a test result (`--- PASS: TestLogin`, `pass: 47`), not a
+        // password; `pass=…`, `DB_PASS: …` and `pass:x` still are.
+        if matches!(style, Style::Spaced { .. }) && text[ks..key_end].eq_ignore_ascii_case("pass") {
+            continue;
+        }
         let Some(rule) = rules.of(family) else {
             continue;
         };
@@ -138,6 +149,7 @@ pub fn find(
                 text: &text[ks..key_end],
                 open_quote: open_quote(b, ks, ke),
             },
+            &mut budget,
         ) {
             Ok(v) => v,
             Err(end) => {
@@ -495,8 +507,18 @@ fn value(
     style: Style,
     kw: &KeyWords,
     key: Key<'_>,
+    budget: &mut usize,
 ) -> Result<(usize, usize), usize> {
     let b = text.as_bytes();
+    if *budget == 0
+        && matches!(
+            style,
+            Style::Spaced { .. } | Style::Tight { line: true, .. }
+        )
+    {
+        let end = memchr::memchr2(b'\n', b'\r', &b[vs.min(b.len())..]).map_or(b.len(), |k| vs + k);
+        return if end > vs { Ok((vs, end)) } else { Err(end) };
+    }
     if key.open_quote.is_some() && b.get(vs).copied() == key.open_quote {
         return Err(vs);
     }
@@ -506,7 +528,20 @@ fn value(
     while let Some(n) = marker_len(&b[vs..]) {
         vs += n;
         if b.get(vs).is_none_or(|c| c.is_ascii_whitespace()) {
-            return Err(vs);
+            // Unless the next word is a secret of its own (`password: [REDACTED] Xk9#pL2v…`):
+            // a marker never hides what sits next to it.
+            let ws = skip_blanks(b, vs, 2);
+            let we = ws
+                + b[ws.min(b.len())..]
+                    .iter()
+                    .position(u8::is_ascii_whitespace)
+                    .unwrap_or(b.len() - ws.min(b.len()));
+            return match text.get(ws..we) {
+                Some(w) if we > ws && super::scan::echo_worthy(w) && !is_expression(w) => {
+                    Ok((ws, we))
+                }
+                _ => Err(vs),
+            };
         }
     }
     let Some(&c) = b.get(vs) else {
@@ -575,7 +610,7 @@ fn value(
         // An environment line (`KEY=value`, `- KEY=value`, `export KEY=value`): to its end,
         // unless a command follows the value (`PASSWORD=x ./migrate.sh --env staging`).
         Style::Tight { line: true, .. } => {
-            let end = spaced_end(b, vs);
+            let end = spaced_end(b, vs, budget);
             let word_end = vs
                 + b[vs..end]
                     .iter()
@@ -600,7 +635,7 @@ fn value(
                 .unwrap_or(b.len() - vs)
         }
         Style::Spaced { code } => {
-            let end = spaced_end(b, vs);
+            let end = spaced_end(b, vs, budget);
             // `; ` ends a header value embedded in prose (`Authorization: Bearer …; ticket 42`),
             // except in a cookie, whose pairs it separates.
             let cookie = keyname::pieces(key.text)
@@ -692,7 +727,21 @@ fn marker_len(b: &[u8]) -> Option<usize> {
 /// value that merely begins with a bracket (`[REDACTED]x`).
 fn structure(b: &[u8]) -> bool {
     match b.first() {
-        Some(b'{') => true,
+        // An object opens with a member, a template with a name or a space; a password that
+        // happens to start with a brace (`{Ww8oES9MV3qc#%}`) does neither.
+        Some(b'{') => {
+            matches!(
+                b.get(1),
+                None | Some(
+                    b'"' | b'\'' | b'{' | b'}' | b' ' | b'\n' | b'\r' | b'\t' | b'%' | b'$'
+                )
+            ) || b[1..]
+                .iter()
+                .take_while(|&&c| c != b'}' && c != b'\n')
+                .all(|&c| {
+                    c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-' | b' ' | b':')
+                })
+        }
         Some(b'[') => matches!(
             b.get(1),
             None | Some(
@@ -720,12 +769,37 @@ fn templated(v: &str) -> bool {
             _ => None,
         };
         if let Some(c) = close {
-            if let Some(k) = b[i + 1..].iter().position(|&x| x == c) {
+            let found = b[i + 1..].iter().position(|&x| x == c);
+            // `{name}` and `<name>` are templates; a random run in braces is a value.
+            let named = |k: usize| {
+                let inner = &v[i + 1..i + 1 + k];
+                let inner = inner.trim_start_matches(['{', '$', '%', '(']);
+                let inner = inner.trim_end_matches(['}', ')']);
+                super::validate::placeholder_name(inner) || inner.trim().starts_with('.')
+            };
+            if let Some(k) = found.filter(|&k| c == b')' || named(k)) {
                 i += k + 2;
                 // `%(name)s`
                 if c == b')' && b.get(i) == Some(&b's') {
                     i += 1;
                 }
+                any = true;
+                continue;
+            }
+        }
+        // A shell variable (`$TOKEN`, `$API_KEY`): the name in capitals.
+        if b[i] == b'$'
+            && b.get(i + 1)
+                .is_some_and(|c| c.is_ascii_uppercase() || *c == b'_')
+        {
+            let mut j = i + 1;
+            while j < b.len()
+                && (b[j].is_ascii_uppercase() || b[j].is_ascii_digit() || b[j] == b'_')
+            {
+                j += 1;
+            }
+            if b.get(j).is_none_or(|c| !c.is_ascii_alphanumeric()) {
+                i = j;
                 any = true;
                 continue;
             }
@@ -778,10 +852,22 @@ fn templated(v: &str) -> bool {
 /// End of a `key: value` value: the end of the line, a string literal's closing quote, or a
 /// sentence end (`. ` followed by a capital). Inside brackets a quote opens a string of the
 /// expression (`os.environ["KEY"]`), not the end of the value.
-fn spaced_end(b: &[u8], vs: usize) -> usize {
+fn spaced_end(b: &[u8], vs: usize, budget: &mut usize) -> usize {
+    let end = spaced_end_unmetered(b, vs, budget);
+    // Counted as engine work, so the growth tests see a value read once per key.
+    super::engine::add_work(end.saturating_sub(vs));
+    end
+}
+
+fn spaced_end_unmetered(b: &[u8], vs: usize, budget: &mut usize) -> usize {
     let mut i = vs;
     let mut depth = 0usize;
     while i < b.len() {
+        if *budget == 0 {
+            // Out of budget (see `find`): the rest of the line, unread.
+            return memchr::memchr2(b'\n', b'\r', &b[i..]).map_or(b.len(), |k| i + k);
+        }
+        *budget -= 1;
         match b[i] {
             b'\n' | b'\r' => return i,
             b'(' | b'[' | b'{' => depth += 1,
@@ -1223,6 +1309,49 @@ mod tests {
             &mut out,
         );
         out.iter().map(|m| &text[m.start..m.end]).collect()
+    }
+
+    #[test]
+    fn test_results_templates_and_bracketed_passwords() {
+        // Test-runner output is not a password; `pass=` and `DB_PASS:` are.
+        for t in [
+            "--- PASS: TestLogin (0.00s)",
+            "Tests: pass: 47, fail: 2, skip: 1",
+            "curl -H \"Authorization: Bearer $TOKEN\" https://api.example.com",
+            "password: {{ .Values.db.password }}",
+            "api_key = \"{api_key}\"",
+            "Authorization: [REDACTED] under review",
+        ] {
+            assert!(found(t).is_empty(), "{t}: {:?}", found(t));
+        }
+        let cases = [
+            ("pass=Hunter2x99", "Hunter2x99"),
+            ("DB_PASS: Hunter2x99", "Hunter2x99"),
+            ("password={Ww8oES9MV3qc#%}", "{Ww8oES9MV3qc#%}"),
+            ("password: <Y0KNK#p2J5iQFM>", "<Y0KNK#p2J5iQFM>"),
+            ("password = {ETNKlyCe7%IIvh", "{ETNKlyCe7%IIvh"),
+            ("password: [REDACTED] Heron-Thistle-92", "Heron-Thistle-92"),
+        ];
+        for (t, v) in cases {
+            assert_eq!(found(t), vec![v], "{t}");
+        }
+    }
+
+    #[test]
+    fn a_line_of_many_refused_values_is_read_once() {
+        // Each `Authorization:` value is cut after its one-word credential; reading every one
+        // to the line end was quadratic. Past the scan budget the rest of the line is masked.
+        let work = |n: usize| {
+            let line = "Authorization: Bearer x ".repeat(n);
+            let before = crate::scrub::engine::work_meter();
+            assert!(!found(&line).is_empty());
+            crate::scrub::engine::work_meter() - before
+        };
+        let (small, large) = (work(2_000), work(8_000));
+        assert!(
+            large <= 6 * small,
+            "work {small} -> {large} for 4x the input"
+        );
     }
 
     #[test]

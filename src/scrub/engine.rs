@@ -108,24 +108,32 @@ pub fn resolve<T: Spanned>(set: &RuleSet, ms: &mut Vec<T>) {
         (r.priority, m.end() - m.start(), std::cmp::Reverse(m.rule()))
     };
     let mut out: Vec<T> = Vec::with_capacity(ms.len());
+    // The best of the group of overlapping matches ending at `out.last()` (as first found);
+    // the group takes its label once, when it closes (a label can carry a long value:
+    // relabelling at every overlap copied it once per match).
     let mut win: Option<T> = None;
+    let close = |last: Option<&mut T>, win: &mut Option<T>| {
+        if let (Some(last), Some(w)) = (last, win.take()) {
+            last.label_as(&w);
+        }
+    };
     for m in ms.drain(..) {
         match out.last_mut() {
             Some(last) if m.start() < last.end() => {
+                let end = last.end().max(m.end());
                 let w = win.get_or_insert_with(|| last.clone());
                 if key(&m) > key(w) {
-                    *w = m.clone();
+                    *w = m;
                 }
-                let end = last.end().max(m.end());
                 last.set_end(end);
-                last.label_as(w);
             }
             _ => {
-                win = Some(m.clone());
+                close(out.last_mut(), &mut win);
                 out.push(m);
             }
         }
     }
+    close(out.last_mut(), &mut win);
     *ms = out;
 }
 

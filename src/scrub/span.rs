@@ -352,8 +352,9 @@ impl Scrubber {
             let is_empty = match kv.member()? {
                 None => true,
                 Some(m) if m.num == AV_STRING => {
+                    // A template or mask (`${API_KEY}`, `********`) only names the secret.
                     let s = text_of(&m)?;
-                    s.is_empty() || s == BLOCKED
+                    s.is_empty() || s == BLOCKED || super::validate::is_template_or_mask(s)
                 }
                 Some(m) => m.num == AV_BOOL,
             };

@@ -661,9 +661,25 @@ pub fn is_placeholder(s: &str) -> bool {
     // Our own replacements, and `<…>` placeholders: the whole value, not a prefix of it (a
     // marker next to a secret does not make the secret a placeholder).
     if (t.starts_with("[REDACTED") && t.ends_with(']') && t.matches(']').count() == 1)
-        || (t.starts_with('<') && t.ends_with('>') && t.matches('>').count() == 1)
+        || (t.starts_with('<')
+            && t.ends_with('>')
+            && t.matches('>').count() == 1
+            && placeholder_name(&t[1..t.len() - 1]))
     {
         return true;
+    }
+    // `(hidden)`, `[not set]`: a placeholder word in brackets.
+    if let Some(inner) = t
+        .strip_prefix('(')
+        .and_then(|x| x.strip_suffix(')'))
+        .or_else(|| t.strip_prefix('[').and_then(|x| x.strip_suffix(']')))
+    {
+        if matches!(
+            inner.to_ascii_lowercase().as_str(),
+            "hidden" | "redacted" | "masked" | "not set" | "unset" | "none" | "omitted" | "secret"
+        ) {
+            return true;
+        }
     }
     // Template variables: ${VAR}, {{ var }}, %(name)s, $VAR, {var}.
     if t.starts_with("${")
@@ -680,7 +696,7 @@ pub fn is_placeholder(s: &str) -> bool {
     {
         return true;
     }
-    if t.starts_with('{') && t.ends_with('}') {
+    if t.starts_with('{') && t.ends_with('}') && placeholder_name(&t[1..t.len() - 1]) {
         return true;
     }
     // One repeated mask character: xxxx, ****, ••••, ....
@@ -700,9 +716,83 @@ pub fn is_placeholder(s: &str) -> bool {
         || lower == "changeit"
 }
 
+/// The inside of a `<…>` or `{…}` placeholder: a name (`your-client-secret`, `password`,
+/// `db.password`, `user name`), not a random run that happens to be bracketed
+/// (`<Y0KNK#p2J5iQFM>`, `{Ww8oES9MV3qc}`).
+pub(crate) fn placeholder_name(inner: &str) -> bool {
+    let b = inner.trim().as_bytes();
+    !b.is_empty()
+        && b.iter()
+            .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.' | b' ' | b':'))
+        && !(b.len() >= 8
+            && b.iter().any(u8::is_ascii_uppercase)
+            && b.iter().any(u8::is_ascii_lowercase)
+            && b.iter().any(u8::is_ascii_digit))
+}
+
+/// A value that only stands for a secret: a template reference (`${OPENAI_API_KEY}`,
+/// `{{ .Values.db.password }}`, `$TOKEN`, `%(pw)s`), a named placeholder (`<your-api-key>`), a
+/// run of one mask character (`********`) or a marker. Unlike [`is_placeholder`], common
+/// words (`test`, `secret`) are not in it: under a key that names a secret they can be the
+/// secret.
+pub fn is_template_or_mask(s: &str) -> bool {
+    let t = s.trim();
+    if t.is_empty() {
+        return true;
+    }
+    let shell_var = t.strip_prefix('$').is_some_and(|v| {
+        !v.is_empty()
+            && v.bytes()
+                .all(|c| c.is_ascii_uppercase() || c == b'_' || c.is_ascii_digit())
+    });
+    let mask = {
+        let mut cs = t.chars();
+        cs.next()
+            .is_some_and(|f| matches!(f, 'x' | 'X' | '*' | '•' | '#') && cs.all(|c| c == f))
+    };
+    shell_var
+        || mask
+        || ((t.starts_with("${") || t.starts_with("{{")) && t.ends_with('}'))
+        || (t.starts_with("%(") && t.ends_with(")s"))
+        || (t.starts_with('<') && t.ends_with('>') && placeholder_name(&t[1..t.len() - 1]))
+        || (t.starts_with("[REDACTED") && t.ends_with(']') && t.matches(']').count() == 1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn templates_and_masks_stand_for_a_secret_random_runs_do_not() {
+        for t in [
+            "${OPENAI_API_KEY}",
+            "{{ .Values.db.password }}",
+            "${{ secrets.DEPLOY_KEY }}",
+            "<your-client-secret>",
+            "********",
+            "$TOKEN",
+            "%(password)s",
+        ] {
+            assert!(is_template_or_mask(t), "{t}");
+            assert!(is_placeholder(t), "{t}");
+        }
+        for t in [
+            "test",
+            "secret",
+            "<Y0KNK#p2J5iQFM>",
+            "{Ww8oES9MV3qc}",
+            "$cIz%9qeOD",
+            "x1",
+        ] {
+            assert!(!is_template_or_mask(t), "{t}");
+        }
+        for t in ["<Y0KNK#p2J5iQFM>", "{Ww8oES9MV3qc#%}", "{Ww8oES9MV3qc}"] {
+            assert!(!is_placeholder(t), "{t}");
+        }
+        for t in ["(hidden)", "[hidden]", "<password>", "{password}"] {
+            assert!(is_placeholder(t), "{t}");
+        }
+    }
 
     #[test]
     fn luhn_and_cards() {
