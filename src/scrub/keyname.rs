@@ -124,6 +124,33 @@ pub const DEFAULT_SECRET_WORDS: &[&str] = &[
     "비밀번호",
     "kata_sandi",
     "mật_khẩu",
+    "clave",
+    "lösenord",
+    "losenord",
+    "passord",
+    "adgangskode",
+    "salasana",
+    "jelszó",
+    "jelszo",
+    "heslo",
+    "lozinka",
+    "geslo",
+    "κωδικός",
+    "geheimnis",
+    "segredo",
+    "токен",
+    "秘密鍵",
+    "密钥",
+    "秘钥",
+    "كلمة_المرور",
+    "סיסמה",
+    // Short forms seen in configs.
+    "dbpass",
+    "pword",
+    "psk",
+    "pre_shared_key",
+    "preshared_key",
+    "security_code",
     // Personal identifiers that are secrets wherever they appear.
     "ssn",
     "social_security_number",
@@ -521,6 +548,8 @@ impl KeyWords {
                         | "passphrase"
                         | "passcode"
                         | "pin"
+                        | "dbpass"
+                        | "pword"
                 )
             }) {
                 Family::Password
@@ -796,6 +825,15 @@ mod tests {
             "Пароль",
             "密码",
             "contraseña",
+            "lösenord",
+            "user.passord",
+            "salasana",
+            "geheimnis",
+            "securityCode",
+            "DBPASS",
+            "wifi.psk",
+            "токен",
+            "סיסמה",
         ] {
             assert!(kw.classify(key).is_some(), "{key} should name a secret");
         }
