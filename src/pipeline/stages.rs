@@ -559,6 +559,51 @@ mod tests {
         }
     }
 
+    /// A value one span revealed by its context is masked in every other span of the request,
+    /// before or after it, whichever rule revealed it (an assignment, a keyword nearby); a
+    /// vendor token is found by its own shape anyway.
+    #[test]
+    fn revealed_values_are_masked_across_the_request() {
+        let cases = [
+            (
+                "export API_SECRET=Pw3QYWj9INW5QxPNIzXMJuXtsPJLELYa\n",
+                "Pw3QYWj9INW5QxPNIzXMJuXtsPJLELYa",
+            ),
+            (
+                "my password is kestrel-lantern-iris-438, please log in",
+                "kestrel-lantern-iris-438",
+            ),
+            ("DB_PASSWORD=Zq8vR2kLm0xQ7 ./migrate", "Zq8vR2kLm0xQ7"),
+        ];
+        for (reveal, secret) in cases {
+            let span = |name: &str, text: String| Span {
+                name: name.into(),
+                attributes: vec![kv("gen_ai.tool.call.result", Value::StringValue(text))],
+                ..Default::default()
+            };
+            let req = ExportTraceServiceRequest {
+                resource_spans: vec![ResourceSpans {
+                    scope_spans: vec![ScopeSpans {
+                        spans: vec![
+                            span("before", format!("Logging in with `{secret}` now.")),
+                            span("reveal", reveal.to_string()),
+                            span("after", secret.to_string()),
+                        ],
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                }],
+            };
+            let m = crate::admin::metrics::Metrics::new().0;
+            let mut scratch = Scratch::default();
+            let p = stages().process_encoded(Bytes::from(req.encode_to_vec()), 3, &m, &mut scratch);
+            let out = ExportTraceServiceRequest::decode(p.request).unwrap();
+            let text = format!("{out:?}");
+            assert!(!text.contains(secret), "{secret} survives: {text}");
+            assert_eq!(out.resource_spans[0].scope_spans[0].spans.len(), 3);
+        }
+    }
+
     /// A request no stage changes is forwarded as the very bytes that arrived.
     #[test]
     fn unchanged_requests_are_forwarded_as_they_arrived() {

@@ -134,7 +134,10 @@ pub fn find(
         }
         // `pass` alone before `: ` is a test result (`--- PASS: TestLogin`, `pass: 47`), not a
         // password; `pass=…`, `DB_PASS: …` and `pass:x` still are.
-        if matches!(style, Style::Spaced { .. }) && text[ks..key_end].eq_ignore_ascii_case("pass") {
+        if matches!(style, Style::Spaced { .. })
+            && text[ks..key_end].eq_ignore_ascii_case("pass")
+            && test_result(&b[vs.min(b.len())..])
+        {
             continue;
         }
         let Some(rule) = rules.of(family) else {
@@ -528,8 +531,13 @@ fn value(
     while let Some(n) = marker_len(&b[vs..]) {
         vs += n;
         if b.get(vs).is_none_or(|c| c.is_ascii_whitespace()) {
-            // Unless the next word is a secret of its own (`password: [REDACTED] Xk9#pL2v…`):
-            // a marker never hides what sits next to it.
+            // Unless the next word is a secret of its own after an upstream marker
+            // (`password: [REDACTED] Xk9#pL2v…`): a marker never hides what sits next to it.
+            // Our own markers were put there by an earlier pass, which already read the line.
+            let m = &b[vs - n..vs];
+            if m.starts_with(b"[REDACTED:") || m.starts_with(b"<") {
+                return Err(vs);
+            }
             let ws = skip_blanks(b, vs, 2);
             let we = ws
                 + b[ws.min(b.len())..]
@@ -537,7 +545,14 @@ fn value(
                     .position(u8::is_ascii_whitespace)
                     .unwrap_or(b.len() - ws.min(b.len()));
             return match text.get(ws..we) {
-                Some(w) if we > ws && super::scan::echo_worthy(w) && !is_expression(w) => {
+                Some(w)
+                    if we > ws
+                        && !w.contains('/')
+                        && w.bytes().any(|c| c.is_ascii_digit())
+                        && w.bytes().any(|c| c.is_ascii_alphabetic())
+                        && super::scan::echo_worthy(w)
+                        && !is_expression(w) =>
+                {
                     Ok((ws, we))
                 }
                 _ => Err(vs),
@@ -725,6 +740,22 @@ fn marker_len(b: &[u8]) -> Option<usize> {
 
 /// A JSON object or array starts here (its members are keys of their own), as opposed to a
 /// value that merely begins with a bracket (`[REDACTED]x`).
+/// What follows `PASS: ` in a test runner's output: a test name or a count (`TestLogin (0.00s)`,
+/// `47, fail: 2`, `renders login form`), unquoted, letters, digits and `_ . / :` only.
+fn test_result(rest: &[u8]) -> bool {
+    let word = rest
+        .iter()
+        .position(|c| c.is_ascii_whitespace() || *c == b',')
+        .map_or(rest, |k| &rest[..k]);
+    !word.is_empty()
+        && word
+            .iter()
+            .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'/' | b':'))
+        && (word.iter().all(u8::is_ascii_digit)
+            || !(word.iter().any(u8::is_ascii_digit) && word.iter().any(u8::is_ascii_alphabetic))
+            || word[0].is_ascii_uppercase() && word[1..].iter().any(u8::is_ascii_uppercase))
+}
+
 fn structure(b: &[u8]) -> bool {
     match b.first() {
         // An object opens with a member, a template with a name or a space; a password that
@@ -1321,6 +1352,8 @@ mod tests {
             "password: {{ .Values.db.password }}",
             "api_key = \"{api_key}\"",
             "Authorization: [REDACTED] under review",
+            "PASSWORD=[REDACTED:password_assignment] ./run-migrations.sh --env staging",
+            "pass: 3/3",
         ] {
             assert!(found(t).is_empty(), "{t}: {:?}", found(t));
         }
@@ -1331,6 +1364,8 @@ mod tests {
             ("password: <Y0KNK#p2J5iQFM>", "<Y0KNK#p2J5iQFM>"),
             ("password = {ETNKlyCe7%IIvh", "{ETNKlyCe7%IIvh"),
             ("password: [REDACTED] Heron-Thistle-92", "Heron-Thistle-92"),
+            ("{\"user\": \"ops\", \"pass\": \"pelican\"}", "pelican"),
+            ("[REDACTED:password] pass: g1fd!xIiCu+k", "g1fd!xIiCu+k"),
         ];
         for (t, v) in cases {
             assert_eq!(found(t), vec![v], "{t}");

@@ -143,13 +143,17 @@ impl Scrubber {
             return Ok(None);
         }
         // What this string revealed by its context (an assignment, a key, a keyword nearby) is
-        // searched for in the rest of the request. A value whose rule recognises it by its own
-        // shape (a vendor prefix, a key block) is found wherever it recurs anyway.
+        // searched for in the rest of the request. A value that starts with its rule's keyword
+        // (a vendor prefix: `ghp_…`, `AKIA…`) is recognised by its own shape wherever it recurs.
         for h in &hits {
             let v = super::scan::echo_form(&h.value);
-            let secret = self.set.rules[h.rule as usize].category == super::Category::Secret;
+            let rule = &self.set.rules[h.rule as usize];
+            let secret = rule.category == super::Category::Secret;
+            let own_shape = rule.keywords.iter().any(|k| {
+                v.len() > k.len() && v.get(..k.len()).is_some_and(|p| p.eq_ignore_ascii_case(k))
+            });
             if secret
-                && !self.engine.prefix_anchored(h.rule)
+                && !own_shape
                 && super::scan::echo_worthy(v)
                 && !h.whole_run
                 && !rep.found.iter().any(|(f, _)| f == v)
