@@ -456,3 +456,26 @@ fn load_targets_the_protocols_default_port_and_fails_when_nothing_got_through() 
     assert!(err.contains("./spanward-data"), "{err}");
     assert!(err.contains("every request failed"), "{err}");
 }
+
+/// A reader that stops early (`spanward patterns list | head -1`) ends the command quietly:
+/// no panic message, the status a tool killed by SIGPIPE has.
+#[test]
+fn a_closed_stdout_ends_a_listing_quietly() {
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_spanward"))
+        .args(["patterns", "list"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Close the read end before the listing is written.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(
+        matches!(out.status.code(), Some(141) | Some(0)),
+        "{:?}",
+        out.status
+    );
+}

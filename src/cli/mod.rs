@@ -240,6 +240,17 @@ fn install_panic_hook() {
         let worker = std::thread::current()
             .name()
             .is_some_and(|n| n.starts_with("spanward-worker"));
+        // A reader that went away (`spanward patterns list | head`): stop quietly with the
+        // shell's status for SIGPIPE, as a C tool killed by the signal would.
+        let msg = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if msg.starts_with("failed printing to stdout") && msg.contains("Broken pipe") {
+            std::process::exit(141);
+        }
         if worker {
             let at = info
                 .location()
