@@ -139,15 +139,18 @@ impl Stages {
         let edits = &mut scratch.edits;
         edits.clear();
         let mut rep = ScrubReport::default();
-        let Some(mut failed) = self.edit(Msg::new(&request), edits, &mut rep) else {
-            // A checked request always parses; should it not, nothing of it goes on.
+        // A checked request always parses; should it not, nothing of it goes on.
+        let unparsable = |mut report: StageReport| {
             report.dropped.push((DropReason::ScrubError, spans));
-            return Processed {
+            Processed {
                 request: Bytes::new(),
                 spans: 0,
                 report,
                 written: false,
-            };
+            }
+        };
+        let Some(mut failed) = self.edit(Msg::new(&request), edits, &mut rep) else {
+            return unparsable(report);
         };
         let mut buf = std::mem::take(&mut scratch.buf);
         // Echoes across the request: a secret one string revealed (`password=…`) that is still
@@ -169,15 +172,7 @@ impl Stages {
                 rep.set_known(known);
                 match self.edit(Msg::new(&request), edits, &mut rep) {
                     Some(f) => failed = f,
-                    None => {
-                        report.dropped.push((DropReason::ScrubError, spans));
-                        return Processed {
-                            request: Bytes::new(),
-                            spans: 0,
-                            report,
-                            written: false,
-                        };
-                    }
+                    None => return unparsable(report),
                 }
             } else {
                 applied = Some(r);

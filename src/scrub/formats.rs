@@ -144,20 +144,7 @@ pub fn iban(text: &str, r: Range<usize>) -> Option<Range<usize>> {
     {
         return None;
     }
-    let mut rem: u32 = 0;
-    for &c in chars[4..].iter().chain(chars[..4].iter()) {
-        let v = if c.is_ascii_digit() {
-            u32::from(c - b'0')
-        } else {
-            u32::from(c - b'A') + 10
-        };
-        rem = if v >= 10 {
-            (rem * 100 + v) % 97
-        } else {
-            (rem * 10 + v) % 97
-        };
-    }
-    (rem == 1).then_some(start..i)
+    super::validate::iban_mod97_ok(&chars).then_some(start..i)
 }
 
 /// An internationalised address (RFC 6531 local part, IDNA domain): some non-ASCII character

@@ -322,12 +322,21 @@ fn iban(text: &str, r: Range<usize>) -> Option<Range<usize>> {
     if !chars[2..4].iter().all(u8::is_ascii_digit) {
         return None;
     }
+    iban_mod97_ok(&chars).then_some(start..i)
+}
+
+/// ISO 7064 mod 97-10 over an upper-case compact IBAN (`chars`): the country code and check
+/// digits moved to the end, letters as 10–35; valid when the remainder is 1.
+pub(crate) fn iban_mod97_ok(chars: &[u8]) -> bool {
+    if chars.len() < 5 {
+        return false;
+    }
     let mut rem: u32 = 0;
     for &c in chars[4..].iter().chain(chars[..4].iter()) {
         let v = if c.is_ascii_digit() {
             u32::from(c - b'0')
         } else {
-            u32::from(c - b'A') + 10
+            u32::from(c.wrapping_sub(b'A')) + 10
         };
         rem = if v >= 10 {
             (rem * 100 + v) % 97
@@ -335,7 +344,7 @@ fn iban(text: &str, r: Range<usize>) -> Option<Range<usize>> {
             (rem * 10 + v) % 97
         };
     }
-    (rem == 1).then_some(start..i)
+    rem == 1
 }
 
 fn us_ssn(s: &str) -> bool {
