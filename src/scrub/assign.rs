@@ -634,20 +634,23 @@ fn value(
             if command_follows(&b[word_end..end]) {
                 word_end
             } else {
-                end
+                // `pass=… user=bob`: the next assignment on the line is not part of the value.
+                (vs..end)
+                    .find(|&k| matches!(b[k], b' ' | b'&' | b';') && assignment_at(b, k + 1))
+                    .unwrap_or(end)
             }
         }
         Style::Tight { query, colon, .. } => {
-            let stop = |c: u8| {
+            let stop = |k: usize| {
+                let c = b[k];
                 c.is_ascii_whitespace()
                     || matches!(c, b'"' | b'\'' | b'`' | b'<' | b'>')
                     || (query && matches!(c, b'&' | b'#'))
                     || (colon && c == b',')
+                    // `api_key=…&user=bob`, `password=…;timeout=30`: a parameter list goes on.
+                    || (matches!(c, b'&' | b';') && assignment_at(b, k + 1))
             };
-            vs + b[vs..]
-                .iter()
-                .position(|&c| stop(c))
-                .unwrap_or(b.len() - vs)
+            (vs..b.len()).find(|&k| stop(k)).unwrap_or(b.len())
         }
         Style::Spaced { code } => {
             let end = spaced_end(b, vs, budget);
@@ -740,6 +743,19 @@ fn marker_len(b: &[u8]) -> Option<usize> {
 
 /// A JSON object or array starts here (its members are keys of their own), as opposed to a
 /// value that merely begins with a bracket (`[REDACTED]x`).
+/// Whether `b[i..]` starts an assignment of a parameter list: a name of 1 to 32 identifier
+/// characters, then `=` and something other than `=` (`user=bob`, not `==` or a lone `x`).
+fn assignment_at(b: &[u8], i: usize) -> bool {
+    let n = b[i.min(b.len())..]
+        .iter()
+        .take(33)
+        .take_while(|&&c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.'))
+        .count();
+    (1..=32).contains(&n)
+        && b.get(i + n) == Some(&b'=')
+        && b.get(i + n + 1).is_some_and(|&c| c != b'=')
+}
+
 /// What follows `PASS: ` in a test runner's output: a test name or a count (`TestLogin (0.00s)`,
 /// `47, fail: 2`, `renders login form`), unquoted, letters, digits and `_ . / :` only.
 fn test_result(rest: &[u8]) -> bool {
@@ -1364,6 +1380,9 @@ mod tests {
             ("password: <Y0KNK#p2J5iQFM>", "<Y0KNK#p2J5iQFM>"),
             ("password = {ETNKlyCe7%IIvh", "{ETNKlyCe7%IIvh"),
             ("password: [REDACTED] Heron-Thistle-92", "Heron-Thistle-92"),
+            ("api_key=5wBIj0fecRPdnT&user=bob", "5wBIj0fecRPdnT"),
+            ("x password=as3#*pvz7bWPq*;timeout=30", "as3#*pvz7bWPq*"),
+            ("pass=P21S3cn91wwSOe user=bob", "P21S3cn91wwSOe"),
             ("{\"user\": \"ops\", \"pass\": \"pelican\"}", "pelican"),
             ("[REDACTED:password] pass: g1fd!xIiCu+k", "g1fd!xIiCu+k"),
         ];
