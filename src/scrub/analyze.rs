@@ -359,6 +359,18 @@ pub fn leading_run(h: &Hir, keywords: &[String]) -> Option<ByteSet> {
 }
 
 fn class_bytes(c: &Class) -> Option<ByteSet> {
+    // ASCII classes only: a gate or an edge must name the exact bytes.
+    if let Class::Unicode(u) = c {
+        if u.iter().any(|r| u32::from(r.end()) >= 0x80) {
+            return None;
+        }
+    }
+    Some(class_set(c))
+}
+
+/// The bytes a character of `c` can be made of: its ASCII members, and for any non-ASCII
+/// member every UTF-8 lead and continuation byte (an over-approximation, for run tails).
+pub(crate) fn class_set(c: &Class) -> ByteSet {
     let mut s = ByteSet::default();
     match c {
         Class::Bytes(c) => {
@@ -368,14 +380,17 @@ fn class_bytes(c: &Class) -> Option<ByteSet> {
         }
         Class::Unicode(c) => {
             for r in c.iter() {
-                if u32::from(r.end()) >= 0x80 {
-                    return None;
+                let (lo, hi) = (u32::from(r.start()), u32::from(r.end()));
+                if lo < 0x80 {
+                    s.add_range(lo as u8, hi.min(0x7F) as u8);
                 }
-                s.add_range(r.start() as u8, r.end() as u8);
+                if hi >= 0x80 {
+                    s.add_range(0x80, 0xF4);
+                }
             }
         }
     }
-    Some(s)
+    s
 }
 
 /// What stands between a match edge and the secret group, for a regex of the shape

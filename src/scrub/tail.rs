@@ -5,8 +5,8 @@
 //! the window's end, the engine carries it on through this class, to where the value really
 //! ends, in one pass over the rest of the value.
 
-use super::analyze::ByteSet;
-use regex_syntax::hir::{Class, Hir, HirKind};
+use super::analyze::{class_set, ByteSet};
+use regex_syntax::hir::{Hir, HirKind};
 
 /// The bytes a match of `h` (or of its secret group) may go on with at its end: the union of
 /// the trailing optional parts and the last unbounded repetition of a class. `None` when the
@@ -37,30 +37,6 @@ fn find_group(h: &Hir, g: usize) -> Option<&Hir> {
         HirKind::Concat(xs) | HirKind::Alternation(xs) => xs.iter().find_map(|x| find_group(x, g)),
         _ => None,
     }
-}
-
-fn class_set(c: &Class) -> ByteSet {
-    let mut s = ByteSet::default();
-    match c {
-        Class::Bytes(c) => {
-            for r in c.iter() {
-                s.add_range(r.start(), r.end());
-            }
-        }
-        Class::Unicode(c) => {
-            for r in c.iter() {
-                let (lo, hi) = (u32::from(r.start()), u32::from(r.end()));
-                if lo < 0x80 {
-                    s.add_range(lo as u8, hi.min(0x7F) as u8);
-                }
-                if hi >= 0x80 {
-                    // Any non-ASCII character: its lead and continuation bytes.
-                    s.add_range(0x80, 0xF4);
-                }
-            }
-        }
-    }
-    s
 }
 
 /// Adds to `set` what `h` may end with; true when `h` ends in an unbounded class run (possibly
