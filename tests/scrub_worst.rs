@@ -46,3 +46,61 @@ fn worst_inputs_grow_the_work_linearly() {
         "work grows faster than the input: {over:?}"
     );
 }
+
+/// Text made of thousands of distinct secrets (`token=…` lines, each value different) is
+/// scrubbed completely: every value is masked, and a value repeated further on is masked as an
+/// echo. (Each distinct value used to be searched for over the whole text, one pass each:
+/// quadratic; the echoes are now one automaton pass.)
+#[test]
+fn thousands_of_distinct_secrets_are_all_masked() {
+    let sc = Scrubber::new(
+        &RedactionConfig::default(),
+        HmacKey::from_bytes(vec![5; 32], None, KeySource::File),
+    )
+    .unwrap();
+    let values: Vec<String> = (0..2000u32)
+        .map(|i| format!("Zq{:08x}Lm{:04}", i.wrapping_mul(2_654_435_761), i))
+        .collect();
+    let mut text: String = values.iter().map(|v| format!("token={v}\n")).collect();
+    // Echoes: the values again, bare, where no rule would see them.
+    text.push_str(&format!("retry with {} and {}\n", values[7], values[1999]));
+    let out = sc.scrub_str(&text);
+    for v in &values {
+        assert!(!out.contains(v.as_str()), "{v} leaked");
+    }
+}
+
+/// A string that costs more CPU than its budget is replaced whole, marked and counted, never
+/// forwarded half-scanned (`redaction.max_scan_cpu_per_mib`; here set so small that any long
+/// string runs over it).
+#[test]
+fn a_string_over_its_cpu_budget_is_replaced_whole_and_counted() {
+    let cfg = RedactionConfig {
+        max_scan_cpu_per_mib: std::time::Duration::from_nanos(1),
+        ..RedactionConfig::default()
+    };
+    let sc = Scrubber::new(
+        &cfg,
+        HmacKey::from_bytes(vec![5; 32], None, KeySource::File),
+    )
+    .unwrap();
+    let text: String = (0..40_000u32)
+        .map(|i| format!("password=Xk{i:06}q user=u{i} "))
+        .collect();
+    let mut rep = spanward::scrub::ScrubReport::default();
+    let out = sc.scrub_str_report(&text, &mut rep);
+    assert_eq!(out, "[REDACTED:over_budget]");
+    assert_eq!(rep.count("over_budget"), 1);
+    // The budget off: the same text is scanned to the end.
+    let cfg = RedactionConfig {
+        max_scan_cpu_per_mib: std::time::Duration::ZERO,
+        ..RedactionConfig::default()
+    };
+    let sc = Scrubber::new(
+        &cfg,
+        HmacKey::from_bytes(vec![5; 32], None, KeySource::File),
+    )
+    .unwrap();
+    let out = sc.scrub_str(&text);
+    assert!(out.contains("user=u39999") && !out.contains("Xk039999q"));
+}

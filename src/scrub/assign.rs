@@ -88,6 +88,11 @@ pub fn find(
         if hs < done {
             continue;
         }
+        // A key costs a split and a lookup or two; past the CPU budget the string is
+        // replaced whole, so what is left need not be read.
+        if super::budget::tick(256) {
+            return;
+        }
         let (ks, ke) = match identifier(b, hs, he) {
             Ok(k) => k,
             Err(run_end) => {
@@ -656,7 +661,7 @@ fn value(
             let end = spaced_end(b, vs, budget);
             // `; ` ends a header value embedded in prose (`Authorization: Bearer …; ticket 42`),
             // except in a cookie, whose pairs it separates.
-            let cookie = keyname::pieces(key.text)
+            let cookie = keyname::Split::new(key.text)
                 .iter()
                 .any(|p| p.starts_with("cookie"));
             let end = if cookie {
@@ -694,7 +699,7 @@ fn value(
     }
     // A cookie is `name=value` pairs; in examples and docs (`Cookie: chips=ahoy`) the values
     // are words, a session cookie's value holds a digit or a long random run.
-    if keyname::pieces(key.text)
+    if keyname::Split::new(key.text)
         .iter()
         .any(|p| p.starts_with("cookie"))
         && !cookie_like(v)

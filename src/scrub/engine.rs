@@ -38,6 +38,7 @@ thread_local! {
 /// Counts `n` bytes of scanning work on this thread.
 pub(crate) fn add_work(n: usize) {
     WORK.with(|w| w.set(w.get().wrapping_add(n as u64)));
+    super::budget::tick(n);
 }
 
 /// The bytes this thread's engine passes and regex searches have been handed so far: every
@@ -97,7 +98,9 @@ pub fn resolve<T: Spanned>(set: &RuleSet, ms: &mut Vec<T>) {
     if ms.len() < 2 {
         return;
     }
-    ms.sort_unstable_by(|a, b| {
+    // Stable (adaptive) sort: matches arrive as one sorted run per rule and layer, which it
+    // merges instead of sorting from scratch.
+    ms.sort_by(|a, b| {
         a.start()
             .cmp(&b.start())
             .then(b.end().cmp(&a.end()))
@@ -135,6 +138,36 @@ pub fn resolve<T: Spanned>(set: &RuleSet, ms: &mut Vec<T>) {
     }
     close(out.last_mut(), &mut win);
     *ms = out;
+}
+
+/// Sorts confirmation requests by rule, then start, then limit. The keyword pass reports hits
+/// in text order, so each rule's requests arrive nearly sorted: they are grouped by rule in one
+/// counting pass, and each group is sorted by an adaptive sort, linear on sorted input. One
+/// plain sort of the interleaved requests (a keyword repeated over a long string gives
+/// hundreds of thousands) cost more than the confirmations themselves.
+fn sort_by_rule(todo: &mut Vec<(u32, usize, usize)>, rules: usize) {
+    if todo.len() < 512 {
+        todo.sort_unstable();
+        return;
+    }
+    let mut at = vec![0usize; rules + 1];
+    for t in todo.iter() {
+        at[t.0 as usize + 1] += 1;
+    }
+    for r in 0..rules {
+        at[r + 1] += at[r];
+    }
+    let starts = at.clone();
+    let mut out = vec![(0u32, 0usize, 0usize); todo.len()];
+    for &t in todo.iter() {
+        let slot = &mut at[t.0 as usize];
+        out[*slot] = t;
+        *slot += 1;
+    }
+    for r in 0..rules {
+        out[starts[r]..starts[r + 1]].sort();
+    }
+    *todo = out;
 }
 
 fn floor_boundary(s: &str, mut i: usize) -> usize {
@@ -477,7 +510,32 @@ impl FastEngine {
         let mut todo: Vec<(u32, usize, usize)> = Vec::new();
         let mut code_hits = code::Hits::default();
         let b = text.as_bytes();
+        // A request that extends one of the last few of the same rule (a window overlapping
+        // it, a run start already asked for) joins it: text made of one keyword repeated asks
+        // for one long window, not one per hit.
+        let push = |todo: &mut Vec<(u32, usize, usize)>, plan: Plan, t: (u32, usize, usize)| {
+            let n = todo.len();
+            for prev in todo[n.saturating_sub(4)..].iter_mut().rev() {
+                if prev.0 != t.0 {
+                    continue;
+                }
+                let joins = match plan {
+                    Plan::Window => t.1 <= prev.2 && t.1 >= prev.1,
+                    Plan::AtRun(_) => t.1 == prev.1,
+                    _ => false,
+                };
+                if joins {
+                    prev.2 = prev.2.max(t.2);
+                    return;
+                }
+                break;
+            }
+            todo.push(t);
+        };
         let mut on_hit = |pattern: usize, start: usize, end: usize| {
+            if super::budget::tick(4) {
+                return;
+            }
             if let Some(g) = self.kw_code[pattern] {
                 code_hits.push(g, start, end);
             }
@@ -500,9 +558,13 @@ impl FastEngine {
                         while s > 0 && class.contains(b[s - 1]) {
                             s -= 1;
                         }
-                        todo.push((ri, s, lim));
+                        push(&mut todo, Plan::AtRun(class), (ri, s, lim));
                     }
-                    Plan::Window => todo.push((ri, start.saturating_sub(r.before), lim)),
+                    Plan::Window => push(
+                        &mut todo,
+                        Plan::Window,
+                        (ri, start.saturating_sub(r.before), lim),
+                    ),
                     Plan::Code => {}
                 }
             }
@@ -521,10 +583,14 @@ impl FastEngine {
         if todo.is_empty() {
             return;
         }
-        todo.sort_unstable();
+        sort_by_rule(&mut todo, self.set.rules.len());
         let mut found: Vec<Range<usize>> = Vec::new();
         let mut i = 0;
         while i < todo.len() {
+            // Past the CPU budget the string is replaced whole: the rest need not be confirmed.
+            if super::budget::tick(16) {
+                return;
+            }
             let (ri, s, mut e) = todo[i];
             let r = &self.set.rules[ri as usize];
             let mut j = i + 1;

@@ -492,35 +492,97 @@ pub struct KeyWords {
     quick: Option<aho_corasick::AhoCorasick>,
 }
 
+/// A key split into lower-case word pieces (see the module docs), without allocating for
+/// keys of ordinary length: the pieces' letters and digits in one buffer, and where each piece
+/// ends. Consecutive pieces are adjacent in the buffer, so a run of them joined is one slice.
+pub(crate) struct Split {
+    buf: smallvec::SmallVec<[u8; 256]>,
+    ends: smallvec::SmallVec<[u32; 32]>,
+}
+
+impl Split {
+    pub(crate) fn new(key: &str) -> Split {
+        let mut s = Split {
+            buf: smallvec::SmallVec::new(),
+            ends: smallvec::SmallVec::new(),
+        };
+        let mut prev: Option<char> = None;
+        let mut chars = key.chars().peekable();
+        while let Some(c) = chars.next() {
+            if !c.is_alphanumeric() {
+                s.close();
+                prev = None;
+                continue;
+            }
+            if let Some(p) = prev {
+                let next_lower = chars.peek().is_some_and(|n| n.is_lowercase());
+                let hump = (p.is_lowercase() && c.is_uppercase())
+                    || (p.is_uppercase() && c.is_uppercase() && next_lower)
+                    || (p.is_alphabetic() && c.is_numeric())
+                    || (p.is_numeric() && c.is_alphabetic());
+                if hump {
+                    s.close();
+                }
+            }
+            if c.is_ascii() {
+                s.buf.push(c.to_ascii_lowercase() as u8);
+            } else {
+                let mut tmp = [0u8; 4];
+                for l in c.to_lowercase() {
+                    s.buf.extend_from_slice(l.encode_utf8(&mut tmp).as_bytes());
+                }
+            }
+            prev = Some(c);
+        }
+        s.close();
+        s
+    }
+
+    /// Ends the current piece, if it has any letters.
+    fn close(&mut self) {
+        let start = self.ends.last().map_or(0, |&e| e as usize);
+        if self.buf.len() > start {
+            self.ends.push(self.buf.len() as u32);
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Pieces `i..i + n`, joined.
+    pub(crate) fn joined(&self, i: usize, n: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        let end = self.ends[i + n - 1] as usize;
+        // Whole characters were pushed between piece ends, so this cannot fail.
+        std::str::from_utf8(&self.buf[start..end]).unwrap_or_default()
+    }
+
+    pub(crate) fn piece(&self, i: usize) -> &str {
+        self.joined(i, 1)
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &str> {
+        (0..self.len()).map(|i| self.piece(i))
+    }
+}
+
 /// Splits `key` into lower-case word pieces (see the module docs).
 pub fn pieces(key: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    let mut cur = String::new();
-    let chars: Vec<char> = key.chars().collect();
-    for (i, &c) in chars.iter().enumerate() {
-        if !c.is_alphanumeric() {
-            if !cur.is_empty() {
-                out.push(std::mem::take(&mut cur));
-            }
-            continue;
-        }
-        if let Some(&p) = i.checked_sub(1).and_then(|j| chars.get(j)) {
-            let next_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
-            let hump = (p.is_lowercase() && c.is_uppercase())
-                || (p.is_uppercase() && c.is_uppercase() && next_lower)
-                || (p.is_alphabetic() && c.is_numeric())
-                || (p.is_numeric() && c.is_alphabetic());
-            if hump && !cur.is_empty() {
-                out.push(std::mem::take(&mut cur));
-            }
-        }
-        cur.extend(c.to_lowercase());
-    }
-    if !cur.is_empty() {
-        out.push(cur);
-    }
-    out
+    Split::new(key).iter().map(str::to_string).collect()
 }
+
+/// A fixed list as a set, for the lookups done per key.
+fn set(list: &'static [&'static str]) -> std::collections::HashSet<&'static str> {
+    list.iter().copied().collect()
+}
+
+static AFTER_SET: std::sync::LazyLock<std::collections::HashSet<&'static str>> =
+    std::sync::LazyLock::new(|| set(AFTER));
+static BEFORE_SET: std::sync::LazyLock<std::collections::HashSet<&'static str>> =
+    std::sync::LazyLock::new(|| set(BEFORE));
+static SUFFIX_SET: std::sync::LazyLock<std::collections::HashSet<&'static str>> =
+    std::sync::LazyLock::new(|| set(SUFFIX_WORDS));
 
 impl KeyWords {
     /// Builds the rules from secret words (each a key whose pieces are the word's pieces),
@@ -625,10 +687,9 @@ impl KeyWords {
         if self.is_benign(key) {
             return true;
         }
-        let p = pieces(key);
+        let p = Split::new(key);
         (0..p.len()).any(|i| {
-            (1..=self.max_pieces.min(p.len() - i))
-                .any(|n| self.words.contains_key(p[i..i + n].concat().as_str()))
+            (1..=self.max_pieces.min(p.len() - i)).any(|n| self.words.contains_key(p.joined(i, n)))
         })
     }
 
@@ -649,22 +710,22 @@ impl KeyWords {
         if key.is_ascii() && !self.may_name_secret(key) {
             return None;
         }
-        let p = pieces(key);
+        let p = Split::new(key);
         for i in 0..p.len() {
             for n in 1..=self.max_pieces.min(p.len() - i) {
-                let joined: String = p[i..i + n].concat();
-                let family = match self.words.get(joined.as_str()) {
+                let joined = p.joined(i, n);
+                let family = match self.words.get(joined) {
                     Some(&f) => f,
                     // A lower-case compound ending in a long secret word (`refreshtoken`,
                     // `pgpassword`, `identitytoken`): one piece, the word at its end.
-                    None if n == 1 => match self.suffix_word(&joined) {
+                    None if n == 1 => match self.suffix_word(joined) {
                         Some(f) => f,
                         None => continue,
                     },
                     None => continue,
                 };
-                let after = p[i + n..].iter().any(|x| AFTER.contains(&x.as_str()));
-                let before = i > 0 && BEFORE.contains(&p[i - 1].as_str());
+                let after = (i + n..p.len()).any(|j| AFTER_SET.contains(p.piece(j)));
+                let before = i > 0 && BEFORE_SET.contains(p.piece(i - 1));
                 if !after && !before {
                     return Some(family);
                 }
@@ -698,7 +759,7 @@ impl KeyWords {
             return None;
         }
         (1..=piece.len() - MIN_SUFFIX)
-            .filter(|&k| piece.is_char_boundary(k) && SUFFIX_WORDS.contains(&&piece[k..]))
+            .filter(|&k| piece.is_char_boundary(k) && SUFFIX_SET.contains(&piece[k..]))
             .find_map(|k| self.words.get(&piece[k..]).copied())
     }
 
@@ -715,17 +776,18 @@ impl KeyWords {
 
 /// `FOO_KEY` in upper case (an environment variable) with a qualifier that is not an ordinary
 /// key's.
-fn upper_env_key(key: &str, p: &[String]) -> bool {
+fn upper_env_key(key: &str, p: &Split) -> bool {
     let upper = key
         .bytes()
         .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_');
-    if !upper || p.len() < 2 || p[p.len() - 1] != "key" {
+    let n = p.len();
+    if !upper || n < 2 || p.piece(n - 1) != "key" {
         return false;
     }
-    let q = &p[p.len() - 2];
+    let q = p.piece(n - 2);
     let ordinary_pair =
-        p.len() >= 3 && ORDINARY_KEYS.contains(&format!("{}_{q}", p[p.len() - 3]).as_str());
-    !(ORDINARY_KEYS.contains(&q.as_str()) || AFTER.contains(&q.as_str()) || ordinary_pair)
+        n >= 3 && ORDINARY_KEYS.contains(&format!("{}_{q}", p.piece(n - 3)).as_str());
+    !(ORDINARY_KEYS.contains(&q) || AFTER_SET.contains(q) || ordinary_pair)
 }
 
 #[cfg(test)]

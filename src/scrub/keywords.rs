@@ -72,6 +72,9 @@ macro_rules! streams {
         // Each stream's bytes as a slice of exactly `len`: no bounds checks in the loop.
         let ts: [&[u8]; $l] = [$(&text[$j * step..$j * step + len]),*];
         let mut s = [k.start; $l];
+        // Match states of the later streams, kept until the earlier ones are done so that
+        // hits are reported in text order (callers sort them; sorted input sorts in one pass).
+        let mut later: Vec<(u32, usize, usize)> = Vec::new();
         for i in 0..len {
             // Rows are built from valid states and classes, so the table index is in range.
             $( s[$j] = t[s[$j] + usize::from(c[usize::from(ts[$j][i])])].at(); )*
@@ -79,11 +82,18 @@ macro_rules! streams {
             if false $(| (s[$j] < m))* {
                 for (j, &sj) in s.iter().enumerate() {
                     let end = j * step + i + 1;
-                    if j == 0 || end > j * step + w {
+                    if j == 0 {
                         k.report(sj, end, $hit);
+                    } else if sj < m && end > j * step + w {
+                        later.push((j as u32, sj, end));
                     }
                 }
             }
+        }
+        // Stable: each stream's states stay in the order they were reached.
+        later.sort_by_key(|&(j, _, _)| j);
+        for &(_, sj, end) in &later {
+            k.report(sj, end, $hit);
         }
         // The bytes that did not divide by `L` continue the last stream.
         let done = ($l - 1) * step + len;
@@ -201,7 +211,7 @@ impl Keywords {
     }
 
     /// Calls `hit(pattern, start, end)` for every occurrence of every keyword in `text`
-    /// (overlapping; order unspecified).
+    /// (overlapping), in order of `end` (hits with the same end in an unspecified order).
     pub fn for_each(&self, text: &[u8], mut hit: impl FnMut(usize, usize, usize)) {
         match &self.table {
             Table::U16(t) => self.walk(t, text, &mut hit),
@@ -354,6 +364,10 @@ mod tests {
                 want.sort_unstable();
                 let mut got = Vec::new();
                 k.for_each(text.as_bytes(), |p, s, e| got.push((p, s, e)));
+                assert!(
+                    got.windows(2).all(|w| w[0].2 <= w[1].2),
+                    "hits in text order, length {n}, keyword at {pos}"
+                );
                 got.sort_unstable();
                 assert_eq!(got, want, "length {n}, keyword at {pos}");
                 checked += want.len();

@@ -23,6 +23,7 @@
 pub mod analyze;
 pub mod assign;
 pub mod blocks;
+mod budget;
 mod code;
 pub mod decode;
 pub mod engine;
@@ -163,6 +164,17 @@ pub struct RedactionConfig {
     /// (1 to 16). A value that still holds escapes after that many levels is replaced whole by
     /// `[REDACTED:too_deep]` and counted: it is never passed on unscanned.
     pub max_escape_depth: usize,
+    /// CPU time a string may cost to scrub, per MiB of its size (plus 2 ms for any string),
+    /// measured on the worker thread's CPU clock. Default `200ms` (at least 5 MiB/s whatever
+    /// the text holds). Prose and JSON cost 7 to 25 ms per MiB; the slowest benign text
+    /// measured, Python source full of escapes, 69 ms per MiB: the default leaves about 3×
+    /// headroom over it for slower CPUs. A string that runs over is replaced whole by
+    /// `[REDACTED:over_budget]` and counted: text crafted to be slow to scan is never
+    /// forwarded unscanned, and never holds a worker for long. Lower it to bound the worst case
+    /// more tightly at the risk of masking large benign values; `0s` turns the budget off
+    /// (every string is scanned to the end, whatever it costs).
+    #[serde(with = "humantime_serde")]
+    pub max_scan_cpu_per_mib: std::time::Duration,
 }
 
 impl Default for RedactionConfig {
@@ -185,6 +197,7 @@ impl Default for RedactionConfig {
             key_file: None,
             max_value_bytes: 4 << 20,
             max_escape_depth: 8,
+            max_scan_cpu_per_mib: std::time::Duration::from_millis(200),
         }
     }
 }
@@ -195,8 +208,11 @@ impl Default for RedactionConfig {
 /// earlier look at the request. Neither is ever logged or exported.
 #[derive(Debug, Default, Clone)]
 pub struct ScrubReport {
-    /// Secret values found, with their rule (at least `scan::ECHO_MIN_BYTES` long).
+    /// Secret values found, with their rule (at least `scan::ECHO_MIN_BYTES` long), once each.
     pub(crate) found: Vec<(String, u32)>,
+    /// The values in `found`, to keep it free of repeats in constant time per value (a
+    /// request can reveal tens of thousands; a search of the list per value was quadratic).
+    found_seen: std::collections::HashSet<String, foldhash::fast::RandomState>,
     /// Secret values searched for in every string scrubbed with this report.
     pub(crate) known: Option<Arc<scan::Known>>,
     /// Matches per type (`email`, `jwt`, `blocked_key`, `oversize`…).
@@ -217,6 +233,14 @@ impl ScrubReport {
         ScrubReport {
             known,
             ..ScrubReport::default()
+        }
+    }
+
+    /// Records a revealed secret value (once).
+    pub(crate) fn reveal(&mut self, v: &str, rule: u32) {
+        if !self.found_seen.contains(v) {
+            self.found_seen.insert(v.to_string());
+            self.found.push((v.to_string(), rule));
         }
     }
 
@@ -292,7 +316,9 @@ impl ScrubReport {
         for (t, n) in &other.matches {
             self.add(t, *n);
         }
-        self.found.extend(other.found.iter().cloned());
+        for (v, rule) in &other.found {
+            self.reveal(v, *rule);
+        }
         self.bytes_scanned += other.bytes_scanned;
         self.bytes_values_skipped += other.bytes_values_skipped;
         self.oversize_values += other.oversize_values;
@@ -301,6 +327,7 @@ impl ScrubReport {
 
     pub fn clear(&mut self) {
         self.found.clear();
+        self.found_seen.clear();
         self.known = None;
         self.matches.clear();
         self.bytes_scanned = 0;
@@ -437,10 +464,12 @@ pub struct Scrubber {
     pub(crate) summary: Summary,
     pub(crate) max_value_bytes: usize,
     pub(crate) max_escape_depth: usize,
+    pub(crate) max_scan_cpu_per_mib: std::time::Duration,
     pub(crate) t_blocked: Arc<str>,
     pub(crate) t_oversize: Arc<str>,
     pub(crate) t_too_deep: Arc<str>,
     pub(crate) t_unstable: Arc<str>,
+    pub(crate) t_over_budget: Arc<str>,
     /// This scrubber's id in the per-thread memo of clean strings ([`memo`]).
     pub(crate) memo_id: u64,
     /// The rule echoes of values masked by key rules are reported as (`secret_assignment`, or
@@ -562,10 +591,12 @@ impl Scrubber {
             summary: cfg.summary,
             max_value_bytes: cfg.max_value_bytes.max(1),
             max_escape_depth: cfg.max_escape_depth.clamp(1, 16),
+            max_scan_cpu_per_mib: cfg.max_scan_cpu_per_mib,
             t_blocked: "blocked_key".into(),
             t_oversize: "oversize".into(),
             t_too_deep: "too_deep".into(),
             t_unstable: "unstable".into(),
+            t_over_budget: "over_budget".into(),
             memo_id: memo::next_id(),
             echo_rule,
         })

@@ -78,7 +78,8 @@ impl Scrubber {
     /// found by fuzzing, not seen in real payloads) is replaced whole and counted as
     /// `unstable`: fail closed, and each pass is a full scan, so the cost stays bounded. A
     /// string that cannot be scanned (JSON nested deeper than `max_escape_depth`) is replaced
-    /// whole and counted as `too_deep`. `known`: secrets found elsewhere in the same request.
+    /// whole and counted as `too_deep`; one that runs over its CPU budget (see `budget`) as
+    /// `over_budget`. `known`: secrets found elsewhere in the same request.
     pub(crate) fn scrub_text(&self, text: &str, rep: &mut ScrubReport) -> Option<Rewritten> {
         let known_arc = rep.known.clone();
         let empty = Known::default();
@@ -96,6 +97,8 @@ impl Scrubber {
         if memo_ok && super::memo::is_clean(self.memo_id, text) {
             return None;
         }
+        // Every pass below shares one CPU budget (see `budget`); the outermost scrub arms it.
+        let _budget = super::budget::arm(text.len(), self.max_scan_cpu_per_mib);
         let whole = |typ: &std::sync::Arc<str>, rep: &mut ScrubReport, drop: bool| {
             rep.add(typ, 1);
             // A JSON document stays valid JSON: the replacement becomes a JSON string.
@@ -107,6 +110,7 @@ impl Scrubber {
             })
         };
         let mut cur = match self.scrub_pass(text, known, rep) {
+            _ if super::budget::over() => return whole(&self.t_over_budget, rep, false),
             Ok(Some(r)) => r,
             Ok(None) => {
                 if memo_ok {
@@ -118,6 +122,7 @@ impl Scrubber {
         };
         for _ in 1..MAX_PASSES {
             match self.scrub_pass(&cur.text, known, rep) {
+                _ if super::budget::over() => return whole(&self.t_over_budget, rep, cur.drop),
                 Ok(Some(next)) => {
                     cur = Rewritten {
                         text: next.text,
@@ -152,13 +157,8 @@ impl Scrubber {
             let own_shape = rule.keywords.iter().any(|k| {
                 v.len() > k.len() && v.get(..k.len()).is_some_and(|p| p.eq_ignore_ascii_case(k))
             });
-            if secret
-                && !own_shape
-                && super::scan::echo_worthy(v)
-                && !h.whole_run
-                && !rep.found.iter().any(|(f, _)| f == v)
-            {
-                rep.found.push((v.to_string(), h.rule));
+            if secret && !own_shape && super::scan::echo_worthy(v) && !h.whole_run {
+                rep.reveal(v, h.rule);
             }
         }
         resolve(&self.set, &mut hits);
@@ -166,7 +166,13 @@ impl Scrubber {
         // whole number literal by a string), whatever a rule spanned.
         let toks = json_tokens(text);
         let mut edits: Vec<Edit> = Vec::with_capacity(hits.len());
+        // Hits are sorted and disjoint, tokens sorted: the tokens before a hit are behind every
+        // later hit too, so one cursor walks both lists once.
+        let mut first_tok = 0;
         for (hi, h) in hits.iter().enumerate() {
+            if super::budget::tick(64) {
+                return Err(ScanError::OverBudget);
+            }
             match &toks {
                 None => edits.push(Edit {
                     start: h.start,
@@ -175,9 +181,13 @@ impl Scrubber {
                     quote: false,
                 }),
                 Some(toks) => {
-                    for &(ts, te, kind) in toks
+                    while toks.get(first_tok).is_some_and(|&(_, te, _)| te <= h.start) {
+                        first_tok += 1;
+                    }
+                    for &(ts, te, kind) in toks[first_tok..]
                         .iter()
-                        .filter(|&&(ts, te, _)| ts < h.end && h.start < te)
+                        .take_while(|&&(ts, _, _)| ts < h.end)
+                        .filter(|&&(_, te, _)| h.start < te)
                     {
                         edits.push(match kind {
                             TokKind::Str => Edit {
@@ -204,6 +214,9 @@ impl Scrubber {
         for e in &edits {
             if e.start < last || e.end > text.len() || e.start >= e.end {
                 continue;
+            }
+            if super::budget::tick(64) {
+                return Err(ScanError::OverBudget);
             }
             out.push_str(&text[last..e.start]);
             if e.quote {

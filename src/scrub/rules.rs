@@ -10,6 +10,9 @@ use serde::Deserialize;
 use std::ops::Range;
 use std::sync::Arc;
 
+/// Longest match whose secret group is looked for (see `Rule::secret_range`).
+const MAX_CAPTURE_BYTES: usize = 4096;
+
 /// The default PII pack, compiled into the binary.
 pub const DEFAULT_PII: &str = include_str!("../../patterns/pii.toml");
 /// The default secrets pack, compiled into the binary.
@@ -390,6 +393,9 @@ impl Rule {
             let Some(m) = self.regex.search(&input) else {
                 break;
             };
+            if super::budget::tick(64) {
+                return;
+            }
             let (ms, me) = (m.start(), m.end());
             // Advance past this match (at least one char so empty matches cannot loop).
             pos = if me > ms {
@@ -480,9 +486,13 @@ impl Rule {
         }
     }
 
-    /// The part of match `m` to redact: the first participating secret group, or all of it.
+    /// The part of match `m` to redact: the first participating secret group, or all of it
+    /// (also when the match is longer than [`MAX_CAPTURE_BYTES`]).
     fn secret_range(&self, text: &str, m: regex_automata::Match) -> Range<usize> {
-        if self.secret_group.is_empty() {
+        // A match longer than a few KiB (a rule whose match may run on, such as a URL's
+        // userinfo up to its last `@`, over text made of nothing else) is masked whole: the
+        // capture engines are the slow ones, and narrowing it is not worth a slow pass.
+        if self.secret_group.is_empty() || m.len() > MAX_CAPTURE_BYTES {
             return m.range();
         }
         if let Some(r) = self.derived_group(text, m.range()) {

@@ -59,6 +59,17 @@ pub(crate) enum ScanError {
     /// A view's offsets could not be mapped back (cannot happen: the text and its map come
     /// from the same code; should it, the string is masked whole rather than half-masked).
     Unmapped,
+    /// The string's CPU budget ran out (see `budget`): it is replaced whole.
+    OverBudget,
+}
+
+/// Stops a scan whose CPU budget has run out.
+fn within_budget() -> Result<(), ScanError> {
+    if super::budget::over() {
+        Err(ScanError::OverBudget)
+    } else {
+        Ok(())
+    }
 }
 
 /// Values already known to be secrets (found elsewhere in the same request), searched for in
@@ -313,6 +324,7 @@ impl Scrubber {
         let mut found: Vec<Hit> = Vec::new();
         let mut ms: Vec<Match> = Vec::new();
         self.engine.find(t0, &mut ms);
+        within_budget()?;
         found.extend(ms.drain(..).map(|m| hit(t0, m.start..m.end, m.rule)));
         // Where normalising changed the text, the rules also see it as it was: a character
         // mapped to ASCII can join a number or a word next to it (`۲` before `415 555 0100`),
@@ -320,11 +332,13 @@ impl Scrubber {
         let mut found_j: Vec<Hit> = Vec::new();
         if norm_text.is_some() {
             self.engine.find(tj, &mut ms);
+            within_budget()?;
             found_j.extend(ms.drain(..).map(|m| hit(tj, m.start..m.end, m.rule)));
         }
         // Layer 2.
         if let Some(t1) = escapes_text(t0) {
             self.engine.find(&t1, &mut ms);
+            within_budget()?;
             if !ms.is_empty() {
                 let map = escapes_mapped(t0)
                     .filter(|m| m.text == t1)
@@ -341,7 +355,9 @@ impl Scrubber {
         let mut inner_values: Vec<(String, u32)> = Vec::new();
         if depth < MAX_LAYERS {
             self.decoded_runs(t0, depth, &mut found, &mut inner_values)?;
+            within_budget()?;
             self.joined_lines(t0, depth, &mut found)?;
+            within_budget()?;
         }
         // Values wrapped onto the next lines.
         if memchr::memchr(b'\n', t0.as_bytes()).is_some() {
@@ -354,14 +370,8 @@ impl Scrubber {
         }
         // Layer 5.
         let echoes = echo_values(&found, &inner_values, known);
-        for (v, rule) in &echoes {
-            let finder = memchr::memmem::Finder::new(v.as_bytes());
-            let mut from = 0;
-            while let Some(k) = finder.find(&t0.as_bytes()[from..]) {
-                found.push(hit(t0, from + k..from + k + v.len(), *rule));
-                from += k + 1;
-            }
-        }
+        echo_hits(t0, &echoes, &mut found);
+        within_budget()?;
         if found.is_empty() && found_j.is_empty() {
             return Ok(());
         }
@@ -525,6 +535,51 @@ fn echo_values(found: &[Hit], inner: &[(String, u32)], known: &Known) -> Vec<(St
         .collect()
 }
 
+/// Every occurrence of every echo value in `t`, overlapping ones included (a masked union must
+/// leave no piece of any of them). A few values are searched one by one; more in one pass of
+/// an automaton, because a text holding thousands of distinct found values (`token=…` lines)
+/// searched once per value cost its length times their number.
+fn echo_hits(t: &str, echoes: &[(String, u32)], found: &mut Vec<Hit>) {
+    const PER_VALUE: usize = 4;
+    if echoes.len() <= PER_VALUE {
+        for (v, rule) in echoes {
+            let finder = memchr::memmem::Finder::new(v.as_bytes());
+            let mut from = 0;
+            while let Some(k) = finder.find(&t.as_bytes()[from..]) {
+                if super::budget::tick(32 + k) {
+                    return;
+                }
+                found.push(hit(t, from + k..from + k + v.len(), *rule));
+                from += k + 1;
+            }
+        }
+        return;
+    }
+    // Building the automaton costs a few hundred ns per pattern byte, before any search.
+    if super::budget::tick(8 * echoes.iter().map(|(v, _)| v.len()).sum::<usize>()) {
+        return;
+    }
+    match aho_corasick::AhoCorasick::new(echoes.iter().map(|(v, _)| v.as_bytes())) {
+        Ok(ac) => {
+            for m in ac.find_overlapping_iter(t) {
+                if super::budget::tick(32) {
+                    return;
+                }
+                found.push(hit(t, m.start()..m.end(), echoes[m.pattern().as_usize()].1));
+            }
+        }
+        // Building cannot fail for these few short patterns (each at most a string's
+        // length); should it, one search per value is the same answer, only slower.
+        Err(_) => {
+            for (v, rule) in echoes {
+                for (k, _) in t.match_indices(v.as_str()) {
+                    found.push(hit(t, k..k + v.len(), *rule));
+                }
+            }
+        }
+    }
+}
+
 /// Our own replacement forms in `text` are never rewritten (scrubbing is idempotent), but a
 /// match that covers one is cut around it rather than dropped: a marker next to a secret does
 /// not hide the secret. Applies to `hits[first..]`.
@@ -574,6 +629,25 @@ fn protect(text: &str, hits: &mut Vec<Hit>, first: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn echo_hits_finds_overlapping_occurrences_with_few_or_many_values() {
+        let t = "x abcdefgh12XYZW99 y abcdefgh12 z";
+        for extra in [0usize, 10] {
+            let mut echoes = vec![("abcdefgh12".to_string(), 1), ("gh12XYZW99".to_string(), 2)];
+            echoes.extend((0..extra).map(|i| (format!("unrelated{i:04}"), 3)));
+            let mut found = Vec::new();
+            echo_hits(t, &echoes, &mut found);
+            let mut got: Vec<(usize, usize, u32)> =
+                found.iter().map(|h| (h.start, h.end, h.rule)).collect();
+            got.sort_unstable();
+            assert_eq!(
+                got,
+                vec![(2, 12, 1), (8, 18, 2), (21, 31, 1)],
+                "{extra} extra values"
+            );
+        }
+    }
 
     #[test]
     fn chains_join_wrapped_runs() {
