@@ -11,7 +11,9 @@
 //! - [`pipeline`]: the [`pipeline::Batch`] type, the bounded [`pipeline::queue`], the worker pool
 //!   and its stages.
 //! - [`sink`]: the [`sink::Sink`] trait and its implementations (local log, OTLP forward).
-//! - [`admin`]: metrics vocabulary, `/metrics`, `/healthz`, `/readyz`, the summary log line.
+//! - [`vocab`]: the shared vocabulary at the bottom of the module graph: drop and refuse
+//!   reasons, health, the metrics handles.
+//! - [`admin`]: `/metrics`, `/healthz`, `/readyz`, the summary log line.
 //! - [`scrub`]: the redaction engine: pattern packs, prefilter + regex engine, validators,
 //!   JSON-aware text walk, span walk, replacement actions.
 //! - [`audit`]: JSON audit records of agent operations.
@@ -37,5 +39,6 @@ pub mod scrub;
 pub mod service;
 pub mod sink;
 pub mod tls;
+pub mod vocab;
 
 pub use service::{run, Listeners, RunError};

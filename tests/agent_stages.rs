@@ -9,7 +9,6 @@ use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
-use spanward::admin::metrics::Metrics;
 use spanward::audit::{AuditConfig, AuditFileConfig, AuditLog};
 use spanward::cli::fingerprint::{self as fp_cli, FingerprintArgs, RoleArg};
 use spanward::cli::token::{self as token_cli, TokenArgs};
@@ -23,6 +22,7 @@ use spanward::pipeline::sample::{
 };
 use spanward::pipeline::stages::Stages;
 use spanward::scrub::{RedactionConfig, Scrubber};
+use spanward::vocab::metrics::Metrics;
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::ExitCode;

@@ -3,16 +3,17 @@
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
-use spanward::admin::metrics::Metrics;
 use spanward::config::LimitsConfig;
 use spanward::keys::{HmacKey, KeySource};
 use spanward::otlp::{Edits, Msg};
+use spanward::pipeline::count_spans;
 use spanward::pipeline::fingerprint::{FingerprintConfig, Fingerprinter};
 use spanward::pipeline::sample::{Sampler, SamplingConfig};
 use spanward::pipeline::stages::{Scratch, Stages};
-use spanward::pipeline::{count_spans, DropReason};
 use spanward::receiver::body;
 use spanward::scrub::{RedactionConfig, Scrubber};
+use spanward::vocab::metrics::Metrics;
+use spanward::vocab::DropReason;
 use std::sync::OnceLock;
 
 struct Pipeline {

@@ -4,7 +4,7 @@
 
 use crate::config::LimitsConfig;
 use crate::otlp::{canonical, check, CheckError, Edits, Msg};
-use crate::pipeline::RefuseReason;
+use crate::vocab::RefuseReason;
 use bytes::Bytes;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;

@@ -4,7 +4,7 @@
 
 use super::{body, Ingest, Refusal};
 use crate::auth::{Authenticator, ClientId, Denied};
-use crate::pipeline::RefuseReason;
+use crate::vocab::RefuseReason;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};

@@ -8,13 +8,13 @@ pub mod http;
 pub mod memlimit;
 pub mod ratelimit;
 
-use crate::admin::metrics::{Metrics, TransportLabel};
-use crate::admin::Health;
 use crate::auth::ClientId;
 use crate::config::{AckMode, LimitsConfig, PipelineConfig, WhenFull};
 use crate::otlp::{view, Edits, Msg};
 use crate::pipeline::queue::{QueueError, QueueSender};
-use crate::pipeline::{Ack, AckResult, Batch, DropReason, RefuseReason};
+use crate::pipeline::{Ack, AckResult, Batch};
+use crate::vocab::metrics::{Metrics, TransportLabel};
+use crate::vocab::{DropReason, Health, RefuseReason};
 use body::Admitted;
 use bytes::Bytes;
 use std::sync::atomic::Ordering;
@@ -75,7 +75,7 @@ impl Ingest {
                 if a.oversize_values > 0 {
                     self.metrics
                         .redactions
-                        .get_or_create(&crate::admin::metrics::TypeLabel {
+                        .get_or_create(&crate::vocab::metrics::TypeLabel {
                             r#type: "oversize".to_string(),
                         })
                         .inc_by(a.oversize_values);
@@ -156,7 +156,7 @@ impl Ingest {
                     .refused(transport, RefuseReason::RateLimited, spans);
                 self.metrics
                     .receiver_rate_limited_spans
-                    .get_or_create(&crate::admin::metrics::ClientLabel {
+                    .get_or_create(&crate::vocab::metrics::ClientLabel {
                         client: rl.label(&name),
                     })
                     .inc_by(spans as u64);

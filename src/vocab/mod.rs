@@ -1,0 +1,14 @@
+//! The shared vocabulary: what receivers, stages, sinks and the admin endpoint say to each
+//! other. Why spans were refused or dropped ([`RefuseReason`], [`DropReason`]), whether the
+//! service is ready ([`Health`]), and the [`metrics`] handles every part updates.
+//!
+//! It sits at the bottom of the module graph and imports nothing of the service, so every
+//! layer may use it (see `tests/module_graph.rs`).
+
+pub mod metrics;
+
+mod health;
+mod reasons;
+
+pub use health::{Health, SinkStatus};
+pub use reasons::{DropReason, RefuseReason};
