@@ -127,7 +127,7 @@ pub struct OtlpReceiverConfig {
     #[serde(deserialize_with = "present")]
     pub http: Option<HttpConfig>,
     /// Request limits shared by both protocols.
-    pub limits: LimitsConfig,
+    pub limits: crate::otlp::Limits,
     /// Per-client rate limits (off by default); see `crate::receiver::ratelimit`.
     pub rate_limit: crate::receiver::ratelimit::RateLimitConfig,
     /// Bearer-token authentication for both protocols. Default: none (anyone who can connect
@@ -175,48 +175,6 @@ impl Default for HttpConfig {
         HttpConfig {
             endpoint: "127.0.0.1:4318".into(),
             tls: None,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct LimitsConfig {
-    /// Largest request body after decompression, in bytes. Default 20 MiB. Over it: HTTP 413,
-    /// gRPC `RESOURCE_EXHAUSTED` without `RetryInfo` (not retryable); counted as
-    /// `reason="too_large"`. Also the gRPC maximum decoded message size.
-    pub max_body_bytes: usize,
-    /// Largest accepted ratio of decompressed to compressed size. Default 100. A body that
-    /// inflates further is a compression bomb: refused like an oversized body, and decoding stops
-    /// at the limit so memory never grows past `max_body_bytes`.
-    pub max_decompression_ratio: u32,
-    /// Most spans in one request. Default 65,536 (the default queue capacity). Over it: refused
-    /// whole like an oversized body (`reason="too_large"`, not retryable).
-    pub max_spans_per_request: usize,
-    /// Most attributes in one span, counting its events' and links' attributes and every
-    /// key-value and array element nested in their values; the same bound applies to each
-    /// resource's and scope's attributes. Default 10,000. Over it: the request is refused whole
-    /// (`reason="too_large"`, not retryable).
-    pub max_attributes_per_span: usize,
-    /// Deepest nesting of attribute values (array and kvlist values inside each other; a plain
-    /// attribute value is level 1). Default 32, at most 100 (prost's decoding recursion limit;
-    /// serde_json's is 128). Deeper: the request is refused whole (`reason="malformed"`).
-    pub max_attribute_depth: usize,
-    /// Largest string or bytes attribute value, in bytes. Default 4 MiB. A larger value is
-    /// replaced by `[REDACTED:oversize]` before the request is queued and counted in
-    /// `spanward_redactions_total{type="oversize"}`: it is never forwarded unscanned.
-    pub max_attribute_value_bytes: usize,
-}
-
-impl Default for LimitsConfig {
-    fn default() -> Self {
-        LimitsConfig {
-            max_body_bytes: 20 * 1024 * 1024,
-            max_decompression_ratio: 100,
-            max_spans_per_request: 65_536,
-            max_attributes_per_span: 10_000,
-            max_attribute_depth: 32,
-            max_attribute_value_bytes: 4 << 20,
         }
     }
 }
@@ -432,7 +390,7 @@ pub struct Resolved {
     pub grpc: Option<SocketAddr>,
     pub http: Option<SocketAddr>,
     pub admin: SocketAddr,
-    pub limits: LimitsConfig,
+    pub limits: crate::otlp::Limits,
     pub rate_limit: crate::receiver::ratelimit::RateLimitConfig,
     pub otlp_exporter: Option<OtlpExporterConfig>,
     pub file_sink: Option<crate::sink::log::LogConfig>,

@@ -12,6 +12,7 @@
 
 pub mod check;
 pub mod edit;
+mod limits;
 pub mod view;
 pub mod wire;
 
@@ -20,6 +21,7 @@ pub(crate) mod testgen;
 
 pub use check::{canonical, check, CheckError, Checked};
 pub use edit::{EditError, Edits};
+pub use limits::Limits;
 pub use wire::{Field, Msg, Val, WireError};
 
 /// Why a decoded message could not be changed through its encoding (see [`edit_decoded`]).

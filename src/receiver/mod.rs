@@ -9,8 +9,8 @@ pub mod memlimit;
 pub mod ratelimit;
 
 use crate::auth::ClientId;
-use crate::config::{AckMode, LimitsConfig, PipelineConfig, WhenFull};
-use crate::otlp::{view, Edits, Msg};
+use crate::config::{AckMode, PipelineConfig, WhenFull};
+use crate::otlp::{view, Edits, Limits, Msg};
 use crate::pipeline::queue::{QueueError, QueueSender};
 use crate::pipeline::{Ack, AckResult, Batch};
 use crate::vocab::metrics::{Metrics, TransportLabel};
@@ -34,7 +34,7 @@ pub struct Refusal {
 pub struct Ingest {
     pub queue: QueueSender,
     pub pipeline: PipelineConfig,
-    pub limits: LimitsConfig,
+    pub limits: Limits,
     pub metrics: Metrics,
     pub health: Arc<Health>,
     /// Early sampling, before the queue, so sampled-out spans never take queue space. `None`
