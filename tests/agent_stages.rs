@@ -13,12 +13,13 @@ use spanward::audit::{AuditConfig, AuditFileConfig, AuditLog};
 use spanward::cli::fingerprint::{self as fp_cli, FingerprintArgs, RoleArg};
 use spanward::cli::token::{self as token_cli, TokenArgs};
 use spanward::keys::{HmacKey, HMAC_KEY_ENV};
+use spanward::otlp::tracestate::encode_threshold;
 use spanward::pipeline::fingerprint::{
     ContentConfig, ContentMode, FingerprintConfig, Fingerprinter, HASH_KEY_ID, INPUT_HASH,
     OUTPUT_HASH,
 };
 use spanward::pipeline::sample::{
-    encode_threshold, probability_to_threshold, Decision, SampleStats, Sampler, SamplingConfig,
+    probability_to_threshold, Decision, SampleStats, Sampler, SamplingConfig,
 };
 use spanward::pipeline::stages::Stages;
 use spanward::scrub::{RedactionConfig, Scrubber};

@@ -13,6 +13,7 @@
 pub mod check;
 pub mod edit;
 mod limits;
+pub mod tracestate;
 pub mod view;
 pub mod wire;
 

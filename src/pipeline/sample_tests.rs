@@ -1,4 +1,5 @@
 use super::*;
+use crate::otlp::tracestate::{parse_randomness, parse_threshold};
 use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue};
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Status};
 use rand::{Rng, SeedableRng};
