@@ -42,8 +42,6 @@ use crate::otlp::wire::put_len_field;
 use crate::otlp::{edit_decoded, num, Edits, Msg, RewriteError, WireError};
 use crate::pipeline::glob::{Glob, GlobError};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::any_value::Value;
-use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use serde::Deserialize;
@@ -391,7 +389,6 @@ impl Sampler {
     }
 }
 
-/// The resource's `service.name`, or `unknown_service` as the OTel SDKs default to.
 /// Writes a kept span's new `tracestate`: the field replaced, added, or removed when empty.
 fn set_trace_state(span: &Msg<'_>, facts: &SpanFacts<'_>, ts: &str, edits: &mut Edits) {
     let write = |out: &mut Vec<u8>| {
@@ -404,17 +401,6 @@ fn set_trace_state(span: &Msg<'_>, facts: &SpanFacts<'_>, ts: &str, edits: &mut 
         None if !ts.is_empty() => edits.append(span, write),
         None => {}
     }
-}
-
-pub fn service_name(resource: Option<&Resource>) -> &str {
-    resource
-        .and_then(|r| r.attributes.iter().find(|kv| kv.key == "service.name"))
-        .and_then(|kv| kv.value.as_ref())
-        .and_then(|v| match &v.value {
-            Some(Value::StringValue(s)) => Some(s.as_str()),
-            _ => None,
-        })
-        .unwrap_or("unknown_service")
 }
 
 /// Converts a probability in `[2^-56, 1]` to a rejection threshold rounded (half up) to

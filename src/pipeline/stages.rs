@@ -536,7 +536,7 @@ mod tests {
             let (fp, sc) = (st.fingerprint.as_ref().unwrap(), st.scrub.as_ref().unwrap());
             let mut rep = ScrubReport::default();
             for rs in &mut want.resource_spans {
-                let service = crate::pipeline::sample::service_name(rs.resource.as_ref()).to_string();
+                let service = crate::otlp::service_name(rs.resource.as_ref()).to_string();
                 if let Some(r) = rs.resource.as_mut() {
                     sc.scrub_resource(r, &mut rep).unwrap();
                 }
