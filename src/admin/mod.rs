@@ -3,7 +3,7 @@
 
 pub mod summary;
 
-use crate::auth::Authenticator;
+use crate::auth::{bearer_challenge, Authenticator};
 use crate::pipeline::queue::QueueSender;
 use crate::vocab::{metrics, Health};
 use axum::extract::State;
@@ -31,10 +31,7 @@ async fn metrics_handler(State(st): State<AdminState>, headers: HeaderMap) -> Re
         if let Err(denied) = a.check(h) {
             return (
                 StatusCode::UNAUTHORIZED,
-                [(
-                    header::WWW_AUTHENTICATE,
-                    crate::receiver::http::bearer_challenge(denied),
-                )],
+                [(header::WWW_AUTHENTICATE, bearer_challenge(denied))],
                 "missing or invalid bearer token\n",
             )
                 .into_response();
