@@ -329,7 +329,12 @@ pub async fn run(
     let workers = worker::spawn(cfg.workers, wctx).map_err(RunError::Workers)?;
     let ingest = Arc::new(Ingest {
         queue: qtx.clone(),
-        pipeline: cfg.pipeline.clone(),
+        policy: receiver::Policy {
+            ack: cfg.pipeline.ack,
+            when_full: cfg.pipeline.queue.when_full,
+            max_wait: cfg.pipeline.queue.max_wait,
+            retry_after: cfg.pipeline.retry_after,
+        },
         limits: cfg.limits.clone(),
         metrics: metrics.clone(),
         health: health.clone(),

@@ -8,6 +8,7 @@ mod locate;
 mod redaction;
 mod security;
 
+use crate::receiver::{AckMode, WhenFull};
 use locate::strip_location;
 use redaction::check_redaction;
 use security::resolve_security;
@@ -283,26 +284,6 @@ impl Default for AdminConfig {
             auth: None,
         }
     }
-}
-
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum WhenFull {
-    /// Wait up to `max_wait` for room, then refuse (default).
-    #[default]
-    Wait,
-    /// Refuse at once.
-    Refuse,
-}
-
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum AckMode {
-    /// OK once the batch is in the bounded queue (default; the collector's semantics).
-    #[default]
-    Accepted,
-    /// OK only after every sink confirmed the batch (fsynced, or acknowledged downstream).
-    Durable,
 }
 
 #[derive(Debug, Clone, Deserialize)]
