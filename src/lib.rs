@@ -40,5 +40,6 @@ pub mod service;
 pub mod sink;
 pub mod tls;
 pub mod vocab;
+pub mod yaml;
 
 pub use service::{run, Listeners, RunError};

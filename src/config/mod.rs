@@ -9,11 +9,13 @@ mod redaction;
 mod security;
 
 use crate::receiver::{AckMode, WhenFull};
+use crate::sink::otlp::OtlpExporterConfig;
+use crate::yaml::present;
 use locate::strip_location;
 use redaction::check_redaction;
 use security::resolve_security;
 
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -50,17 +52,6 @@ pub enum ConfigError {
         location: String,
         message: String,
     },
-}
-
-/// Deserializes a present key as `Some`, even when its value is empty (`file:` or `file: {}`), so
-/// naming a component in a section turns it on with its defaults, as in the collector.
-fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de> + Default,
-{
-    let v: Option<T> = Option::deserialize(d)?;
-    Ok(Some(v.unwrap_or_default()))
 }
 
 /// The whole file. Every section is optional.
@@ -192,77 +183,6 @@ pub struct ExportersConfig {
     /// Produce to a Kafka topic (see `crate::sink::kafka::KafkaConfig`).
     #[serde(deserialize_with = "present")]
     pub kafka: Option<crate::sink::kafka::KafkaConfig>,
-}
-
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum Compression {
-    /// No compression (default): loopback and in-cluster hops rarely gain from gzip.
-    #[default]
-    None,
-    Gzip,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct OtlpExporterConfig {
-    /// Next stage, `http://host:port`. Default `http://127.0.0.1:4327`.
-    pub endpoint: String,
-    /// `none` (default) or `gzip`.
-    pub compression: Compression,
-    /// Deadline of one export attempt. Default `10s`; an attempt that exceeds it is retried.
-    #[serde(with = "humantime_serde")]
-    pub timeout: Duration,
-    /// Requests in flight to the next stage at once. Default 4. When all are busy, workers wait,
-    /// the queue fills and receivers refuse: a slow next stage becomes back-pressure.
-    pub max_in_flight: usize,
-    /// Retry policy for retryable failures (UNAVAILABLE, RESOURCE_EXHAUSTED, …).
-    pub retry: RetryConfig,
-    /// TLS settings for an `https://` endpoint (CA, client certificate for mTLS, server name).
-    /// Default: none, which with `https://` means the system trust store and no client
-    /// certificate. Set with an `http://` endpoint it is an error (TLS would silently be off).
-    // A bare `tls:` counts as set, so with an `http://` endpoint it is an error, not plaintext.
-    #[serde(deserialize_with = "present")]
-    pub tls: Option<crate::tls::ClientTlsConfig>,
-}
-
-impl Default for OtlpExporterConfig {
-    fn default() -> Self {
-        OtlpExporterConfig {
-            endpoint: "http://127.0.0.1:4327".into(),
-            compression: Compression::None,
-            timeout: Duration::from_secs(10),
-            max_in_flight: 4,
-            retry: RetryConfig::default(),
-            tls: None,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct RetryConfig {
-    /// First backoff. Default `100ms`.
-    #[serde(with = "humantime_serde")]
-    pub initial_interval: Duration,
-    /// Backoff cap (doubling up to it, with jitter). Default `5s`. A `RetryInfo` delay from the
-    /// next stage is honoured even when longer, but never past `max_elapsed_time`.
-    #[serde(with = "humantime_serde")]
-    pub max_interval: Duration,
-    /// Give up after this long; the batch's spans are then counted as dropped
-    /// (`reason="export_failed"`) with one WARN line. Default `60s`.
-    #[serde(with = "humantime_serde")]
-    pub max_elapsed_time: Duration,
-}
-
-impl Default for RetryConfig {
-    fn default() -> Self {
-        RetryConfig {
-            initial_interval: Duration::from_millis(100),
-            max_interval: Duration::from_secs(5),
-            max_elapsed_time: Duration::from_secs(60),
-        }
-    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
