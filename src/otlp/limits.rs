@@ -1,5 +1,5 @@
 //! The limits one export request is held to: size and decompression of its body (checked by
-//! the receivers), and its structure ([`check`](super::check)). The config file's
+//! the receivers), and its structure ([`check`](fn@super::check)). The config file's
 //! `receivers.otlp.limits` section deserializes straight into [`Limits`].
 
 use serde::Deserialize;
