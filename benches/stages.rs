@@ -15,7 +15,6 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use prost::Message;
 use rand::{Rng, SeedableRng};
-use spanward::admin::metrics::Metrics;
 use spanward::audit::build_record;
 use spanward::keys::{HmacKey, KeySource};
 use spanward::otlp::{Edits, Msg};
@@ -23,6 +22,7 @@ use spanward::pipeline::fingerprint::{FingerprintConfig, Fingerprinter};
 use spanward::pipeline::sample::{Sampler, SamplingConfig, SamplingRule};
 use spanward::pipeline::stages::{Scratch, Stages};
 use spanward::scrub::{RedactionConfig, Scrubber};
+use spanward::vocab::metrics::Metrics;
 
 const SPANS: usize = 100;
 const TARGET_SPAN_BYTES: usize = 1536;

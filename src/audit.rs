@@ -598,7 +598,7 @@ const CONVERSATION_KEYS: &[&str] = &[
 
 /// The audit record for a span, or `None` when it is not an agent operation.
 pub fn build_record<'a>(resource: &'a Resource, span: &'a Span) -> Option<AuditRecord<'a>> {
-    use crate::pipeline::fingerprint::{HASH_KEY_ID, INPUT_HASH, OUTPUT_HASH};
+    use crate::vocab::attr::{HASH_KEY_ID, INPUT_HASH, OUTPUT_HASH};
     let a = &span.attributes;
     let input_hash = str_attr(a, INPUT_HASH);
     let output_hash = str_attr(a, OUTPUT_HASH);
@@ -641,7 +641,7 @@ pub fn build_record<'a>(resource: &'a Resource, span: &'a Span) -> Option<AuditR
         time: rfc3339(span.start_time_unix_nano),
         trace_id: hex::encode(&span.trace_id),
         span_id: hex::encode(&span.span_id),
-        service: Cow::Borrowed(cut(crate::pipeline::sample::service_name(Some(resource)))),
+        service: Cow::Borrowed(cut(crate::otlp::service_name(Some(resource)))),
         operation,
         conversation_id: first_attr(a, CONVERSATION_KEYS)
             .or_else(|| first_attr(&resource.attributes, CONVERSATION_KEYS)),

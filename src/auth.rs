@@ -6,6 +6,7 @@
 //! limits can be keyed on. Token values never appear in errors, logs or metric labels; errors
 //! name the file and line only.
 
+use axum::http::HeaderValue;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
@@ -57,6 +58,15 @@ pub enum Denied {
     Missing,
     /// A token that matches none.
     Invalid,
+}
+
+/// The `WWW-Authenticate` value for a refused request (the OTLP/HTTP receiver and the admin
+/// endpoint answer alike).
+pub fn bearer_challenge(denied: Denied) -> HeaderValue {
+    HeaderValue::from_static(match denied {
+        Denied::Missing => "Bearer realm=\"spanward\"",
+        Denied::Invalid => "Bearer realm=\"spanward\", error=\"invalid_token\"",
+    })
 }
 
 /// Who sent a request: the token's name, if it has one.

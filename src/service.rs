@@ -1,12 +1,14 @@
 //! Assembles the pipeline and runs it until shutdown: the one entry point, [`run`], takes its
 //! listeners and shutdown signal from outside so tests drive the real service on ephemeral ports.
 
-use crate::admin::{self, metrics::Metrics, summary::Summariser, Health};
+use crate::admin::{self, summary::Summariser};
 use crate::config::Resolved;
-use crate::pipeline::{queue, stages::Stages, worker, DropReason};
+use crate::pipeline::{queue, stages::Stages, worker};
 use crate::receiver::{self, Ingest};
 use crate::sink::{kafka::KafkaSink, log::LogSink, otlp::OtlpSink, Sink};
 use crate::tls;
+use crate::vocab::metrics::Metrics;
+use crate::vocab::{DropReason, Health};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -302,7 +304,7 @@ pub async fn run(
 ) -> Result<(), RunError> {
     let (metrics, registry) = Metrics::new();
     let sinks = build_sinks(&cfg)?;
-    let health = Arc::new(Health::new(cfg.workers, sinks.clone()));
+    let health = Arc::new(Health::new(cfg.workers, crate::sink::statuses(&sinks)));
     let qc = &cfg.pipeline.queue;
     let (qtx, qrx) = queue::bounded(qc.max_spans, qc.max_bytes);
     metrics.exporter_queue_capacity.set(qc.max_spans as i64);
@@ -327,7 +329,12 @@ pub async fn run(
     let workers = worker::spawn(cfg.workers, wctx).map_err(RunError::Workers)?;
     let ingest = Arc::new(Ingest {
         queue: qtx.clone(),
-        pipeline: cfg.pipeline.clone(),
+        policy: receiver::Policy {
+            ack: cfg.pipeline.ack,
+            when_full: cfg.pipeline.queue.when_full,
+            max_wait: cfg.pipeline.queue.max_wait,
+            retry_after: cfg.pipeline.retry_after,
+        },
         limits: cfg.limits.clone(),
         metrics: metrics.clone(),
         health: health.clone(),
@@ -358,7 +365,7 @@ pub async fn run(
         let m = metrics.clone();
         move || {
             m.receiver_tls_handshake_failures
-                .get_or_create(&crate::admin::metrics::TransportLabel { transport })
+                .get_or_create(&crate::vocab::metrics::TransportLabel { transport })
                 .inc();
         }
     };
@@ -541,7 +548,7 @@ pub async fn run(
     let _ = summary_task.await;
     let dropped_on_shutdown = metrics
         .pipeline_dropped_spans
-        .get_or_create(&crate::admin::metrics::ReasonLabel {
+        .get_or_create(&crate::vocab::metrics::ReasonLabel {
             reason: DropReason::Shutdown.as_str(),
         })
         .get();

@@ -9,20 +9,21 @@ use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
-use spanward::admin::metrics::Metrics;
 use spanward::audit::{AuditConfig, AuditFileConfig, AuditLog};
 use spanward::cli::fingerprint::{self as fp_cli, FingerprintArgs, RoleArg};
 use spanward::cli::token::{self as token_cli, TokenArgs};
 use spanward::keys::{HmacKey, HMAC_KEY_ENV};
+use spanward::otlp::tracestate::encode_threshold;
 use spanward::pipeline::fingerprint::{
     ContentConfig, ContentMode, FingerprintConfig, Fingerprinter, HASH_KEY_ID, INPUT_HASH,
     OUTPUT_HASH,
 };
 use spanward::pipeline::sample::{
-    encode_threshold, probability_to_threshold, Decision, SampleStats, Sampler, SamplingConfig,
+    probability_to_threshold, Decision, SampleStats, Sampler, SamplingConfig,
 };
 use spanward::pipeline::stages::Stages;
 use spanward::scrub::{RedactionConfig, Scrubber};
+use spanward::vocab::metrics::Metrics;
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::ExitCode;

@@ -3,20 +3,20 @@
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
-use spanward::admin::metrics::Metrics;
-use spanward::config::LimitsConfig;
 use spanward::keys::{HmacKey, KeySource};
-use spanward::otlp::{Edits, Msg};
+use spanward::otlp::{Edits, Limits, Msg};
+use spanward::pipeline::count_spans;
 use spanward::pipeline::fingerprint::{FingerprintConfig, Fingerprinter};
 use spanward::pipeline::sample::{Sampler, SamplingConfig};
 use spanward::pipeline::stages::{Scratch, Stages};
-use spanward::pipeline::{count_spans, DropReason};
 use spanward::receiver::body;
 use spanward::scrub::{RedactionConfig, Scrubber};
+use spanward::vocab::metrics::Metrics;
+use spanward::vocab::DropReason;
 use std::sync::OnceLock;
 
 struct Pipeline {
-    limits: LimitsConfig,
+    limits: Limits,
     sampler: Sampler,
     stages: Stages,
     metrics: Metrics,
@@ -33,12 +33,12 @@ fn pipeline() -> &'static Pipeline {
         };
         Pipeline {
             // Small enough that libFuzzer's inputs reach every limit.
-            limits: LimitsConfig {
+            limits: Limits {
                 max_spans_per_request: 64,
                 max_attributes_per_span: 256,
                 max_attribute_depth: 16,
                 max_attribute_value_bytes: 512,
-                ..LimitsConfig::default()
+                ..Limits::default()
             },
             sampler: Sampler::new(&sampling).expect("sampler"),
             stages: Stages {
@@ -109,9 +109,9 @@ pub fn run(data: &[u8], json: bool) {
 }
 
 /// Nothing the limits refuse or replace survives decoding, and ids have OTLP's lengths.
-fn check_limits(req: &ExportTraceServiceRequest, l: &LimitsConfig) {
+fn check_limits(req: &ExportTraceServiceRequest, l: &Limits) {
     use opentelemetry_proto::tonic::common::v1::{any_value::Value, AnyValue};
-    fn walk(v: &AnyValue, depth: usize, l: &LimitsConfig) {
+    fn walk(v: &AnyValue, depth: usize, l: &Limits) {
         assert!(depth <= l.max_attribute_depth);
         match v.value.as_ref() {
             Some(Value::StringValue(s)) => assert!(s.len() <= l.max_attribute_value_bytes),

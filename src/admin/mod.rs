@@ -1,77 +1,18 @@
 //! Admin endpoint: Prometheus text at `/metrics`, liveness at `/healthz`, readiness at
 //! `/readyz`, and the periodic refusal/drop summary line.
 
-pub mod metrics;
 pub mod summary;
 
-use crate::auth::Authenticator;
+use crate::auth::{bearer_challenge, Authenticator};
 use crate::pipeline::queue::QueueSender;
-use crate::sink::Sink;
+use crate::vocab::{metrics, Health};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use prometheus_client::registry::Registry;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
-
-/// What `/readyz` looks at.
-pub struct Health {
-    pub listeners_bound: AtomicBool,
-    pub workers_running: AtomicUsize,
-    pub workers_expected: usize,
-    pub shutting_down: AtomicBool,
-    pub sinks: Vec<Arc<dyn Sink>>,
-}
-
-impl Health {
-    pub fn new(workers_expected: usize, sinks: Vec<Arc<dyn Sink>>) -> Self {
-        Health {
-            listeners_bound: AtomicBool::new(false),
-            workers_running: AtomicUsize::new(0),
-            workers_expected,
-            shutting_down: AtomicBool::new(false),
-            sinks,
-        }
-    }
-
-    /// Why the service is not ready, or `None` when it is.
-    pub fn not_ready_reason(&self) -> Option<String> {
-        if self.shutting_down.load(Ordering::Acquire) {
-            return Some("shutting down".into());
-        }
-        if !self.listeners_bound.load(Ordering::Acquire) {
-            return Some("listeners not bound".into());
-        }
-        let running = self.workers_running.load(Ordering::Acquire);
-        if running < self.workers_expected {
-            return Some(format!(
-                "{running}/{} workers running",
-                self.workers_expected
-            ));
-        }
-        for s in &self.sinks {
-            if !s.ready() {
-                return Some(format!("sink {} failed", s.name()));
-            }
-        }
-        None
-    }
-
-    /// Problems sinks are riding out (`exporter otlp: …`), for `/readyz`'s body.
-    pub fn sink_problems(&self) -> Vec<String> {
-        self.sinks
-            .iter()
-            .filter_map(|s| s.problem().map(|p| format!("exporter {}: {p}", s.name())))
-            .collect()
-    }
-
-    /// Whether sinks can take data (used by receivers to refuse early).
-    pub fn sinks_ready(&self) -> bool {
-        self.sinks.iter().all(|s| s.ready())
-    }
-}
 
 #[derive(Clone)]
 struct AdminState {
@@ -90,10 +31,7 @@ async fn metrics_handler(State(st): State<AdminState>, headers: HeaderMap) -> Re
         if let Err(denied) = a.check(h) {
             return (
                 StatusCode::UNAUTHORIZED,
-                [(
-                    header::WWW_AUTHENTICATE,
-                    crate::receiver::http::bearer_challenge(denied),
-                )],
+                [(header::WWW_AUTHENTICATE, bearer_challenge(denied))],
                 "missing or invalid bearer token\n",
             )
                 .into_response();

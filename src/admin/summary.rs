@@ -4,8 +4,8 @@
 //! Sampled spans are an intentional drop and are left out of it (they are in `/metrics` and at
 //! debug).
 
-use super::metrics::{Metrics, ReasonLabel, RefusedLabels, TRANSPORTS};
-use crate::pipeline::{DropReason, RefuseReason};
+use crate::vocab::metrics::{Metrics, ReasonLabel, RefusedLabels, TRANSPORTS};
+use crate::vocab::{DropReason, RefuseReason};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use std::collections::BTreeMap;

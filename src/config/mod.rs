@@ -8,11 +8,14 @@ mod locate;
 mod redaction;
 mod security;
 
+use crate::receiver::{AckMode, WhenFull};
+use crate::sink::otlp::OtlpExporterConfig;
+use crate::yaml::present;
 use locate::strip_location;
 use redaction::check_redaction;
 use security::resolve_security;
 
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -49,17 +52,6 @@ pub enum ConfigError {
         location: String,
         message: String,
     },
-}
-
-/// Deserializes a present key as `Some`, even when its value is empty (`file:` or `file: {}`), so
-/// naming a component in a section turns it on with its defaults, as in the collector.
-fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de> + Default,
-{
-    let v: Option<T> = Option::deserialize(d)?;
-    Ok(Some(v.unwrap_or_default()))
 }
 
 /// The whole file. Every section is optional.
@@ -127,7 +119,7 @@ pub struct OtlpReceiverConfig {
     #[serde(deserialize_with = "present")]
     pub http: Option<HttpConfig>,
     /// Request limits shared by both protocols.
-    pub limits: LimitsConfig,
+    pub limits: crate::otlp::Limits,
     /// Per-client rate limits (off by default); see `crate::receiver::ratelimit`.
     pub rate_limit: crate::receiver::ratelimit::RateLimitConfig,
     /// Bearer-token authentication for both protocols. Default: none (anyone who can connect
@@ -179,48 +171,6 @@ impl Default for HttpConfig {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct LimitsConfig {
-    /// Largest request body after decompression, in bytes. Default 20 MiB. Over it: HTTP 413,
-    /// gRPC `RESOURCE_EXHAUSTED` without `RetryInfo` (not retryable); counted as
-    /// `reason="too_large"`. Also the gRPC maximum decoded message size.
-    pub max_body_bytes: usize,
-    /// Largest accepted ratio of decompressed to compressed size. Default 100. A body that
-    /// inflates further is a compression bomb: refused like an oversized body, and decoding stops
-    /// at the limit so memory never grows past `max_body_bytes`.
-    pub max_decompression_ratio: u32,
-    /// Most spans in one request. Default 65,536 (the default queue capacity). Over it: refused
-    /// whole like an oversized body (`reason="too_large"`, not retryable).
-    pub max_spans_per_request: usize,
-    /// Most attributes in one span, counting its events' and links' attributes and every
-    /// key-value and array element nested in their values; the same bound applies to each
-    /// resource's and scope's attributes. Default 10,000. Over it: the request is refused whole
-    /// (`reason="too_large"`, not retryable).
-    pub max_attributes_per_span: usize,
-    /// Deepest nesting of attribute values (array and kvlist values inside each other; a plain
-    /// attribute value is level 1). Default 32, at most 100 (prost's decoding recursion limit;
-    /// serde_json's is 128). Deeper: the request is refused whole (`reason="malformed"`).
-    pub max_attribute_depth: usize,
-    /// Largest string or bytes attribute value, in bytes. Default 4 MiB. A larger value is
-    /// replaced by `[REDACTED:oversize]` before the request is queued and counted in
-    /// `spanward_redactions_total{type="oversize"}`: it is never forwarded unscanned.
-    pub max_attribute_value_bytes: usize,
-}
-
-impl Default for LimitsConfig {
-    fn default() -> Self {
-        LimitsConfig {
-            max_body_bytes: 20 * 1024 * 1024,
-            max_decompression_ratio: 100,
-            max_spans_per_request: 65_536,
-            max_attributes_per_span: 10_000,
-            max_attribute_depth: 32,
-            max_attribute_value_bytes: 4 << 20,
-        }
-    }
-}
-
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct ExportersConfig {
@@ -233,77 +183,6 @@ pub struct ExportersConfig {
     /// Produce to a Kafka topic (see `crate::sink::kafka::KafkaConfig`).
     #[serde(deserialize_with = "present")]
     pub kafka: Option<crate::sink::kafka::KafkaConfig>,
-}
-
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum Compression {
-    /// No compression (default): loopback and in-cluster hops rarely gain from gzip.
-    #[default]
-    None,
-    Gzip,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct OtlpExporterConfig {
-    /// Next stage, `http://host:port`. Default `http://127.0.0.1:4327`.
-    pub endpoint: String,
-    /// `none` (default) or `gzip`.
-    pub compression: Compression,
-    /// Deadline of one export attempt. Default `10s`; an attempt that exceeds it is retried.
-    #[serde(with = "humantime_serde")]
-    pub timeout: Duration,
-    /// Requests in flight to the next stage at once. Default 4. When all are busy, workers wait,
-    /// the queue fills and receivers refuse: a slow next stage becomes back-pressure.
-    pub max_in_flight: usize,
-    /// Retry policy for retryable failures (UNAVAILABLE, RESOURCE_EXHAUSTED, …).
-    pub retry: RetryConfig,
-    /// TLS settings for an `https://` endpoint (CA, client certificate for mTLS, server name).
-    /// Default: none, which with `https://` means the system trust store and no client
-    /// certificate. Set with an `http://` endpoint it is an error (TLS would silently be off).
-    // A bare `tls:` counts as set, so with an `http://` endpoint it is an error, not plaintext.
-    #[serde(deserialize_with = "present")]
-    pub tls: Option<crate::tls::ClientTlsConfig>,
-}
-
-impl Default for OtlpExporterConfig {
-    fn default() -> Self {
-        OtlpExporterConfig {
-            endpoint: "http://127.0.0.1:4327".into(),
-            compression: Compression::None,
-            timeout: Duration::from_secs(10),
-            max_in_flight: 4,
-            retry: RetryConfig::default(),
-            tls: None,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct RetryConfig {
-    /// First backoff. Default `100ms`.
-    #[serde(with = "humantime_serde")]
-    pub initial_interval: Duration,
-    /// Backoff cap (doubling up to it, with jitter). Default `5s`. A `RetryInfo` delay from the
-    /// next stage is honoured even when longer, but never past `max_elapsed_time`.
-    #[serde(with = "humantime_serde")]
-    pub max_interval: Duration,
-    /// Give up after this long; the batch's spans are then counted as dropped
-    /// (`reason="export_failed"`) with one WARN line. Default `60s`.
-    #[serde(with = "humantime_serde")]
-    pub max_elapsed_time: Duration,
-}
-
-impl Default for RetryConfig {
-    fn default() -> Self {
-        RetryConfig {
-            initial_interval: Duration::from_millis(100),
-            max_interval: Duration::from_secs(5),
-            max_elapsed_time: Duration::from_secs(60),
-        }
-    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -325,26 +204,6 @@ impl Default for AdminConfig {
             auth: None,
         }
     }
-}
-
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum WhenFull {
-    /// Wait up to `max_wait` for room, then refuse (default).
-    #[default]
-    Wait,
-    /// Refuse at once.
-    Refuse,
-}
-
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum AckMode {
-    /// OK once the batch is in the bounded queue (default; the collector's semantics).
-    #[default]
-    Accepted,
-    /// OK only after every sink confirmed the batch (fsynced, or acknowledged downstream).
-    Durable,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -432,7 +291,7 @@ pub struct Resolved {
     pub grpc: Option<SocketAddr>,
     pub http: Option<SocketAddr>,
     pub admin: SocketAddr,
-    pub limits: LimitsConfig,
+    pub limits: crate::otlp::Limits,
     pub rate_limit: crate::receiver::ratelimit::RateLimitConfig,
     pub otlp_exporter: Option<OtlpExporterConfig>,
     pub file_sink: Option<crate::sink::log::LogConfig>,

@@ -10,7 +10,7 @@
 use super::edit::Edits;
 use super::num::*;
 use super::wire::{put_len_field, Msg, Val, I32, I64, LEN, VARINT};
-use crate::config::LimitsConfig;
+use super::Limits;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
 
@@ -149,7 +149,7 @@ fn wire_of(t: Ty) -> u8 {
 const MAX_NESTING: usize = 100;
 
 struct Walker<'l> {
-    limits: &'l LimitsConfig,
+    limits: &'l Limits,
     spans: usize,
     oversize: u64,
     /// Key-values and array elements left in the current resource, scope or span.
@@ -173,7 +173,7 @@ fn id_field(kind: Kind, num: u32) -> (usize, &'static str) {
 /// Checks `buf` (a decompressed `ExportTraceServiceRequest`); oversized attribute values are
 /// replaced through `edits` (apply them before forwarding). On `NotCanonical`, `edits` may hold
 /// partial work: clear it.
-pub fn check(buf: &[u8], limits: &LimitsConfig, edits: &mut Edits) -> Result<Checked, CheckError> {
+pub fn check(buf: &[u8], limits: &Limits, edits: &mut Edits) -> Result<Checked, CheckError> {
     let mut w = Walker {
         limits,
         spans: 0,
@@ -334,8 +334,8 @@ mod tests {
     use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
     use proptest::prelude::*;
 
-    fn limits() -> LimitsConfig {
-        LimitsConfig::default()
+    fn limits() -> Limits {
+        Limits::default()
     }
 
     fn one_span(span: Span) -> ExportTraceServiceRequest {
@@ -361,7 +361,7 @@ mod tests {
         req
     }
 
-    fn checked(buf: &[u8], l: &LimitsConfig) -> Result<(Checked, Vec<u8>), CheckError> {
+    fn checked(buf: &[u8], l: &Limits) -> Result<(Checked, Vec<u8>), CheckError> {
         let mut e = Edits::new();
         let c = check(buf, l, &mut e)?;
         let mut out = Vec::new();
@@ -566,9 +566,9 @@ mod tests {
     /// Nesting prost cannot decode is not admitted either: the boundary is prost's.
     #[test]
     fn nesting_stops_where_prost_stops() {
-        let l = LimitsConfig {
+        let l = Limits {
             max_attribute_depth: 100,
-            ..LimitsConfig::default()
+            ..Limits::default()
         };
         let mut agreed = 0;
         for n in 30..70 {
@@ -604,12 +604,12 @@ mod tests {
 
     #[test]
     fn limits_are_those_of_the_receivers() {
-        let l = LimitsConfig {
+        let l = Limits {
             max_spans_per_request: 2,
             max_attributes_per_span: 4,
             max_attribute_depth: 2,
             max_attribute_value_bytes: 8,
-            ..LimitsConfig::default()
+            ..Limits::default()
         };
         let three = ExportTraceServiceRequest {
             resource_spans: vec![ResourceSpans {

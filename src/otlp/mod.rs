@@ -12,6 +12,8 @@
 
 pub mod check;
 pub mod edit;
+mod limits;
+pub mod tracestate;
 pub mod view;
 pub mod wire;
 
@@ -20,7 +22,11 @@ pub(crate) mod testgen;
 
 pub use check::{canonical, check, CheckError, Checked};
 pub use edit::{EditError, Edits};
+pub use limits::Limits;
 pub use wire::{Field, Msg, Val, WireError};
+
+use opentelemetry_proto::tonic::common::v1::any_value;
+use opentelemetry_proto::tonic::resource::v1::Resource;
 
 /// Why a decoded message could not be changed through its encoding (see [`edit_decoded`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -56,6 +62,18 @@ where
         *msg = M::decode(edited.as_slice()).map_err(|_| RewriteError::Decode)?;
     }
     Ok(out)
+}
+
+/// The resource's `service.name`, or `unknown_service` as the OTel SDKs default to.
+pub fn service_name(resource: Option<&Resource>) -> &str {
+    resource
+        .and_then(|r| r.attributes.iter().find(|kv| kv.key == "service.name"))
+        .and_then(|kv| kv.value.as_ref())
+        .and_then(|v| match &v.value {
+            Some(any_value::Value::StringValue(s)) => Some(s.as_str()),
+            _ => None,
+        })
+        .unwrap_or("unknown_service")
 }
 
 /// Field numbers of the OTLP trace messages (opentelemetry-proto v1).

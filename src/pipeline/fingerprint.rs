@@ -58,12 +58,9 @@ use prost::Message;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-/// Span attribute holding the digest of the raw input fields.
-pub const INPUT_HASH: &str = "spanward.input_hash";
-/// Span attribute holding the digest of the raw output fields.
-pub const OUTPUT_HASH: &str = "spanward.output_hash";
-/// Span attribute naming the key the digests were made with (`sha256` when unkeyed).
-pub const HASH_KEY_ID: &str = "spanward.hash_key_id";
+/// The span attributes this stage writes (defined with the shared vocabulary, since the audit
+/// log reads them too).
+pub use crate::vocab::attr::{HASH_KEY_ID, INPUT_HASH, OUTPUT_HASH};
 /// Domain-separation prefix of the canonical encoding (includes the trailing NUL).
 pub const ENCODING_PREFIX: &[u8] = b"spanward-fingerprint-v1\0";
 /// `hash_key_id` written in `sha256` mode.

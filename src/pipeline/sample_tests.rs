@@ -1,5 +1,9 @@
 use super::*;
+use crate::otlp::service_name;
+use crate::otlp::tracestate::{parse_randomness, parse_threshold};
+use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue};
+use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Status};
 use rand::{Rng, SeedableRng};
 use std::collections::HashMap;

@@ -6,14 +6,14 @@
 //! forwarded half-processed.
 
 use super::fingerprint::Fingerprinter;
-use super::DropReason;
-use crate::admin::metrics::Metrics;
 use crate::audit::AuditLog;
 use crate::otlp::num::*;
 use crate::otlp::view;
 use crate::otlp::{Edits, Msg, WireError};
 use crate::scrub::span::WalkError;
 use crate::scrub::{ScrubReport, Scrubber};
+use crate::vocab::metrics::Metrics;
+use crate::vocab::DropReason;
 use bytes::Bytes;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
@@ -180,7 +180,7 @@ impl Stages {
         }
         for (typ, n) in &rep.matches {
             m.redactions
-                .get_or_create(&crate::admin::metrics::TypeLabel {
+                .get_or_create(&crate::vocab::metrics::TypeLabel {
                     r#type: typ.to_string(),
                 })
                 .inc_by(*n);
@@ -525,7 +525,7 @@ mod tests {
         #[test]
         fn a_request_comes_out_as_its_parts_processed_one_by_one(req in request()) {
             let st = stages();
-            let m = crate::admin::metrics::Metrics::new().0;
+            let m = crate::vocab::metrics::Metrics::new().0;
             let spans = crate::pipeline::count_spans(&req);
             let mut scratch = Scratch::default();
             let p = st.process_encoded(Bytes::from(req.encode_to_vec()), spans, &m, &mut scratch);
@@ -536,7 +536,7 @@ mod tests {
             let (fp, sc) = (st.fingerprint.as_ref().unwrap(), st.scrub.as_ref().unwrap());
             let mut rep = ScrubReport::default();
             for rs in &mut want.resource_spans {
-                let service = crate::pipeline::sample::service_name(rs.resource.as_ref()).to_string();
+                let service = crate::otlp::service_name(rs.resource.as_ref()).to_string();
                 if let Some(r) = rs.resource.as_mut() {
                     sc.scrub_resource(r, &mut rep).unwrap();
                 }
@@ -589,7 +589,7 @@ mod tests {
                     ..Default::default()
                 }],
             };
-            let m = crate::admin::metrics::Metrics::new().0;
+            let m = crate::vocab::metrics::Metrics::new().0;
             let mut scratch = Scratch::default();
             let p = stages().process_encoded(Bytes::from(req.encode_to_vec()), 3, &m, &mut scratch);
             let out = ExportTraceServiceRequest::decode(p.request).unwrap();
@@ -616,7 +616,7 @@ mod tests {
             }],
         };
         let bytes = Bytes::from(req.encode_to_vec());
-        let m = crate::admin::metrics::Metrics::new().0;
+        let m = crate::vocab::metrics::Metrics::new().0;
         let mut scratch = Scratch::default();
         let p = stages().process_encoded(bytes.clone(), 1, &m, &mut scratch);
         assert_eq!(p.request, bytes);

@@ -5,10 +5,10 @@
 use super::queue::{QueueReceiver, Recv};
 use super::stages::Scratch;
 use super::stages::Stages;
-use super::{AckResult, Batch, DropReason};
-use crate::admin::metrics::{ExporterLabel, Metrics};
-use crate::admin::Health;
+use super::{AckResult, Batch};
 use crate::sink::Sink;
+use crate::vocab::metrics::{ExporterLabel, Metrics};
+use crate::vocab::{DropReason, Health};
 use bytes::Bytes;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

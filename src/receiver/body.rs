@@ -2,9 +2,8 @@
 //! of OTLP protobuf against its canonical form and the structural limits ([`admit`]). Pure
 //! functions, so they are easy to fuzz.
 
-use crate::config::LimitsConfig;
-use crate::otlp::{canonical, check, CheckError, Edits, Msg};
-use crate::pipeline::RefuseReason;
+use crate::otlp::{canonical, check, CheckError, Edits, Limits, Msg};
+use crate::vocab::RefuseReason;
 use bytes::Bytes;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
@@ -90,7 +89,7 @@ pub struct NotAdmitted {
 /// limits: a whole-request violation (too many spans, too many attributes in one span, nesting
 /// too deep) refuses the request; an attribute value over the byte limit is replaced by
 /// [`OVERSIZE_MARKER`] and counted, so it is never forwarded unscanned (and never costs a scan).
-pub fn admit(body: Bytes, json: bool, limits: &LimitsConfig) -> Result<Admitted, NotAdmitted> {
+pub fn admit(body: Bytes, json: bool, limits: &Limits) -> Result<Admitted, NotAdmitted> {
     let refuse = |error: BodyError| NotAdmitted { error, spans: 0 };
     let body = if json {
         Bytes::from(decode_json(&body).map_err(refuse)?.encode_to_vec())
@@ -136,7 +135,7 @@ fn over_limit(body: &[u8], e: CheckError) -> NotAdmitted {
 
 /// Inflates a gzip body, stopping as soon as it passes the size or ratio limit, so a bomb costs
 /// at most `max_body_bytes` of memory.
-pub fn gunzip(compressed: &[u8], limits: &LimitsConfig) -> Result<Vec<u8>, BodyError> {
+pub fn gunzip(compressed: &[u8], limits: &Limits) -> Result<Vec<u8>, BodyError> {
     let by_ratio = compressed
         .len()
         .saturating_mul(limits.max_decompression_ratio as usize)
@@ -206,13 +205,13 @@ mod tests {
 
     #[test]
     fn gunzip_roundtrip() {
-        let l = LimitsConfig::default();
+        let l = Limits::default();
         assert_eq!(gunzip(&gz(b"hello"), &l).unwrap(), b"hello");
     }
 
     #[test]
     fn gzip_bomb_stops_at_ratio() {
-        let l = LimitsConfig::default();
+        let l = Limits::default();
         let bomb = gz(&vec![0u8; 50 * 1024 * 1024]);
         assert!(bomb.len() < 100 * 1024);
         assert_eq!(
@@ -225,10 +224,10 @@ mod tests {
 
     #[test]
     fn over_size_limit() {
-        let l = LimitsConfig {
+        let l = Limits {
             max_body_bytes: 2 * 1024 * 1024,
             max_decompression_ratio: 100_000,
-            ..LimitsConfig::default()
+            ..Limits::default()
         };
         let big = gz(&vec![1u8; 3 * 1024 * 1024]);
         assert_eq!(
@@ -242,7 +241,7 @@ mod tests {
     #[test]
     fn bad_gzip() {
         assert_eq!(
-            gunzip(b"not gzip at all", &LimitsConfig::default()),
+            gunzip(b"not gzip at all", &Limits::default()),
             Err(BodyError::BadGzip)
         );
     }
@@ -309,7 +308,7 @@ mod tests {
     }
 
     /// [`admit`], decoded again for the assertions.
-    fn decode_limited(body: &[u8], json: bool, l: &LimitsConfig) -> Result<Limited, BodyError> {
+    fn decode_limited(body: &[u8], json: bool, l: &Limits) -> Result<Limited, BodyError> {
         admit(Bytes::copy_from_slice(body), json, l)
             .map(|a| Limited {
                 req: decode_protobuf(&a.body).unwrap(),
@@ -318,7 +317,7 @@ mod tests {
             .map_err(|e| e.error)
     }
 
-    fn enforce(req: &mut ExportTraceServiceRequest, l: &LimitsConfig) -> Result<(), BodyError> {
+    fn enforce(req: &mut ExportTraceServiceRequest, l: &Limits) -> Result<(), BodyError> {
         decode_limited(&req.encode_to_vec(), false, l).map(|d| *req = d.req)
     }
     use opentelemetry_proto::tonic::trace::v1::{span::Event, ResourceSpans, ScopeSpans, Span};
@@ -395,7 +394,7 @@ mod tests {
 
     #[test]
     fn depth_limit_applies_to_protobuf_and_json() {
-        let l = LimitsConfig::default();
+        let l = Limits::default();
         for (depth, ok) in [(32, true), (33, false)] {
             let req = req_with(vec![span_with(vec![kv("deep", nested(depth))])], vec![]);
             for json in [false, true] {
@@ -441,9 +440,9 @@ mod tests {
         // Far past both decoders' own recursion limits (prost 100 messages, serde_json 128):
         // they return errors, and nothing recurses unboundedly (the protobuf check stops where
         // prost stops and leaves the error to prost).
-        let l = LimitsConfig {
+        let l = Limits {
             max_attribute_depth: 100,
-            ..LimitsConfig::default()
+            ..Limits::default()
         };
         let req = req_with(
             vec![span_with(vec![kv("deep", nested_arrays(500))])],
@@ -470,16 +469,16 @@ mod tests {
         let req = req_with(vec![span_with(vec![kv("deep", nested_arrays(47))])], vec![]);
         assert!(decode_protobuf(&req.encode_to_vec()).is_ok());
         assert_eq!(
-            decode_limited(&req.encode_to_vec(), false, &LimitsConfig::default()).err(),
+            decode_limited(&req.encode_to_vec(), false, &Limits::default()).err(),
             Some(BodyError::Check(CheckError::TooDeep { limit: 32 }))
         );
     }
 
     #[test]
     fn too_many_spans_is_refused_whole() {
-        let l = LimitsConfig {
+        let l = Limits {
             max_spans_per_request: 3,
-            ..LimitsConfig::default()
+            ..Limits::default()
         };
         let mut ok = req_with((0..3).map(|_| span_with(vec![])).collect(), vec![]);
         assert!(enforce(&mut ok, &l).is_ok());
@@ -492,9 +491,9 @@ mod tests {
 
     #[test]
     fn attribute_budget_counts_events_links_and_nested_values() {
-        let l = LimitsConfig {
+        let l = Limits {
             max_attributes_per_span: 5,
-            ..LimitsConfig::default()
+            ..Limits::default()
         };
         let s = |n: usize| -> Vec<KeyValue> {
             (0..n)
@@ -537,9 +536,9 @@ mod tests {
 
     #[test]
     fn oversize_values_are_replaced_and_counted() {
-        let l = LimitsConfig {
+        let l = Limits {
             max_attribute_value_bytes: 8,
-            ..LimitsConfig::default()
+            ..Limits::default()
         };
         let str_v = |s: &str| AnyValue {
             value: Some(Value::StringValue(s.into())),
@@ -603,7 +602,7 @@ mod tests {
         let mut span = span_with(vec![]);
         span.trace_id = b"sk_live_0123456789abcdefgh".to_vec();
         let req = req_with(vec![span], vec![]);
-        let l = LimitsConfig::default();
+        let l = Limits::default();
         let e = admit(Bytes::from(req.encode_to_vec()), false, &l).unwrap_err();
         assert_eq!(e.spans, 1);
         assert_eq!(e.error.reason(), RefuseReason::Malformed);

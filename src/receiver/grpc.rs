@@ -7,7 +7,7 @@
 
 use super::{Ingest, Refusal};
 use crate::auth::{Authenticator, ClientId};
-use crate::pipeline::RefuseReason;
+use crate::vocab::RefuseReason;
 use bytes::{Buf, Bytes};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
 use prost::Message;

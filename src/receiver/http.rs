@@ -3,8 +3,8 @@
 //! `google.rpc.Status` body as the OTLP spec asks, and `Retry-After` when retryable.
 
 use super::{body, Ingest, Refusal};
-use crate::auth::{Authenticator, ClientId, Denied};
-use crate::pipeline::RefuseReason;
+use crate::auth::{bearer_challenge, Authenticator, ClientId};
+use crate::vocab::RefuseReason;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -127,14 +127,6 @@ async fn authenticate(State(st): State<AuthState>, mut req: Request, next: Next)
             resp
         }
     }
-}
-
-/// The `WWW-Authenticate` value for a refused request (shared with the admin endpoint).
-pub fn bearer_challenge(denied: Denied) -> HeaderValue {
-    HeaderValue::from_static(match denied {
-        Denied::Missing => "Bearer realm=\"spanward\"",
-        Denied::Invalid => "Bearer realm=\"spanward\", error=\"invalid_token\"",
-    })
 }
 
 async fn export(

@@ -8,18 +8,54 @@ pub mod http;
 pub mod memlimit;
 pub mod ratelimit;
 
-use crate::admin::metrics::{Metrics, TransportLabel};
-use crate::admin::Health;
 use crate::auth::ClientId;
-use crate::config::{AckMode, LimitsConfig, PipelineConfig, WhenFull};
-use crate::otlp::{view, Edits, Msg};
+use crate::otlp::{view, Edits, Limits, Msg};
 use crate::pipeline::queue::{QueueError, QueueSender};
-use crate::pipeline::{Ack, AckResult, Batch, DropReason, RefuseReason};
+use crate::pipeline::{Ack, AckResult, Batch};
+use crate::vocab::metrics::{Metrics, TransportLabel};
+use crate::vocab::{DropReason, Health, RefuseReason};
 use body::Admitted;
 use bytes::Bytes;
+use serde::Deserialize;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// `pipeline.queue.when_full`: what a receiver does when the queue has no room.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum WhenFull {
+    /// Wait up to `max_wait` for room, then refuse (default).
+    #[default]
+    Wait,
+    /// Refuse at once.
+    Refuse,
+}
+
+/// `pipeline.ack`: when a receiver answers OK.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum AckMode {
+    /// OK once the batch is in the bounded queue (default; the collector's semantics).
+    #[default]
+    Accepted,
+    /// OK only after every sink confirmed the batch (fsynced, or acknowledged downstream).
+    Durable,
+}
+
+/// What the receivers do with a request they admitted: the parts of the `pipeline:` section
+/// they act on.
+#[derive(Debug, Clone, Copy)]
+pub struct Policy {
+    /// `pipeline.ack`: answer once queued, or once every sink confirmed.
+    pub ack: AckMode,
+    /// `pipeline.queue.when_full`: wait for room, or refuse at once.
+    pub when_full: WhenFull,
+    /// `pipeline.queue.max_wait`: how long a request may wait for room with `wait`.
+    pub max_wait: Duration,
+    /// `pipeline.retry_after`: the retry hint sent with retryable refusals.
+    pub retry_after: Duration,
+}
 
 /// A refusal as the receivers report it: reason plus the retry hint for retryable ones.
 #[derive(Debug, Clone)]
@@ -33,8 +69,8 @@ pub struct Refusal {
 /// Shared by both receivers: the queue, policies and counters.
 pub struct Ingest {
     pub queue: QueueSender,
-    pub pipeline: PipelineConfig,
-    pub limits: LimitsConfig,
+    pub policy: Policy,
+    pub limits: Limits,
     pub metrics: Metrics,
     pub health: Arc<Health>,
     /// Early sampling, before the queue, so sampled-out spans never take queue space. `None`
@@ -51,7 +87,7 @@ impl Ingest {
         Refusal {
             reason,
             message: message.to_string(),
-            retry_after: reason.retryable().then_some(self.pipeline.retry_after),
+            retry_after: reason.retryable().then_some(self.policy.retry_after),
         }
     }
 
@@ -75,7 +111,7 @@ impl Ingest {
                 if a.oversize_values > 0 {
                     self.metrics
                         .redactions
-                        .get_or_create(&crate::admin::metrics::TypeLabel {
+                        .get_or_create(&crate::vocab::metrics::TypeLabel {
                             r#type: "oversize".to_string(),
                         })
                         .inc_by(a.oversize_values);
@@ -156,7 +192,7 @@ impl Ingest {
                     .refused(transport, RefuseReason::RateLimited, spans);
                 self.metrics
                     .receiver_rate_limited_spans
-                    .get_or_create(&crate::admin::metrics::ClientLabel {
+                    .get_or_create(&crate::vocab::metrics::ClientLabel {
                         client: rl.label(&name),
                     })
                     .inc_by(spans as u64);
@@ -201,7 +237,7 @@ impl Ingest {
             }
         }
         let kept = spans - sampled_out;
-        let (ack, waiter) = match self.pipeline.ack {
+        let (ack, waiter) = match self.policy.ack {
             AckMode::Durable => {
                 let (a, w) = Ack::new();
                 (Some(a), Some(w))
@@ -215,13 +251,9 @@ impl Ingest {
             received: Instant::now(),
             ack,
         };
-        let sent = match self.pipeline.queue.when_full {
+        let sent = match self.policy.when_full {
             WhenFull::Refuse => self.queue.try_send(batch),
-            WhenFull::Wait => {
-                self.queue
-                    .send_wait(batch, self.pipeline.queue.max_wait)
-                    .await
-            }
+            WhenFull::Wait => self.queue.send_wait(batch, self.policy.max_wait).await,
         };
         match sent {
             Ok(()) => {}

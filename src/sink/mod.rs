@@ -2,7 +2,9 @@
 //! fan-out; each call blocks that worker until the sink's guarantee holds, which is how a slow
 //! sink becomes back-pressure on the queue and then on the receivers.
 
+use crate::vocab::SinkStatus;
 use bytes::Bytes;
+use std::sync::Arc;
 
 pub mod kafka;
 pub mod log;
@@ -112,4 +114,29 @@ pub trait Sink: Send + Sync {
     fn shutdown(&self) -> Result<(), SinkError> {
         Ok(())
     }
+}
+
+/// A sink as [`Health`](crate::vocab::Health) sees it: the [`Sink`] methods of the same names.
+struct Status(Arc<dyn Sink>);
+
+impl SinkStatus for Status {
+    fn name(&self) -> &'static str {
+        self.0.name()
+    }
+
+    fn ready(&self) -> bool {
+        self.0.ready()
+    }
+
+    fn problem(&self) -> Option<String> {
+        self.0.problem()
+    }
+}
+
+/// The sinks as [`Health`](crate::vocab::Health) sees them.
+pub fn statuses(sinks: &[Arc<dyn Sink>]) -> Vec<Arc<dyn SinkStatus>> {
+    sinks
+        .iter()
+        .map(|s| Arc::new(Status(s.clone())) as Arc<dyn SinkStatus>)
+        .collect()
 }

@@ -6,10 +6,11 @@
 //! turns a slow or dead next stage into back-pressure instead of memory growth.
 
 use super::{Delivery, FailureKind, Sink, SinkError};
-use crate::config::{Compression, OtlpExporterConfig};
+use crate::yaml::present;
 use bytes::Bytes;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
 use prost::Message;
+use serde::Deserialize;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -218,6 +219,80 @@ fn retry_wait(
         None => {
             let w = backoff.mul_f64(0.8 + 0.4 * jitter);
             (w, w)
+        }
+    }
+}
+
+/// `exporters.otlp.compression`.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Compression {
+    /// No compression (default): loopback and in-cluster hops rarely gain from gzip.
+    #[default]
+    None,
+    Gzip,
+}
+
+/// `exporters.otlp`: forward to the next collector stage over OTLP/gRPC.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OtlpExporterConfig {
+    /// Next stage, `http://host:port`. Default `http://127.0.0.1:4327`.
+    pub endpoint: String,
+    /// `none` (default) or `gzip`.
+    pub compression: Compression,
+    /// Deadline of one export attempt. Default `10s`; an attempt that exceeds it is retried.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+    /// Requests in flight to the next stage at once. Default 4. When all are busy, workers wait,
+    /// the queue fills and receivers refuse: a slow next stage becomes back-pressure.
+    pub max_in_flight: usize,
+    /// Retry policy for retryable failures (UNAVAILABLE, RESOURCE_EXHAUSTED, …).
+    pub retry: RetryConfig,
+    /// TLS settings for an `https://` endpoint (CA, client certificate for mTLS, server name).
+    /// Default: none, which with `https://` means the system trust store and no client
+    /// certificate. Set with an `http://` endpoint it is an error (TLS would silently be off).
+    // A bare `tls:` counts as set, so with an `http://` endpoint it is an error, not plaintext.
+    #[serde(deserialize_with = "present")]
+    pub tls: Option<crate::tls::ClientTlsConfig>,
+}
+
+impl Default for OtlpExporterConfig {
+    fn default() -> Self {
+        OtlpExporterConfig {
+            endpoint: "http://127.0.0.1:4327".into(),
+            compression: Compression::None,
+            timeout: Duration::from_secs(10),
+            max_in_flight: 4,
+            retry: RetryConfig::default(),
+            tls: None,
+        }
+    }
+}
+
+/// `exporters.otlp.retry`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetryConfig {
+    /// First backoff. Default `100ms`.
+    #[serde(with = "humantime_serde")]
+    pub initial_interval: Duration,
+    /// Backoff cap (doubling up to it, with jitter). Default `5s`. A `RetryInfo` delay from the
+    /// next stage is honoured even when longer, but never past `max_elapsed_time`.
+    #[serde(with = "humantime_serde")]
+    pub max_interval: Duration,
+    /// Give up after this long; the batch's spans are then counted as dropped
+    /// (`reason="export_failed"`) with one WARN line. Default `60s`.
+    #[serde(with = "humantime_serde")]
+    pub max_elapsed_time: Duration,
+}
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        RetryConfig {
+            initial_interval: Duration::from_millis(100),
+            max_interval: Duration::from_secs(5),
+            max_elapsed_time: Duration::from_secs(60),
         }
     }
 }

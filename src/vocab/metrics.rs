@@ -2,7 +2,7 @@
 //! span in a tight loop. Names follow the OpenTelemetry Collector's where one exists
 //! (`otelcol_receiver_accepted_spans` → `spanward_receiver_accepted_spans_total`).
 
-use crate::pipeline::{DropReason, RefuseReason};
+use super::{DropReason, RefuseReason};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
