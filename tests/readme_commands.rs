@@ -244,6 +244,18 @@ fn readme_opens_with_the_two_commands() {
     assert!(root().join("scripts/test.sh").is_file());
 }
 
+/// Issue #25: the README is what a newcomer reads on one page; reference material lives in
+/// docs/.
+#[test]
+fn readme_fits_on_a_screen() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let n = readme.lines().count();
+    assert!(
+        n <= 250,
+        "README.md has {n} lines; move reference material to docs/"
+    );
+}
+
 #[test]
 fn every_deploy_file_command_parses() {
     let mut n = 0;
