@@ -69,7 +69,7 @@ if command -v cargo-deny >/dev/null 2>&1; then
   step "cargo deny (licenses, bans, sources)"
   cargo deny --locked check licenses bans sources
 fi
-# Opt-in: building the fuzz targets from scratch costs more than the CI budget (see README).
+# Opt-in: building the fuzz targets from scratch costs more than the CI budget (see docs/reliability.md, Fuzzing).
 if [ "${SPANWARD_FUZZ_SMOKE:-0}" = 1 ]; then
   step "fuzz smoke"
   scripts/fuzz.sh smoke

@@ -397,7 +397,7 @@ fn startup_check_parses_and_defaults_to_full() {
     assert!(serde_norway::from_str::<LogConfig>("path: d\nstartup_check: some\n").is_err());
 }
 
-/// The cost of `startup_check: full`, for the README. Not part of the suite (it writes
+/// The cost of `startup_check: full`, for docs/log.md (Recovery). Not part of the suite (it writes
 /// `LOG_STARTUP_MB`, default 300, MB): `cargo test --test log_startup -- --ignored --nocapture`.
 #[test]
 #[ignore]

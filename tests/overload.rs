@@ -9,7 +9,8 @@
 //!   acceptance.
 //!
 //! The suite runs the overload for 6 s (`SPANWARD_OVERLOAD_SECS` changes that);
-//! `overload_sixty_seconds` (ignored by default) is the 60 s run of the README's figures.
+//! `overload_sixty_seconds` (ignored by default) is the 60 s run of the figures in
+//! docs/reliability.md.
 
 mod common;
 

@@ -175,7 +175,7 @@ fn cmd_load(args: crate::load::LoadArgs) -> anyhow::Result<ExitCode> {
     // Where the data goes: a default `spanward run` stores every span it receives.
     eprintln!(
         "load: sending OTLP/{} to {} for {}; a `spanward run` with no config keeps what it receives in \
-         ./spanward-data (retention: newest {} GiB, see the README's configuration section)",
+         ./spanward-data (retention: newest {} GiB, see retention_max_bytes in docs/configuration.md)",
         match args.protocol {
             crate::load::Protocol::Grpc => "gRPC",
             crate::load::Protocol::Http => "HTTP",
@@ -263,9 +263,9 @@ fn install_panic_hook() {
     }));
 }
 
-/// Parses a command line as `main` would, without running it: the README's examples are checked
-/// against the real flags with this (`tests/readme_commands.rs`). `args` starts with the program
-/// name. `--help` and `--version` count as parsed.
+/// Parses a command line as `main` would, without running it: the commands README.md and docs/
+/// show are checked against the real flags with this (`tests/readme_commands.rs`). `args`
+/// starts with the program name. `--help` and `--version` count as parsed.
 pub fn check_args<I, T>(args: I) -> Result<(), clap::Error>
 where
     I: IntoIterator<Item = T>,

@@ -239,7 +239,7 @@ pub struct PipelineConfig {
     /// Worker threads. Default 0: one per available core.
     pub workers: usize,
     pub queue: QueueConfig,
-    /// `accepted` (default) or `durable`; see the README's acknowledgement section.
+    /// `accepted` (default) or `durable`; see docs/delivery.md.
     pub ack: AckMode,
     /// On SIGTERM/SIGINT: how long to drain the queue and flush sinks. Default `30s`; whatever is
     /// still queued past it is counted as dropped (`reason="shutdown"`).

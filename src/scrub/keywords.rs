@@ -4,7 +4,7 @@
 //! Why not `AhoCorasick::find_overlapping_iter`: our keywords are English words (`key`,
 //! `token`, `pass`, `auth`…), so no SIMD prefilter can skip ahead and the scan is one
 //! dependent table lookup per byte. On the 2-vCPU machines we target that chain runs at
-//! ~330 MiB/s whatever the automaton (see the README's performance notes), because each step
+//! ~330 MiB/s whatever the automaton (docs/bench/history.md has the figures), because each step
 //! waits for the previous load. Splitting a long string into four chunks and walking them
 //! with four independent states in one loop lets the CPU overlap the four loads: same DFA,
 //! same hits, ~1.4× the throughput.

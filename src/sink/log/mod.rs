@@ -62,7 +62,7 @@ pub enum FsyncPolicy {
 pub enum StartupCheck {
     /// Every record of every segment: CRC, framing and sequence numbers, and that each sealed
     /// segment ends where the next begins (no SHA-256: edits with fixed-up CRCs are what
-    /// `spanward verify` is for). Costs one read of the log (see the README for figures).
+    /// `spanward verify` is for). Costs one read of the log (figures in docs/log.md, Recovery).
     #[default]
     Full,
     /// Only the open segment's records, and the headers of sealed ones: start-up time is
@@ -230,7 +230,7 @@ pub enum LogError {
     Closed,
     #[error("record of {len} bytes exceeds max_record_bytes ({max})")]
     TooLarge { len: u64, max: u64 },
-    #[error("corrupt log: {file} at byte offset {offset}: {what} (nothing was changed; see --salvage in the README's Recovery section)")]
+    #[error("corrupt log: {file} at byte offset {offset}: {what} (nothing was changed; see --salvage in docs/log.md, Recovery)")]
     Corrupt {
         file: String,
         offset: u64,
