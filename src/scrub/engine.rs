@@ -23,6 +23,7 @@ use super::analyze;
 use super::code::{self, Code};
 use super::keyname::KeyWords;
 use super::keywords::Keywords;
+pub use super::overlap::{resolve, Spanned};
 use super::rules::{ascii_boundaries, compile_many, compile_many_kind, RuleSet};
 use regex_automata::meta::Regex;
 use regex_automata::{Input, PatternID, PatternSet};
@@ -61,83 +62,6 @@ pub struct Match {
 /// A detection engine: appends every validated match in `text` to `out` (may overlap).
 pub trait Engine: Send + Sync {
     fn find(&self, text: &str, out: &mut Vec<Match>);
-}
-
-/// Something with a byte range and a rule, as [`resolve`] merges them.
-pub trait Spanned: Clone {
-    fn start(&self) -> usize;
-    fn end(&self) -> usize;
-    fn rule(&self) -> u32;
-    fn set_end(&mut self, end: usize);
-    /// Takes the winner's label (its rule, and whatever else it carries) keeping own range.
-    fn label_as(&mut self, winner: &Self);
-}
-
-impl Spanned for Match {
-    fn start(&self) -> usize {
-        self.start
-    }
-    fn end(&self) -> usize {
-        self.end
-    }
-    fn rule(&self) -> u32 {
-        self.rule
-    }
-    fn set_end(&mut self, end: usize) {
-        self.end = end;
-    }
-    fn label_as(&mut self, winner: &Self) {
-        self.rule = winner.rule;
-    }
-}
-
-/// Resolves overlaps in place: overlapping matches merge into their union (so no partial
-/// leftover survives), labelled with the winner (highest priority, then longest, then first
-/// rule). The result is sorted and disjoint, whatever order the rules are listed in.
-pub fn resolve<T: Spanned>(set: &RuleSet, ms: &mut Vec<T>) {
-    if ms.len() < 2 {
-        return;
-    }
-    // Stable (adaptive) sort: matches arrive as one sorted run per rule and layer, which it
-    // merges instead of sorting from scratch.
-    ms.sort_by(|a, b| {
-        a.start()
-            .cmp(&b.start())
-            .then(b.end().cmp(&a.end()))
-            .then(a.rule().cmp(&b.rule()))
-    });
-    let key = |m: &T| {
-        let r = &set.rules[m.rule() as usize];
-        (r.priority, m.end() - m.start(), std::cmp::Reverse(m.rule()))
-    };
-    let mut out: Vec<T> = Vec::with_capacity(ms.len());
-    // The best of the group of overlapping matches ending at `out.last()` (as first found);
-    // the group takes its label once, when it closes (a label can carry a long value:
-    // relabelling at every overlap copied it once per match).
-    let mut win: Option<T> = None;
-    let close = |last: Option<&mut T>, win: &mut Option<T>| {
-        if let (Some(last), Some(w)) = (last, win.take()) {
-            last.label_as(&w);
-        }
-    };
-    for m in ms.drain(..) {
-        match out.last_mut() {
-            Some(last) if m.start() < last.end() => {
-                let end = last.end().max(m.end());
-                let w = win.get_or_insert_with(|| last.clone());
-                if key(&m) > key(w) {
-                    *w = m;
-                }
-                last.set_end(end);
-            }
-            _ => {
-                close(out.last_mut(), &mut win);
-                out.push(m);
-            }
-        }
-    }
-    close(out.last_mut(), &mut win);
-    *ms = out;
 }
 
 /// Sorts confirmation requests by rule, then start, then limit. The keyword pass reports hits
@@ -839,89 +763,5 @@ impl Engine for NaiveEngine {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    #[test]
-    fn word_boundary_is_ascii_and_sees_both_sides() {
-        let b = "ab cé_1".as_bytes();
-        // Bytes: a b ' ' c 0xC3 0xA9 _ 1. Start and end of the text, inside a word, next to
-        // a space, and on both sides of and inside a non-ASCII character.
-        let want = [
-            (0, true),
-            (1, false),
-            (2, true),
-            (3, true),
-            (4, true),
-            (5, false),
-            (6, true),
-            (7, false),
-            (b.len(), true),
-        ];
-        for (i, w) in want {
-            assert_eq!(word_boundary(b, i), w, "at {i}");
-        }
-        assert!(!word_boundary(b"", 0));
-        assert!(word_boundary(b"x", 1));
-    }
-
-    #[test]
-    fn regexes_opening_with_a_word_boundary() {
-        let starts = |re: &str| {
-            let h = analyze::parse(&ascii_boundaries(re)).unwrap();
-            analyze::starts_at_word_boundary(&h)
-        };
-        assert!(starts(r"\b(?:tel|phone)\b[0-9]+"));
-        assert!(starts(r"(?i)\bkey"));
-        assert!(starts(r"\b"));
-        assert!(!starts(r"tel\b"));
-        assert!(!starts(r"(?:\btel|fax)"));
-        assert!(!starts(r"\Btel"));
-        assert!(!starts(r"(\btel)"));
-    }
-
-    fn engine() -> &'static FastEngine {
-        static E: std::sync::OnceLock<FastEngine> = std::sync::OnceLock::new();
-        E.get_or_init(|| {
-            let set = RuleSet::from_packs(&RuleSet::default_sources(), &[], &[], false).unwrap();
-            FastEngine::new(Arc::new(set)).unwrap()
-        })
-    }
-
-    proptest! {
-        /// The block-wise gate search finds the same first and last gate hit as testing every
-        /// position, wherever the hits fall relative to the blocks.
-        #[test]
-        fn block_gate_search_finds_the_first_and_last_hit(text in "[a-z +.:(0-9-]{0,80}") {
-            let e = engine();
-            let b = text.as_bytes();
-            let hit = |p: usize| e.gate_hit(b, p);
-            let lo = (0..b.len()).find(|&p| hit(p));
-            prop_assert_eq!(e.first_gate(b, hit), lo);
-            if let Some(lo) = lo {
-                prop_assert_eq!(e.last_gate(b, lo, hit), (lo..b.len()).rev().find(|&p| hit(p)));
-            }
-        }
-    }
-
-    #[test]
-    fn a_lone_gate_at_every_block_offset() {
-        let e = engine();
-        for n in [1usize, 15, 16, 17, 31, 32, 33, 50] {
-            for at in 0..n {
-                let mut t = vec![b'x'; n];
-                t[at] = b'+';
-                if at + 1 < n {
-                    t[at + 1] = b'4';
-                }
-                let hit = |p: usize| e.gate_hit(&t, p);
-                let want = (0..n).find(|&p| hit(p));
-                assert_eq!(e.first_gate(&t, hit), want, "n {n} at {at}");
-                if let Some(lo) = want {
-                    assert_eq!(e.last_gate(&t, lo, hit), (lo..n).rev().find(|&p| hit(p)));
-                }
-            }
-        }
-    }
-}
+#[path = "engine_tests.rs"]
+mod tests;

@@ -34,6 +34,7 @@ mod keywords;
 pub mod mapped;
 mod memo;
 pub mod normalize;
+mod overlap;
 pub mod phone;
 pub mod replace;
 pub mod rules;
