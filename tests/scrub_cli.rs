@@ -164,3 +164,75 @@ fn patterns_test_exit_codes() {
     assert_eq!(code, ExitCode::SUCCESS);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// `spanward scrub --explain`: matches highlighted with their rule, type, action and
+/// validators; a candidate its validator rejected shown as a near miss with the reason; lines
+/// with nothing to say left out; `--json` the same as one object per line; OTLP/JSON strings
+/// named by their path.
+#[test]
+fn explain_shows_matches_and_near_misses() {
+    let sc = scrubber();
+    let input = "card 4111 1111 1111 1111 and 4111 1111 1111 1112\nnothing to see\n";
+    let mut out = Vec::new();
+    spanward::cli::explain::explain_stream(
+        &sc,
+        ScrubFormat::Text,
+        input.as_bytes(),
+        &mut out,
+        false,
+        false,
+    )
+    .unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains("[[4111 1111 1111 1111]]"), "{text}");
+    assert!(text.contains("4111 1111 1111 1112}}"), "{text}");
+    assert!(
+        text.contains("type credit_card (rule credit_card, action token, validators passed: Luhn"),
+        "{text}"
+    );
+    assert!(text.contains("fails the Luhn validator"), "{text}");
+    assert!(!text.contains("line 2"), "{text}");
+
+    let mut out = Vec::new();
+    spanward::cli::explain::explain_stream(
+        &sc,
+        ScrubFormat::Text,
+        input.as_bytes(),
+        &mut out,
+        true,
+        false,
+    )
+    .unwrap();
+    let lines: Vec<serde_json::Value> = String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["masked"][0]["type"], "credit_card");
+    assert_eq!(lines[0]["masked"][0]["start"], 5);
+    assert!(lines[0]["near_misses"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("Luhn"));
+
+    let mut out = Vec::new();
+    spanward::cli::explain::explain_stream(
+        &sc,
+        ScrubFormat::OtlpJson,
+        OTLP.as_bytes(),
+        &mut out,
+        true,
+        false,
+    )
+    .unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        text.contains("$.resourceSpans[0].scopeSpans[0].spans[0].attributes[0].value.stringValue"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\"type\":\"email\"") && text.contains("\"type\":\"aws_access_key_id\""),
+        "{text}"
+    );
+}

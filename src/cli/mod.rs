@@ -1,5 +1,6 @@
 //! Subcommands. The binary's `main` calls [`main`]; errors are boxed only here, at the edge.
 
+pub mod explain;
 pub mod fingerprint;
 pub mod log;
 pub mod patterns;

@@ -37,6 +37,14 @@ pub struct ScrubArgs {
     /// HMAC key file for `token` pseudonyms (`SPANWARD_HMAC_KEY` wins over it).
     #[arg(long)]
     pub key_file: Option<PathBuf>,
+    /// Instead of scrubbing, show each line (each string of an OTLP/JSON export) with what
+    /// would be masked highlighted (rule, type, action, validators) and the near misses with
+    /// their reason. The output holds the input as it is: use it on test data.
+    #[arg(long)]
+    pub explain: bool,
+    /// With `--explain`: one JSON object per explained item instead of text.
+    #[arg(long, requires = "explain")]
+    pub json: bool,
 }
 
 fn read_input(input: &str) -> anyhow::Result<Box<dyn BufRead>> {
@@ -135,6 +143,14 @@ pub fn run(args: ScrubArgs) -> anyhow::Result<ExitCode> {
     let scrubber = Scrubber::new(&cfg, key)?;
     let input = read_input(&args.input)?;
     let stdout = std::io::stdout();
+    if args.explain {
+        use std::io::IsTerminal;
+        let colour = !args.json && stdout.is_terminal();
+        let mut out = std::io::BufWriter::new(stdout.lock());
+        super::explain::explain_stream(&scrubber, args.format, input, &mut out, args.json, colour)?;
+        out.flush()?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut rep = ScrubReport::default();
     scrub_stream(&scrubber, args.format, input, &mut out, &mut rep)?;

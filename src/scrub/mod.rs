@@ -27,6 +27,7 @@ mod budget;
 mod code;
 pub mod decode;
 pub mod engine;
+pub mod explain;
 pub mod formats;
 pub mod json;
 pub mod keyname;

@@ -530,21 +530,80 @@ impl Rule {
     }
 
     /// Allowlist, stopwords and validators for one candidate.
-    pub fn accept(&self, text: &str, mut r: Range<usize>) -> Option<Range<usize>> {
-        let s = text.get(r.clone())?;
+    pub fn accept(&self, text: &str, r: Range<usize>) -> Option<Range<usize>> {
+        self.verdict(text, r).ok()
+    }
+
+    /// [`Rule::accept`] with the reason a candidate is rejected (for `scrub --explain`).
+    pub fn verdict(&self, text: &str, mut r: Range<usize>) -> Verdict {
+        let s = text.get(r.clone()).ok_or(Rejection::NotText)?;
         if !self.stopwords.is_empty() {
             let lower = s.to_ascii_lowercase();
-            if self.stopwords.iter().any(|w| lower.contains(w.as_str())) {
-                return None;
+            if let Some(i) = self
+                .stopwords
+                .iter()
+                .position(|w| lower.contains(w.as_str()))
+            {
+                return Err(Rejection::Stopword(i));
             }
         }
-        if self.allow.iter().any(|a| a.is_match(s)) {
-            return None;
+        if let Some(i) = self.allow.iter().position(|a| a.is_match(s)) {
+            return Err(Rejection::Allowlisted(i));
         }
-        for v in &self.validators {
-            r = v.check(text, r)?;
+        for (i, v) in self.validators.iter().enumerate() {
+            r = v.check(text, r).ok_or(Rejection::Validator(i))?;
         }
-        Some(r)
+        Ok(r)
+    }
+
+    /// Words a rejection of this rule's candidate.
+    pub fn describe(&self, why: Rejection) -> String {
+        match why {
+            Rejection::NoBoundary => "no word boundary around it".into(),
+            Rejection::Stopword(i) => match self.stopwords.get(i) {
+                Some(w) => format!("holds the stopword `{w}`"),
+                None => "holds a stopword".into(),
+            },
+            Rejection::Allowlisted(i) => format!("matches allowlist pattern #{}", i + 1),
+            Rejection::Validator(i) => match self.validators.get(i) {
+                Some(v) => format!("fails the {v:?} validator"),
+                None => "fails a validator".into(),
+            },
+            Rejection::NotText => "not on character boundaries".into(),
+        }
+    }
+
+    /// Every candidate this rule's regex finds in `text` (leftmost-first, as the engines see
+    /// them) with its verdict: what `scrub --explain` reports as matches and near misses.
+    pub fn candidates(&self, text: &str) -> Vec<(Range<usize>, Verdict)> {
+        let mut out = Vec::new();
+        if self.detector.is_some() {
+            return out;
+        }
+        let mut input = Input::new(text);
+        let mut pos = 0;
+        while pos <= text.len() && out.len() < 10_000 {
+            input.set_start(pos);
+            let Some(m) = self.regex.search(&input) else {
+                break;
+            };
+            let next = text[m.start()..]
+                .chars()
+                .next()
+                .map_or(text.len() + 1, |c| m.start() + c.len_utf8());
+            pos = if m.end() > m.start() { m.end() } else { next };
+            if !self.bounded(text, m.range()) {
+                out.push((m.range(), Err(Rejection::NoBoundary)));
+                pos = next;
+                continue;
+            }
+            let r = self.secret_range(text, m);
+            if r.is_empty() {
+                continue;
+            }
+            out.push((m.range(), self.verdict(text, r)));
+        }
+        out
     }
 
     /// All accepted ranges of this rule in `text`, with the keyword gate the engine applies.
@@ -587,6 +646,25 @@ impl Rule {
         }
         Ok(())
     }
+}
+
+/// A candidate's verdict: the range to redact, or why it is not a secret.
+pub type Verdict = Result<Range<usize>, Rejection>;
+
+/// Why a rule's candidate was not taken for a secret (indices into the rule's lists, so that
+/// the hot path allocates nothing; [`Rule::describe`] words it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejection {
+    /// The candidate touches a letter or digit where the rule needs a boundary.
+    NoBoundary,
+    /// It holds one of the rule's stopwords (by index).
+    Stopword(usize),
+    /// It matches the rule's allowlist pattern (by index).
+    Allowlisted(usize),
+    /// A validator said no (by index).
+    Validator(usize),
+    /// Its range is not on character boundaries (cannot happen).
+    NotText,
 }
 
 /// All compiled rules plus the interned type names.
