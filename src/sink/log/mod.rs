@@ -16,6 +16,7 @@
 //! (retryable, nothing half-written stays) and the next write tries again.
 
 pub mod checkpoint;
+mod files;
 pub mod io;
 pub mod record;
 mod recover;
@@ -440,7 +441,7 @@ impl LogSink {
         let origin = cfg.origin.clone().unwrap_or_else(|| key.name().to_string());
         // Recovery first: when it refuses, nothing in the directory has changed.
         let rec = recover::recover(&*fs, &dir, &origin, key.vkey(), salvage, cfg.startup_check)?;
-        recover::record_pubkey(&*fs, &dir, key.vkey())?;
+        files::record_pubkey(&*fs, &dir, key.vkey())?;
 
         // The open segment: continue the recovered one, or start a new one at `n`.
         let now = SystemTime::now();
@@ -953,7 +954,7 @@ impl Inner {
         cp.len += frame.len() as u64;
         cp.last_size = Some(size);
         self.counters.checkpoints.fetch_add(1, Ordering::Relaxed);
-        if let Err(e) = recover::write_atomic(
+        if let Err(e) = files::write_atomic(
             &*self.fs,
             &self.dir,
             checkpoint::LATEST_CHECKPOINT_FILE,
@@ -1068,14 +1069,14 @@ impl Inner {
             return Ok(());
         };
         let durable = self.cfg.fsync != FsyncPolicy::Never;
-        recover::write_atomic(
+        files::write_atomic(
             &*self.fs,
             &self.dir,
-            recover::PRUNED_FILE,
+            files::PRUNED_FILE,
             format!("{new_pruned}\n").as_bytes(),
             durable,
         )
-        .map_err(|e| LogError::io(&self.dir.join(recover::PRUNED_FILE), e))?;
+        .map_err(|e| LogError::io(&self.dir.join(files::PRUNED_FILE), e))?;
         let mut bytes = 0;
         for (s, _) in &victims {
             self.fs

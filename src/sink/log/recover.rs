@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::checkpoint::{self, ParsedCheckpoint};
+use super::files::{known_vkeys, read_pruned};
 use super::io::{Fs, WFile};
 use super::record::{list_segments, Fault, ScanOpenError, SegmentScanner};
 use super::tree::{
@@ -14,8 +15,6 @@ use super::tree::{
     HASH_LEN,
 };
 use super::{LogError, StartupCheck};
-
-pub const PRUNED_FILE: &str = "pruned";
 
 pub(super) struct ActiveSeg {
     pub first_seq: u64,
@@ -47,65 +46,6 @@ fn corrupt(file: &Path, offset: u64, what: impl Into<String>) -> LogError {
 
 fn ioe(p: &Path) -> impl FnOnce(std::io::Error) -> LogError + '_ {
     move |e| LogError::io(p, e)
-}
-
-/// First sequence number whose payload is kept (0 when retention never ran).
-pub fn read_pruned(dir: &Path) -> Result<u64, LogError> {
-    let p = dir.join(PRUNED_FILE);
-    match std::fs::read_to_string(&p) {
-        Ok(s) => s
-            .trim()
-            .parse()
-            .map_err(|_| corrupt(&p, 0, "pruned marker is not a number")),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
-        Err(e) => Err(LogError::io(&p, e)),
-    }
-}
-
-/// Replaces `dir/name` with `data` atomically (temp file, fsync, rename, directory fsync).
-pub fn write_atomic(
-    fs: &dyn Fs,
-    dir: &Path,
-    name: &str,
-    data: &[u8],
-    durable: bool,
-) -> std::io::Result<()> {
-    let tmp = dir.join(format!("{name}.tmp"));
-    let f = fs.open_write(&tmp, true)?;
-    f.set_len(0)?;
-    f.write_all_at(data, 0)?;
-    if durable {
-        f.sync_data()?;
-    }
-    fs.rename(&tmp, &dir.join(name))?;
-    if durable {
-        fs.sync_dir(dir)?;
-    }
-    Ok(())
-}
-
-/// Adds `vkey` to the directory's `pubkeys` if it is not there yet.
-pub(super) fn record_pubkey(fs: &dyn Fs, dir: &Path, vkey: &str) -> Result<(), LogError> {
-    let p = dir.join(checkpoint::PUBKEYS_FILE);
-    let existing = match std::fs::read_to_string(&p) {
-        Ok(s) => s,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(e) => return Err(LogError::io(&p, e)),
-    };
-    if existing.lines().any(|l| l.trim() == vkey) {
-        return Ok(());
-    }
-    let f = fs.open_write(&p, true).map_err(ioe(&p))?;
-    let mut line = String::new();
-    if !existing.is_empty() && !existing.ends_with('\n') {
-        line.push('\n');
-    }
-    line.push_str(vkey);
-    line.push('\n');
-    f.write_all_at(line.as_bytes(), existing.len() as u64)
-        .and_then(|_| f.sync_data())
-        .and_then(|_| fs.sync_dir(dir))
-        .map_err(ioe(&p))
 }
 
 /// Tree size of the copy of the latest checkpoint (`checkpoint`), when it reads, verifies with
@@ -659,13 +599,4 @@ pub(super) fn recover(
         checkpoints_len,
         damage,
     })
-}
-
-/// Verifier keys recorded in the directory.
-pub fn known_vkeys(dir: &Path) -> Result<Vec<String>, LogError> {
-    let p = dir.join(checkpoint::PUBKEYS_FILE);
-    if !p.exists() {
-        return Ok(Vec::new());
-    }
-    Ok(checkpoint::read_vkeys(&p)?)
 }

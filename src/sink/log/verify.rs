@@ -11,8 +11,8 @@ use prost::Message;
 use serde::{Deserialize, Serialize};
 
 use super::checkpoint::{self, ParsedCheckpoint};
+use super::files::{known_vkeys, read_pruned};
 use super::record::{list_segments, ScanOpenError, SegmentScanner};
-use super::recover::{known_vkeys, read_pruned};
 use super::tree::{self, stored_hash_count, stored_hash_index, Frontier, HashFile, ReadHashes};
 use tlog_tiles::Hash;
 
