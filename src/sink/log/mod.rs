@@ -22,6 +22,7 @@ pub mod record;
 mod recover;
 pub mod tree;
 pub mod verify;
+mod walk;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
