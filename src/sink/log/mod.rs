@@ -14,6 +14,12 @@
 //! covers is durable, and each is logged at INFO. Any write or fsync error other than "disk
 //! full" makes the sink fail for good (`ready()` false); disk full refuses the write
 //! (retryable, nothing half-written stays) and the next write tries again.
+//!
+//! Code: this file has [`LogSink`], its errors and the state its parts share; `config` the
+//! configuration, `writer` the append path (records, group commit, rolls), `maintenance` the
+//! checkpoints and the background thread (interval fsync, rolls by age, retention), `recover`
+//! the start-up checks and repairs, [`verify`] the offline reads; both read segments through
+//! `walk`.
 
 pub mod checkpoint;
 mod config;
@@ -130,6 +136,8 @@ pub struct LogStats {
     pub durable_size: u64,
 }
 
+// The state `writer` and `maintenance` share.
+
 #[derive(Default)]
 struct Counters {
     records: AtomicU64,
@@ -216,6 +224,108 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// The checkpoint signer (`SPANWARD_SIGNING_KEY`, else `signing_key_file`, else an ephemeral
+/// key with one WARN line) and the log's origin (the configured one, else the key's name).
+fn load_signing_key(
+    cfg: &LogConfig,
+    env: &dyn crate::keys::Env,
+) -> Result<(SigningKey, String), LogError> {
+    let key_name = cfg.origin.as_deref().unwrap_or(DEFAULT_KEY_NAME);
+    let key = SigningKey::load(env, cfg.signing_key_file.as_deref(), key_name)?;
+    if key.source() == SigningKeySource::Ephemeral {
+        tracing::warn!(
+            vkey = key.vkey(),
+            "no checkpoint signing key configured (signing_key_file or {}): using an ephemeral key; its checkpoints verify only against this directory's pubkeys file",
+            checkpoint::SIGNING_KEY_ENV
+        );
+    }
+    let origin = cfg.origin.clone().unwrap_or_else(|| key.name().to_string());
+    Ok((key, origin))
+}
+
+/// The open segment after recovery: the recovered one continued, or a new one at record `n`.
+fn open_segment(
+    fs: &dyn Fs,
+    dir: &Path,
+    fsync: FsyncPolicy,
+    recovered: Option<recover::ActiveSeg>,
+    n: u64,
+) -> Result<Active, LogError> {
+    let seg = match recovered {
+        Some(a) => Active {
+            file: fs
+                .open_write(&a.path, false)
+                .map_err(|e| LogError::io(&a.path, e))?,
+            first_seq: a.first_seq,
+            path: a.path,
+            len: a.len,
+            created: a.created,
+        },
+        None => create_segment(fs, dir, n, SystemTime::now())?,
+    };
+    if fsync != FsyncPolicy::Never {
+        // Recovered records may sit in the page cache only (process crash): make them
+        // durable before anything builds on them.
+        seg.file
+            .sync_data()
+            .map_err(|e| LogError::io(&seg.path, e))?;
+    }
+    Ok(seg)
+}
+
+impl Inner {
+    /// The sink's state over the recovered log: its open segment, `checkpoints.log` to append
+    /// to and `hashes.dat` to read tree heads from.
+    fn new(
+        cfg: &LogConfig,
+        fs: Arc<dyn Fs>,
+        key: SigningKey,
+        origin: String,
+        rec: recover::Recovered,
+        dir_lock: std::fs::File,
+    ) -> Result<Inner, LogError> {
+        let dir = cfg.path.clone();
+        let seg = open_segment(&*fs, &dir, cfg.fsync, rec.active, rec.n)?;
+        let cp_path = checkpoint::checkpoints_path(&dir);
+        let cp_file = fs
+            .open_write(&cp_path, true)
+            .map_err(|e| LogError::io(&cp_path, e))?;
+        let hash_reader = HashFile::open(&dir).map_err(|e| LogError::io(&dir, e))?;
+        Ok(Inner {
+            cfg: cfg.clone(),
+            dir,
+            fs,
+            key,
+            origin,
+            st: Mutex::new(State {
+                n: rec.n,
+                synced: rec.n,
+                sync_running: false,
+                fatal: None,
+                closed: false,
+                disk_full: false,
+                seg,
+                sealed: rec.sealed,
+                hashes: rec.hashes,
+                hash_entries: rec.hash_entries,
+                frontier: rec.frontier,
+            }),
+            synced_cv: Condvar::new(),
+            cp: Mutex::new(CpState {
+                last_size: rec.last_checkpoint.as_ref().map(|c| c.size),
+                file: cp_file,
+                len: rec.checkpoints_len,
+            }),
+            maint: Mutex::new(MaintFlags::default()),
+            maint_cv: Condvar::new(),
+            ready: AtomicBool::new(true),
+            counters: Counters::default(),
+            hash_reader,
+            _lock: dir_lock,
+        })
+    }
+}
+
 impl LogSink {
     /// Opens (creates the directory, recovers a torn tail, checks against the last
     /// checkpoint). `signing_key`: from `SPANWARD_SIGNING_KEY` or `signing_key_file`, else an
@@ -247,80 +357,14 @@ impl LogSink {
         let dir = cfg.path.clone();
         fs.create_dir_all(&dir).map_err(|e| LogError::io(&dir, e))?;
         let dir_lock = lock_dir(&dir, cfg.file_mode)?;
-        let key_name = cfg.origin.as_deref().unwrap_or(DEFAULT_KEY_NAME);
-        let key = SigningKey::load(env, cfg.signing_key_file.as_deref(), key_name)?;
-        if key.source() == SigningKeySource::Ephemeral {
-            tracing::warn!(
-                vkey = key.vkey(),
-                "no checkpoint signing key configured (signing_key_file or {}): using an ephemeral key; its checkpoints verify only against this directory's pubkeys file",
-                checkpoint::SIGNING_KEY_ENV
-            );
-        }
-        let origin = cfg.origin.clone().unwrap_or_else(|| key.name().to_string());
+        let (key, origin) = load_signing_key(cfg, env)?;
         // Recovery first: when it refuses, nothing in the directory has changed.
         let rec = recover::recover(&*fs, &dir, &origin, key.vkey(), salvage, cfg.startup_check)?;
         files::record_pubkey(&*fs, &dir, key.vkey())?;
-
-        // The open segment: continue the recovered one, or start a new one at `n`.
-        let now = SystemTime::now();
-        let seg = match rec.active {
-            Some(a) => Active {
-                file: fs
-                    .open_write(&a.path, false)
-                    .map_err(|e| LogError::io(&a.path, e))?,
-                first_seq: a.first_seq,
-                path: a.path,
-                len: a.len,
-                created: a.created,
-            },
-            None => create_segment(&*fs, &dir, rec.n, now)?,
-        };
-        if cfg.fsync != FsyncPolicy::Never {
-            // Recovered records may sit in the page cache only (process crash): make them
-            // durable before anything builds on them.
-            seg.file
-                .sync_data()
-                .map_err(|e| LogError::io(&seg.path, e))?;
-        }
-        let cp_path = checkpoint::checkpoints_path(&dir);
-        let cp_file = fs
-            .open_write(&cp_path, true)
-            .map_err(|e| LogError::io(&cp_path, e))?;
-        let hash_reader = HashFile::open(&dir).map_err(|e| LogError::io(&dir, e))?;
-        let n = rec.n;
-        let inner = Arc::new(Inner {
-            cfg: cfg.clone(),
-            dir: dir.clone(),
-            fs,
-            key,
-            origin,
-            st: Mutex::new(State {
-                n,
-                synced: n,
-                sync_running: false,
-                fatal: None,
-                closed: false,
-                disk_full: false,
-                seg,
-                sealed: rec.sealed,
-                hashes: rec.hashes,
-                hash_entries: rec.hash_entries,
-                frontier: rec.frontier,
-            }),
-            synced_cv: Condvar::new(),
-            cp: Mutex::new(CpState {
-                last_size: rec.last_checkpoint.as_ref().map(|c| c.size),
-                file: cp_file,
-                len: rec.checkpoints_len,
-            }),
-            maint: Mutex::new(MaintFlags::default()),
-            maint_cv: Condvar::new(),
-            ready: AtomicBool::new(true),
-            counters: Counters::default(),
-            hash_reader,
-            _lock: dir_lock,
-        });
-        if rec.last_checkpoint.as_ref().map(|c| c.size) != Some(n) {
+        let (n, damage) = (rec.n, rec.damage);
+        let checkpointed = rec.last_checkpoint.as_ref().map(|c| c.size);
+        let inner = Arc::new(Inner::new(cfg, fs, key, origin, rec, dir_lock)?);
+        if checkpointed != Some(n) {
             inner.write_checkpoint()?;
         }
         tracing::info!(
@@ -329,7 +373,7 @@ impl LogSink {
             origin = %inner.origin,
             fsync = ?cfg.fsync,
             startup_check = ?cfg.startup_check,
-            damage_left_in_place = rec.damage,
+            damage_left_in_place = damage,
             "span log opened"
         );
         let worker = inner.clone();

@@ -12,55 +12,9 @@ use super::record::{self, segment_file_name, Prepared};
 use super::tree::{self, hashes_bytes};
 use super::{lock, Active, FsyncPolicy, Hash, Inner, LogError, SegInfo, State};
 
-fn unix_nanos() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
-}
-
-fn unix_ms(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
-}
-
-pub(super) fn create_segment(
-    fs: &dyn Fs,
-    dir: &Path,
-    first_seq: u64,
-    now: SystemTime,
-) -> Result<Active, LogError> {
-    let path = dir.join(segment_file_name(first_seq));
-    let file = fs
-        .open_write(&path, true)
-        .map_err(|e| LogError::io(&path, e))?;
-    let header = record::encode_segment_header(first_seq, unix_ms(now));
-    let r = file
-        .write_all_at(&header, 0)
-        .and_then(|_| file.set_len(header.len() as u64))
-        .and_then(|_| file.sync_data())
-        .and_then(|_| fs.sync_dir(dir));
-    if let Err(e) = r {
-        let _ = fs.remove_file(&path);
-        return Err(if is_disk_full(&e) {
-            LogError::DiskFull {
-                path: path.display().to_string(),
-            }
-        } else {
-            LogError::io(&path, e)
-        });
-    }
-    Ok(Active {
-        file,
-        first_seq,
-        path,
-        len: header.len() as u64,
-        created: now,
-    })
-}
-
 impl Inner {
+    /// Fails the sink for good (logged once at ERROR): `ready()` turns false and every later
+    /// write and waiter gets the first failure.
     pub(super) fn set_fatal(&self, st: &mut State, msg: String) -> LogError {
         if st.fatal.is_none() {
             tracing::error!(error = %msg, "span log failed; refusing all further writes");
@@ -108,6 +62,8 @@ impl Inner {
         }
     }
 
+    /// Writes the record and the tree nodes it adds, rolling first when the record would take
+    /// the segment past `segment_bytes`. Returns its sequence number and leaf hash.
     pub(super) fn write_record(&self, prep: Prepared) -> Result<(u64, Hash), LogError> {
         let mut st = lock(&self.st);
         self.check_usable(&st)?;
@@ -227,4 +183,54 @@ impl Inner {
         self.maint_cv.notify_all();
         Ok(())
     }
+}
+
+fn unix_nanos() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+fn unix_ms(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+/// Creates segment `first_seq`: its header written and, with the directory entry, durable. A
+/// failure removes the file again.
+pub(super) fn create_segment(
+    fs: &dyn Fs,
+    dir: &Path,
+    first_seq: u64,
+    now: SystemTime,
+) -> Result<Active, LogError> {
+    let path = dir.join(segment_file_name(first_seq));
+    let file = fs
+        .open_write(&path, true)
+        .map_err(|e| LogError::io(&path, e))?;
+    let header = record::encode_segment_header(first_seq, unix_ms(now));
+    let r = file
+        .write_all_at(&header, 0)
+        .and_then(|_| file.set_len(header.len() as u64))
+        .and_then(|_| file.sync_data())
+        .and_then(|_| fs.sync_dir(dir));
+    if let Err(e) = r {
+        let _ = fs.remove_file(&path);
+        return Err(if is_disk_full(&e) {
+            LogError::DiskFull {
+                path: path.display().to_string(),
+            }
+        } else {
+            LogError::io(&path, e)
+        });
+    }
+    Ok(Active {
+        file,
+        first_seq,
+        path,
+        len: header.len() as u64,
+        created: now,
+    })
 }
