@@ -31,7 +31,7 @@ use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::RwLock;
 use std::time::Duration;
@@ -187,101 +187,149 @@ impl KafkaSink {
         let mut backoff = Duration::from_millis(100);
         loop {
             let (gen, producer) = self.current();
-            let mut timed_out = false;
-            let mut futures = Vec::with_capacity(pending.len());
-            let mut failed: Vec<usize> = Vec::new();
-            let mut last_error = String::new();
-            for &i in &pending {
-                let r = &records[i];
-                let mut rec = FutureRecord::<str, [u8]>::to(&self.cfg.topic)
-                    .payload(&r.value)
-                    .headers(headers.clone());
-                if let Some(k) = &r.key {
-                    rec = rec.key(k.as_str());
-                }
-                // A full local queue: wait for room (back-pressure), checking for shutdown.
-                loop {
-                    match producer.send_result(rec) {
-                        Ok(f) => {
-                            futures.push((i, f));
-                            break;
-                        }
-                        Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
-                            if self.aborted.load(Ordering::Acquire) {
-                                return Err(SinkError::new(
-                                    NAME,
-                                    FailureKind::Retryable,
-                                    "shutting down with the producer queue full",
-                                ));
-                            }
-                            self.queue_full_waits.fetch_add(1, Ordering::Relaxed);
-                            rec = back;
-                            producer.poll(Duration::from_millis(10));
-                        }
-                        Err((e, _)) => {
-                            if !retryable(&e) {
-                                return Err(SinkError::new(
-                                    NAME,
-                                    FailureKind::Permanent,
-                                    format!("record refused: {e}"),
-                                ));
-                            }
-                            last_error = e.to_string();
-                            failed.push(i);
-                            break;
-                        }
-                    }
-                }
-            }
-            for (i, f) in futures {
-                match self.rt.block_on(f) {
-                    Ok(Ok(_)) => {}
-                    Ok(Err((e, _))) => {
-                        if !retryable(&e) {
-                            return Err(SinkError::new(
-                                NAME,
-                                FailureKind::Permanent,
-                                format!("record refused: {e}"),
-                            ));
-                        }
-                        timed_out |= matches!(
-                            e.rdkafka_error_code(),
-                            Some(RDKafkaErrorCode::MessageTimedOut)
-                        );
-                        last_error = e.to_string();
-                        failed.push(i);
-                    }
-                    Err(_) => {
-                        last_error = "producer dropped the delivery report".into();
-                        failed.push(i);
-                    }
-                }
-            }
-            if failed.is_empty() {
+            let mut round = Round::default();
+            let reports = self.produce(&producer, records, &pending, headers, &mut round)?;
+            self.await_reports(reports, &mut round)?;
+            if round.failed.is_empty() {
                 if self.holding.swap(false, Ordering::AcqRel) {
                     tracing::info!(topic = %self.cfg.topic, "kafka delivers again");
                 }
                 return Ok(());
             }
-            if timed_out || producer.client().fatal_error().is_some() {
-                self.renew(gen);
-            }
-            if self.aborted.load(Ordering::Acquire) {
-                return Err(SinkError::new(
-                    NAME,
-                    FailureKind::Retryable,
-                    format!("gave up at shutdown: {last_error}"),
-                ));
-            }
-            if !self.holding.swap(true, Ordering::AcqRel) {
-                tracing::warn!(topic = %self.cfg.topic, records = failed.len(), error = %last_error,
-                    "kafka cannot take records; holding the batch and retrying (back-pressure)");
-            }
+            self.hold(gen, &producer, &round)?;
             std::thread::sleep(backoff);
             backoff = (backoff * 2).min(Duration::from_secs(2));
-            pending = failed;
+            pending = round.failed;
         }
     }
+
+    /// Hands the `pending` records to the producer. Returns the delivery reports to wait for;
+    /// records refused retryably at once go to `round`.
+    fn produce(
+        &self,
+        producer: &KafkaProducer,
+        records: &[Record],
+        pending: &[usize],
+        headers: &OwnedHeaders,
+        round: &mut Round,
+    ) -> Result<Vec<(usize, DeliveryFuture)>, SinkError> {
+        let mut reports = Vec::with_capacity(pending.len());
+        for &i in pending {
+            let r = &records[i];
+            let mut rec = FutureRecord::<str, [u8]>::to(&self.cfg.topic)
+                .payload(&r.value)
+                .headers(headers.clone());
+            if let Some(k) = &r.key {
+                rec = rec.key(k.as_str());
+            }
+            match self.send(producer, rec)? {
+                Sent::Queued(f) => reports.push((i, f)),
+                Sent::Failed(e) => {
+                    round.last_error = e.to_string();
+                    round.failed.push(i);
+                }
+            }
+        }
+        Ok(reports)
+    }
+
+    /// Queues one record. A full local queue: waits for room (back-pressure), checking for
+    /// shutdown. A record refused for good fails the batch.
+    fn send(
+        &self,
+        producer: &KafkaProducer,
+        mut rec: FutureRecord<'_, str, [u8]>,
+    ) -> Result<Sent, SinkError> {
+        loop {
+            match producer.send_result(rec) {
+                Ok(f) => return Ok(Sent::Queued(f)),
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                    if self.aborted.load(Ordering::Acquire) {
+                        return Err(SinkError::new(
+                            NAME,
+                            FailureKind::Retryable,
+                            "shutting down with the producer queue full",
+                        ));
+                    }
+                    self.queue_full_waits.fetch_add(1, Ordering::Relaxed);
+                    rec = back;
+                    producer.poll(Duration::from_millis(10));
+                }
+                Err((e, _)) if !retryable(&e) => return Err(refused(&e)),
+                Err((e, _)) => return Ok(Sent::Failed(e)),
+            }
+        }
+    }
+
+    /// Waits for the delivery reports; records that failed retryably go to `round`.
+    fn await_reports(
+        &self,
+        reports: Vec<(usize, DeliveryFuture)>,
+        round: &mut Round,
+    ) -> Result<(), SinkError> {
+        for (i, f) in reports {
+            match self.rt.block_on(f) {
+                Ok(Ok(_)) => {}
+                Ok(Err((e, _))) => {
+                    if !retryable(&e) {
+                        return Err(refused(&e));
+                    }
+                    round.timed_out |= matches!(
+                        e.rdkafka_error_code(),
+                        Some(RDKafkaErrorCode::MessageTimedOut)
+                    );
+                    round.last_error = e.to_string();
+                    round.failed.push(i);
+                }
+                Err(_) => {
+                    round.last_error = "producer dropped the delivery report".into();
+                    round.failed.push(i);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// After a round with failures: renews a producer that may be stuck, gives up at
+    /// shutdown, and says once (WARN) that the sink holds the batch.
+    fn hold(&self, gen: u64, producer: &KafkaProducer, round: &Round) -> Result<(), SinkError> {
+        if round.timed_out || producer.client().fatal_error().is_some() {
+            self.renew(gen);
+        }
+        if self.aborted.load(Ordering::Acquire) {
+            return Err(SinkError::new(
+                NAME,
+                FailureKind::Retryable,
+                format!("gave up at shutdown: {}", round.last_error),
+            ));
+        }
+        if !self.holding.swap(true, Ordering::AcqRel) {
+            tracing::warn!(topic = %self.cfg.topic, records = round.failed.len(), error = %round.last_error,
+                "kafka cannot take records; holding the batch and retrying (back-pressure)");
+        }
+        Ok(())
+    }
+}
+
+/// One round of [`KafkaSink::deliver`]: the records that failed retryably, the last error, and
+/// whether a delivery timed out (the producer may be stuck).
+#[derive(Default)]
+struct Round {
+    failed: Vec<usize>,
+    last_error: String,
+    timed_out: bool,
+}
+
+/// What [`KafkaSink::send`] did with a record.
+enum Sent {
+    /// Queued: its delivery report will come.
+    Queued(DeliveryFuture),
+    /// Refused at once, retryably.
+    Failed(KafkaError),
+}
+
+fn refused(e: &KafkaError) -> SinkError {
+    SinkError::new(NAME, FailureKind::Permanent, format!("record refused: {e}"))
 }
 
 impl Sink for KafkaSink {
