@@ -11,9 +11,10 @@ use prost::Message;
 use serde::{Deserialize, Serialize};
 
 use super::checkpoint::{self, ParsedCheckpoint};
-use super::record::{list_segments, ScanOpenError, SegmentScanner};
-use super::recover::{known_vkeys, read_pruned};
+use super::files::{known_vkeys, read_pruned};
+use super::record::{list_segments, Fault, RecordRef, SegmentScanner};
 use super::tree::{self, stored_hash_count, stored_hash_index, Frontier, HashFile, ReadHashes};
+use super::walk::{walk, AfterFault, HeaderFault, ReadAs, Segment, SegmentReader};
 use tlog_tiles::Hash;
 
 /// The first problem found, with the file and byte offset where it is.
@@ -132,71 +133,156 @@ pub fn verify_dir(
             &keys_owned
         }
     };
-    let cpath = checkpoint::checkpoints_path(dir);
     let cps = load_checkpoints(dir, vkeys)?;
     let pruned = read_pruned(dir).map_err(|e| fail(dir, 0, e.to_string()))?;
     let segs = list_segments(dir).map_err(|e| fail(dir, 0, e.to_string()))?;
-    let hpath = dir.join(tree::HASHES_FILE);
-    let hfile = HashFile::open(dir).map_err(|e| fail(&hpath, 0, e.to_string()))?;
-    let mut hseq = BufReader::with_capacity(
-        1 << 20,
-        std::fs::File::open(&hpath).map_err(|e| fail(&hpath, 0, e.to_string()))?,
-    );
+    let mut tree = TreeCheck::open(dir, &cps)?;
     let total: u64 = segs
         .iter()
         .filter_map(|(_, p)| std::fs::metadata(p).ok())
         .map(|m| m.len())
         .sum();
-
-    let mut rep = VerifyReport {
-        checkpoints: cps.len() as u64,
-        segments: segs.len() as u64,
-        pruned_records: pruned,
-        ..VerifyReport::default()
+    tree.empty_checkpoints()?;
+    // Records whose payloads retention removed: their leaves come from hashes.dat.
+    for seq in 0..pruned {
+        let leaf = tree.stored_leaf(seq)?;
+        tree.step(leaf, None)?;
+    }
+    let mut reader = VerifyReader {
+        tree,
+        rep: VerifyReport {
+            checkpoints: cps.len() as u64,
+            segments: segs.len() as u64,
+            pruned_records: pruned,
+            ..VerifyReport::default()
+        },
+        expected: pruned,
+        done_bytes: 0,
+        total,
+        progress,
     };
-    let mut f = Frontier::default();
-    let mut hpos: u64 = 0;
-    let mut next_cp = 0usize;
+    walk(&segs, 0..segs.len(), &mut reader)?;
+    let VerifyReader { tree, mut rep, .. } = reader;
+    let (size, root) = tree.finish()?;
+    rep.tree_size = size;
+    rep.root = root.to_string();
+    rep.last_checkpoint_size = cps.last().map(|(_, c)| c.size).unwrap_or(0);
+    Ok(rep)
+}
 
-    // Compares the stored hashes a new leaf creates with hashes.dat; checks checkpoints due.
-    let mut step = |f: &mut Frontier,
-                    leaf: Hash,
-                    at: Option<(&Path, u64)>,
-                    next_cp: &mut usize|
-     -> Result<(), VerifyFailure> {
-        let hs = f.append(leaf);
-        for (i, h) in hs.iter().enumerate() {
-            let mut b = [0u8; 32];
-            hseq.read_exact(&mut b).map_err(|_| {
-                fail(
-                    &hpath,
-                    hpos * tree::HASH_LEN,
-                    "hashes.dat ends before the log does (start the service once to rebuild it)",
-                )
-            })?;
-            if b != h.0 {
-                return Err(match (i, at) {
-                    (0, Some((p, off))) => fail(
-                        p,
-                        off,
-                        "record differs from the leaf hash recorded when it was written",
-                    ),
-                    _ => fail(
-                        &hpath,
-                        hpos * tree::HASH_LEN,
-                        "stored tree node differs from the recomputed one",
-                    ),
-                });
-            }
-            hpos += 1;
-        }
-        while let Some((off, cp)) = cps.get(*next_cp) {
-            if cp.size != f.size() {
+/// Recomputes the tree leaf by leaf and holds it against `hashes.dat` (read in order) and the
+/// signed checkpoints.
+struct TreeCheck<'a> {
+    frontier: Frontier,
+    hpath: PathBuf,
+    hfile: HashFile,
+    /// `hashes.dat` read in order, at node `hpos`.
+    hseq: BufReader<std::fs::File>,
+    hpos: u64,
+    cpath: PathBuf,
+    cps: &'a [(u64, ParsedCheckpoint)],
+    /// The first checkpoint not reached yet.
+    next_cp: usize,
+}
+
+impl<'a> TreeCheck<'a> {
+    fn open(dir: &Path, cps: &'a [(u64, ParsedCheckpoint)]) -> Result<Self, VerifyFailure> {
+        let hpath = dir.join(tree::HASHES_FILE);
+        let hfile = HashFile::open(dir).map_err(|e| fail(&hpath, 0, e.to_string()))?;
+        let hseq = BufReader::with_capacity(
+            1 << 20,
+            std::fs::File::open(&hpath).map_err(|e| fail(&hpath, 0, e.to_string()))?,
+        );
+        Ok(TreeCheck {
+            frontier: Frontier::default(),
+            hpath,
+            hfile,
+            hseq,
+            hpos: 0,
+            cpath: checkpoint::checkpoints_path(dir),
+            cps,
+            next_cp: 0,
+        })
+    }
+
+    /// The checkpoints of the empty tree, before any record.
+    fn empty_checkpoints(&mut self) -> Result<(), VerifyFailure> {
+        while let Some((off, cp)) = self.cps.get(self.next_cp) {
+            if cp.size != 0 {
                 break;
             }
-            if cp.root != f.root() {
+            if cp.root != tree::EMPTY_HASH {
                 return Err(fail(
-                    &cpath,
+                    &self.cpath,
+                    *off,
+                    "empty-tree checkpoint has a non-empty root",
+                ));
+            }
+            self.next_cp += 1;
+        }
+        Ok(())
+    }
+
+    /// The leaf hash of record `seq` as `hashes.dat` stores it.
+    fn stored_leaf(&self, seq: u64) -> Result<Hash, VerifyFailure> {
+        let at = stored_hash_index(0, seq);
+        self.hfile
+            .read_hash(at)
+            .map_err(|_| fail(&self.hpath, at * 32, "missing leaf hash"))
+    }
+
+    /// Adds the next leaf (of the record at `at`, when its payload is there): compares the
+    /// stored nodes it creates with `hashes.dat`, then checks the checkpoints it completes.
+    fn step(&mut self, leaf: Hash, at: Option<(&Path, u64)>) -> Result<(), VerifyFailure> {
+        let hs = self.frontier.append(leaf);
+        for (i, h) in hs.iter().enumerate() {
+            self.compare_stored(h, if i == 0 { at } else { None })?;
+        }
+        self.checkpoints_due()
+    }
+
+    /// Compares one computed node with the next one of `hashes.dat`; `leaf_of` names the
+    /// record when the node is its leaf.
+    fn compare_stored(
+        &mut self,
+        h: &Hash,
+        leaf_of: Option<(&Path, u64)>,
+    ) -> Result<(), VerifyFailure> {
+        let mut b = [0u8; 32];
+        self.hseq.read_exact(&mut b).map_err(|_| {
+            fail(
+                &self.hpath,
+                self.hpos * tree::HASH_LEN,
+                "hashes.dat ends before the log does (start the service once to rebuild it)",
+            )
+        })?;
+        if b != h.0 {
+            return Err(match leaf_of {
+                Some((p, off)) => fail(
+                    p,
+                    off,
+                    "record differs from the leaf hash recorded when it was written",
+                ),
+                None => fail(
+                    &self.hpath,
+                    self.hpos * tree::HASH_LEN,
+                    "stored tree node differs from the recomputed one",
+                ),
+            });
+        }
+        self.hpos += 1;
+        Ok(())
+    }
+
+    /// Checks the roots of the checkpoints whose size the tree has reached.
+    fn checkpoints_due(&mut self) -> Result<(), VerifyFailure> {
+        while let Some((off, cp)) = self.cps.get(self.next_cp) {
+            if cp.size != self.frontier.size() {
+                break;
+            }
+            if cp.root != self.frontier.root() {
+                return Err(fail(
+                    &self.cpath,
                     *off,
                     format!(
                         "root of the first {} records differs from this signed checkpoint's",
@@ -204,95 +290,105 @@ pub fn verify_dir(
                     ),
                 ));
             }
-            *next_cp += 1;
+            self.next_cp += 1;
         }
         Ok(())
-    };
-    while let Some((off, cp)) = cps.get(next_cp) {
-        if cp.size != 0 {
-            break;
-        }
-        if cp.root != tree::EMPTY_HASH {
-            return Err(fail(
-                &cpath,
-                *off,
-                "empty-tree checkpoint has a non-empty root",
-            ));
-        }
-        next_cp += 1;
     }
 
-    // Records whose payloads retention removed: their leaves come from hashes.dat.
-    for seq in 0..pruned {
-        let leaf = hfile
-            .read_hash(stored_hash_index(0, seq))
-            .map_err(|_| fail(&hpath, stored_hash_index(0, seq) * 32, "missing leaf hash"))?;
-        step(&mut f, leaf, None, &mut next_cp)?;
-    }
-    let mut expected = pruned;
-    let mut done_bytes = 0u64;
-    for (first, path) in &segs {
-        if *first != expected {
+    /// After the last record: no checkpoint left unreached, and `hashes.dat` holds exactly the
+    /// nodes of the tree. Returns the tree's size and root.
+    fn finish(self) -> Result<(u64, Hash), VerifyFailure> {
+        if let Some((off, cp)) = self.cps.get(self.next_cp) {
             return Err(fail(
-                path,
-                0,
-                format!("segment starts at record {first} but the log continues at {expected} (segment missing or extra)"),
+                &self.cpath,
+                *off,
+                format!(
+                    "checkpoint covers {} records but the log holds {} (records removed below a checkpoint)",
+                    cp.size,
+                    self.frontier.size()
+                ),
             ));
         }
-        let mut sc = SegmentScanner::open(path).map_err(|e| match e {
-            ScanOpenError::Io(e) => fail(path, 0, e.to_string()),
-            ScanOpenError::Header { what, .. } => fail(path, 0, what),
-        })?;
-        if sc.first_seq != *first {
-            return Err(fail(path, 8, "segment header names another first record"));
+        let want = stored_hash_count(self.frontier.size());
+        let have = self
+            .hfile
+            .entries()
+            .map_err(|e| fail(&self.hpath, 0, e.to_string()))?;
+        if have != want {
+            return Err(fail(
+                &self.hpath,
+                want * tree::HASH_LEN,
+                format!("hashes.dat holds {have} nodes where the log needs {want}"),
+            ));
         }
-        loop {
-            let (leaf, off, spans, len) = match sc.next_record() {
-                Ok(Some(r)) => (r.leaf(), r.offset, count_spans(r.payload), r.raw.len()),
-                Ok(None) => break,
-                Err(flt) => return Err(fail(path, flt.offset(), flt.describe())),
-            };
-            rep.records += 1;
-            match spans {
-                Some(s) => rep.spans += s,
-                None => rep.undecodable_payloads += 1,
-            }
-            step(&mut f, leaf, Some((path, off)), &mut next_cp)?;
-            if rep.records.is_multiple_of(4096) {
-                progress(done_bytes + off + len as u64, total);
-            }
+        Ok((self.frontier.size(), self.frontier.root()))
+    }
+}
+
+/// `verify_dir`'s reader of the segment walk: every record counted and added to the tree,
+/// the first problem is the answer.
+struct VerifyReader<'a, 'p> {
+    tree: TreeCheck<'a>,
+    rep: VerifyReport,
+    /// The record the next segment must start at.
+    expected: u64,
+    done_bytes: u64,
+    total: u64,
+    progress: &'p mut dyn FnMut(u64, u64),
+}
+
+impl SegmentReader for VerifyReader<'_, '_> {
+    type Error = VerifyFailure;
+
+    fn start(&mut self, seg: Segment<'_>) -> Result<ReadAs, VerifyFailure> {
+        if seg.first != self.expected {
+            return Err(fail(
+                seg.path,
+                0,
+                format!("segment starts at record {} but the log continues at {} (segment missing or extra)", seg.first, self.expected),
+            ));
         }
-        expected = sc.next_seq();
-        done_bytes += sc.file_len();
-        rep.bytes += sc.file_len();
-        progress(done_bytes, total);
+        Ok(ReadAs::Records)
     }
-    if let Some((off, cp)) = cps.get(next_cp) {
-        return Err(fail(
-            &cpath,
-            *off,
-            format!(
-                "checkpoint covers {} records but the log holds {} (records removed below a checkpoint)",
-                cp.size,
-                f.size()
-            ),
-        ));
+
+    fn bad_header(&mut self, seg: Segment<'_>, fault: HeaderFault) -> Result<(), VerifyFailure> {
+        Err(fail(seg.path, fault.offset(), fault.to_string()))
     }
-    let want = stored_hash_count(f.size());
-    let have = hfile
-        .entries()
-        .map_err(|e| fail(&hpath, 0, e.to_string()))?;
-    if have != want {
-        return Err(fail(
-            &hpath,
-            want * tree::HASH_LEN,
-            format!("hashes.dat holds {have} nodes where the log needs {want}"),
-        ));
+
+    fn record(&mut self, seg: Segment<'_>, r: &RecordRef<'_>) -> Result<(), VerifyFailure> {
+        self.rep.records += 1;
+        match count_spans(r.payload) {
+            Some(s) => self.rep.spans += s,
+            None => self.rep.undecodable_payloads += 1,
+        }
+        self.tree.step(r.leaf(), Some((seg.path, r.offset)))?;
+        if self.rep.records.is_multiple_of(4096) {
+            (self.progress)(self.done_bytes + r.offset + r.raw.len() as u64, self.total);
+        }
+        Ok(())
     }
-    rep.tree_size = f.size();
-    rep.root = f.root().to_string();
-    rep.last_checkpoint_size = cps.last().map(|(_, c)| c.size).unwrap_or(0);
-    Ok(rep)
+
+    fn fault(
+        &mut self,
+        seg: Segment<'_>,
+        _sc: &mut SegmentScanner,
+        fault: &Fault,
+    ) -> Result<AfterFault, VerifyFailure> {
+        Err(fail(seg.path, fault.offset(), fault.describe()))
+    }
+
+    fn end(
+        &mut self,
+        _seg: Segment<'_>,
+        sc: &SegmentScanner,
+        _stopped_at: Option<Fault>,
+    ) -> Result<(), VerifyFailure> {
+        self.expected = sc.next_seq();
+        self.done_bytes += sc.file_len();
+        self.rep.bytes += sc.file_len();
+        (self.progress)(self.done_bytes, self.total);
+        Ok(())
+    }
 }
 
 /// An inclusion proof of one record, as `spanward prove` prints it (JSON).
