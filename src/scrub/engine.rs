@@ -39,7 +39,9 @@ thread_local! {
 /// Counts `n` bytes of scanning work on this thread.
 pub(crate) fn add_work(n: usize) {
     WORK.with(|w| w.set(w.get().wrapping_add(n as u64)));
-    super::budget::tick(n);
+    // `n` is an upper bound (a window the DFA may leave early), so the budget is told of a
+    // call's fixed cost and a fraction of its bytes: it only sets how often the clock is read.
+    super::budget::tick(32 + n / 32);
 }
 
 /// The bytes this thread's engine passes and regex searches have been handed so far: every
@@ -434,23 +436,25 @@ impl FastEngine {
         let mut todo: Vec<(u32, usize, usize)> = Vec::new();
         let mut code_hits = code::Hits::default();
         let b = text.as_bytes();
-        // A request that extends one of the last few of the same rule (a window overlapping
+        // A request that repeats one of the last few of the same rule (a window overlapping
         // it, a run start already asked for) joins it: text made of one keyword repeated asks
-        // for one long window, not one per hit.
+        // for one long window or one anchored search, not one per hit.
         let push = |todo: &mut Vec<(u32, usize, usize)>, plan: Plan, t: (u32, usize, usize)| {
             let n = todo.len();
             for prev in todo[n.saturating_sub(4)..].iter_mut().rev() {
                 if prev.0 != t.0 {
                     continue;
                 }
-                let joins = match plan {
-                    Plan::Window => t.1 <= prev.2 && t.1 >= prev.1,
-                    Plan::AtRun(_) => t.1 == prev.1,
-                    _ => false,
-                };
-                if joins {
-                    prev.2 = prev.2.max(t.2);
-                    return;
+                match plan {
+                    // Overlapping windows: one window over both.
+                    Plan::Window if t.1 <= prev.2 && t.1 >= prev.1 => {
+                        prev.2 = prev.2.max(t.2);
+                        return;
+                    }
+                    // The same run start: one anchored search, bounded by the first hit's
+                    // limit (as the sorted list, which keeps the first, always did).
+                    Plan::AtRun(_) if t.1 == prev.1 => return,
+                    _ => {}
                 }
                 break;
             }
