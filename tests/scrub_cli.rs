@@ -236,3 +236,25 @@ fn explain_shows_matches_and_near_misses() {
         "{text}"
     );
 }
+
+/// `scrub --format otlp-json` masks a value revealed in one span wherever it recurs in the
+/// same request, as the service does (it used to mask it only where a rule saw it).
+#[test]
+fn otlp_json_masks_revealed_values_across_spans() {
+    let doc = r#"{"resourceSpans":[{"scopeSpans":[{"spans":[
+{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174","name":"a","attributes":[{"key":"cmd","value":{"stringValue":"export DB_PASSWORD=Zq4AQMrQ6a0E55pw"}}]},
+{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b175","name":"b","attributes":[{"key":"log","value":{"stringValue":"connecting with Zq4AQMrQ6a0E55pw now"}}]}]}]}]}"#;
+    let mut out = Vec::new();
+    let mut rep = ScrubReport::default();
+    scrub_stream(
+        &scrubber(),
+        ScrubFormat::OtlpJson,
+        doc.as_bytes(),
+        &mut out,
+        &mut rep,
+    )
+    .unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(!text.contains("Zq4AQMrQ6a0E55pw"), "{text}");
+    assert!(text.contains("connecting with"), "{text}");
+}

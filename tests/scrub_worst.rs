@@ -104,3 +104,58 @@ fn a_string_over_its_cpu_budget_is_replaced_whole_and_counted() {
     let out = sc.scrub_str(&text);
     assert!(out.contains("user=u39999") && !out.contains("Xk039999q"));
 }
+
+/// Shapes a red team found quadratic (in time, and for the first in memory): markers between
+/// keys (`[REDACTED:x]password=` repeated: each piece cut around a marker copied the whole
+/// value), a keyword alone on every line (the wrapped-line joins checked each match against the
+/// whole chain), a token on every line (each followed all the lines after it), dense SSNs. The
+/// work meter must grow linearly, and the output stays masked.
+#[test]
+fn red_team_quadratic_shapes_grow_linearly() {
+    let cfg = RedactionConfig {
+        // Off: this pins the engine's own growth, which the budget would cut short.
+        max_scan_cpu_per_mib: std::time::Duration::ZERO,
+        ..RedactionConfig::default()
+    };
+    let sc = Scrubber::new(
+        &cfg,
+        HmacKey::from_bytes(vec![5; 32], None, KeySource::File),
+    )
+    .unwrap();
+    let fill =
+        |unit: &str, n: usize| -> String { unit.repeat(n / unit.len() + 1)[..n].to_string() };
+    let token_lines = |n: usize| -> String {
+        (0..n / 21 + 1)
+            .map(|i| {
+                format!(
+                    "AKIA{:016X}\n",
+                    (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1 << 60
+                )
+            })
+            .collect::<String>()
+    };
+    let shapes: Vec<(&str, Box<dyn Fn(usize) -> String>)> = vec![
+        (
+            "marker then key",
+            Box::new(move |n| fill("[REDACTED:x]password=", n)),
+        ),
+        (
+            "keyword per line",
+            Box::new(move |n| fill("github_pat_\n", n)),
+        ),
+        ("ssn", Box::new(move |n| fill("123-45-6789 ", n))),
+        ("token per line", Box::new(token_lines)),
+    ];
+    for (name, make) in shapes {
+        let (small, large) = (make(8 << 10), make(32 << 10));
+        let (ws, wl) = (work(&sc, &small).max(1), work(&sc, &large));
+        let ratio = wl as f64 / ws as f64;
+        assert!(
+            ratio <= 10.0,
+            "{name}: work grew {ratio:.1}x for 4x the input"
+        );
+    }
+    let lines = token_lines(32 << 10);
+    let out = sc.scrub_str(&lines);
+    assert!(!out.contains("AKIA"), "every token masked");
+}

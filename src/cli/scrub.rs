@@ -82,7 +82,7 @@ pub fn scrub_stream(
             }
             // Nothing is written unless every part of every request was scrubbed: fail closed.
             let failed = |e| anyhow::anyhow!("could not scrub the export, nothing written: {e}");
-            for req in &mut reqs {
+            let walk = |req: &mut ExportTraceServiceRequest, rep: &mut ScrubReport| {
                 for rs in &mut req.resource_spans {
                     if let Some(r) = rs.resource.as_mut() {
                         scrubber.scrub_resource(r, rep).map_err(failed)?;
@@ -95,6 +95,24 @@ pub fn scrub_stream(
                             scrubber.scrub_span(sp, rep).map_err(failed)?;
                         }
                     }
+                }
+                anyhow::Ok(())
+            };
+            for req in &mut reqs {
+                // As the service does: a value one part of the request revealed is masked in
+                // every other part too, before or after it (a second walk, only when needed).
+                let mut first = ScrubReport::default();
+                walk(req, &mut first)?;
+                if first.found_secrets() {
+                    let mut second = ScrubReport::with_known(Some(first.known_from_found()));
+                    walk(req, &mut second)?;
+                    first.found.clear();
+                    rep.merge(&first);
+                    second.found.clear();
+                    second.bytes_scanned = 0;
+                    rep.merge(&second);
+                } else {
+                    rep.merge(&first);
                 }
             }
             for req in &reqs {

@@ -720,7 +720,9 @@ fn value(
     }
     // A name that itself names a secret is the variable holding it (`api_key=api_key`,
     // `password=DB_PASSWORD`, `token=authToken`), not the secret.
-    let names_secret = looks_like_name(v) && kw.classify(v).is_some();
+    // Not a random string that happens to hold a secret word's letters (`ZqN1aE6PwZPf1Qh6`
+    // has a `Pw` hump, `aB3dEf9hPassXy7z` a `Pass`): those are the secret.
+    let names_secret = looks_like_name(v) && !random_like(v) && kw.classify(v).is_some();
     if names_secret || is_expression(v) || (code && is_variable(v)) || type_annotation(v) {
         return Err(e);
     }

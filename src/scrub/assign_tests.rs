@@ -245,3 +245,25 @@ fn dense_keywords_stay_linear() {
     let text = "token=".repeat(50_000);
     assert_eq!(found(&text).len(), 1);
 }
+
+#[test]
+fn random_values_holding_a_secret_word_are_secrets_and_rust_references_are_types() {
+    for text in [
+        "password=ZqN1aE6PwZPf1Qh6",
+        "export DB_PASSWORD=Zq4AQMrQ6a0E55pw",
+        "secret: aB3dEf9hPassXy7z",
+        "password=Xy7Pw9ab",
+    ] {
+        assert_eq!(found(text).len(), 1, "{text}");
+    }
+    for text in [
+        "password=DB_PASSWORD",
+        "token=authToken",
+        "fn f(key: &Key) {}",
+        "    key: &Key,",
+        "pw: &mut [u8]",
+        "secret: *const Secret",
+    ] {
+        assert!(found(text).is_empty(), "{text}: {:?}", found(text));
+    }
+}

@@ -273,37 +273,63 @@ fn join_chains(t: &str, out: &mut Vec<Vec<std::ops::Range<usize>>>) {
 
 /// A secret that reaches the end of its line goes on over the following lines that are one
 /// piece of token material each (a value wrapped at a fixed width, a folded header): the end
-/// of hit `end` carried over them.
-fn continue_lines(b: &[u8], mut end: usize) -> usize {
-    loop {
-        let mut p = end;
-        while p < b.len() && matches!(b[p], b' ' | b'\t') {
-            p += 1;
+/// of a hit carried over them. `chains` remembers the end every followed position leads to,
+/// so each line is read once however many hits come before it.
+fn continue_lines(
+    b: &[u8],
+    start: usize,
+    chains: &mut std::collections::HashMap<usize, usize>,
+) -> usize {
+    let mut visited: Vec<usize> = Vec::new();
+    let mut end = start;
+    let last = loop {
+        if let Some(&known) = chains.get(&end) {
+            break known;
         }
-        let nl = match (b.get(p), b.get(p + 1)) {
-            (Some(b'\r'), Some(b'\n')) => p + 2,
-            (Some(b'\n'), _) => p + 1,
-            _ => return end,
-        };
-        let mut a = nl;
-        while a < b.len() && a - nl <= 16 && matches!(b[a], b' ' | b'\t') {
-            a += 1;
+        visited.push(end);
+        super::budget::tick(16);
+        let next = next_line_of_value(b, end);
+        if next == end {
+            break end;
         }
-        let mut ae = a;
-        while ae < b.len() && token_byte(b[ae]) {
-            ae += 1;
-        }
-        let whole_line = matches!(b.get(ae), None | Some(b'\r' | b'\n'));
-        let run = &b[a..ae];
-        if ae - a < 4
-            || !whole_line
-            || !run.iter().any(u8::is_ascii_alphabetic)
-            || !token_material(run, &[])
-        {
-            return end;
-        }
-        end = ae;
+        end = next;
+    };
+    for v in visited {
+        chains.insert(v, last);
     }
+    last
+}
+
+/// Where a value ending at `end` ends when the next line continues it (a run of token bytes
+/// alone on its line), or `end` when it does not.
+fn next_line_of_value(b: &[u8], end: usize) -> usize {
+    let mut p = end;
+    while p < b.len() && matches!(b[p], b' ' | b'\t') {
+        p += 1;
+    }
+    let nl = match (b.get(p), b.get(p + 1)) {
+        (Some(b'\r'), Some(b'\n')) => p + 2,
+        (Some(b'\n'), _) => p + 1,
+        _ => return end,
+    };
+    let mut a = nl;
+    while a < b.len() && a - nl <= 16 && matches!(b[a], b' ' | b'\t') {
+        a += 1;
+    }
+    let mut ae = a;
+    while ae < b.len() && token_byte(b[ae]) {
+        ae += 1;
+    }
+    let whole_line = matches!(b.get(ae), None | Some(b'\r' | b'\n'));
+    let run = &b[a..ae];
+    if ae - a < 4
+        || !whole_line
+        || !run.iter().any(u8::is_ascii_alphabetic)
+        || !token_material(run, &[])
+    {
+        return end;
+    }
+    ae
 }
 
 impl Scrubber {
@@ -361,11 +387,11 @@ impl Scrubber {
         }
         // Values wrapped onto the next lines.
         if memchr::memchr(b'\n', t0.as_bytes()).is_some() {
+            // Each line is read once, whatever the number of hits before it (a token on every
+            // line would otherwise walk all the lines after it, once per hit).
+            let mut chains: std::collections::HashMap<usize, usize> = Default::default();
             for h in &mut found {
-                let e = continue_lines(t0.as_bytes(), h.end);
-                if e != h.end {
-                    h.end = e;
-                }
+                h.end = continue_lines(t0.as_bytes(), h.end, &mut chains);
             }
         }
         // Layer 5.
@@ -461,12 +487,15 @@ impl Scrubber {
             let mut inner = Vec::new();
             self.find_hits(&joined.text, depth + 1, &Known::default(), &mut inner)?;
             for h in inner {
+                super::budget::tick(16);
                 let r = joined.raw_range(h.start..h.end);
-                let crosses = chain
-                    .iter()
-                    .filter(|c| c.start < r.end && r.start < c.end)
-                    .count()
-                    > 1;
+                // The chain's pieces are in text order: the first one ending after the match
+                // starts, and whether the next one also begins before it ends (a search, not a
+                // walk of the chain per match: a chain of every line of the text, with a match
+                // on each, was quadratic).
+                let i = chain.partition_point(|c| c.end <= r.start);
+                let crosses = chain.get(i).is_some_and(|c| c.start < r.end)
+                    && chain.get(i + 1).is_some_and(|c| c.start < r.end);
                 if crosses && (h.whole_run || self.engine.prefix_anchored(h.rule)) {
                     found.push(Hit {
                         start: r.start,
@@ -593,31 +622,43 @@ fn protect(text: &str, hits: &mut Vec<Hit>, first: usize) {
         return;
     }
     let mut out: Vec<Hit> = Vec::new();
+    // Markers come sorted and disjoint; with the hits sorted too, a marker that ends before a
+    // hit starts ends before every later hit: one cursor, and each hit is cut only by the
+    // markers inside it (a text of markers and keys cut every hit by every marker: quadratic
+    // in time and memory).
+    hits[first..].sort_by_key(|h| h.start);
+    let mut cursor = 0;
     for h in hits.drain(first..) {
-        let mut pieces = vec![(h.start, h.end)];
-        for &(ps, pe) in &prot {
-            let mut next = Vec::with_capacity(pieces.len() + 1);
-            for (s, e) in pieces {
-                if pe <= s || e <= ps {
-                    next.push((s, e));
-                    continue;
-                }
-                if s < ps {
-                    next.push((s, ps));
-                }
-                if pe < e {
-                    next.push((pe, e));
-                }
-            }
-            pieces = next;
+        super::budget::tick(16);
+        while prot.get(cursor).is_some_and(|&(_, pe)| pe <= h.start) {
+            cursor += 1;
         }
+        let mut pieces = Vec::new();
+        let mut s = h.start;
+        for &(ps, pe) in prot[cursor..].iter().take_while(|&&(ps, _)| ps < h.end) {
+            if s < ps {
+                pieces.push((s, ps));
+            }
+            s = s.max(pe);
+        }
+        if s < h.end {
+            pieces.push((s, h.end));
+        }
+        let whole = pieces.len() == 1 && pieces[0] == (h.start, h.end);
         for (s, e) in pieces {
             // A leftover of separators only (the `/` between a secret and a marker) is no secret.
             if text[s..e].bytes().any(|c| c.is_ascii_alphanumeric()) || !text[s..e].is_ascii() {
+                // A piece is valued as itself: a copy of the whole value per piece grew with
+                // the square of a text of markers and keys.
+                let value = if whole {
+                    h.value.clone()
+                } else {
+                    text[s..e].to_string()
+                };
                 out.push(Hit {
                     start: s,
                     end: e,
-                    value: h.value.clone(),
+                    value,
                     ..h
                 });
             }
@@ -678,17 +719,32 @@ mod tests {
     fn wrapped_values_continue_over_whole_lines_of_material() {
         let t = "secret = RjBMxT6rEOpBozZ/oLrs\n0PqCD8/1QJSTK6NMpQdi\nregion = us-east-2";
         let end = t.find("\nregion").unwrap();
-        assert_eq!(continue_lines(t.as_bytes(), t.find("\n0Pq").unwrap()), end);
+        assert_eq!(
+            continue_lines(
+                t.as_bytes(),
+                t.find("\n0Pq").unwrap(),
+                &mut Default::default()
+            ),
+            end
+        );
         let t = "Authorization: Basic\r\n ZXRsLXJ1bm5lcjp3OFB0aW5m\r\n Content-Type: x";
         let end = t.find("\r\n Content").unwrap();
-        assert_eq!(continue_lines(t.as_bytes(), 20), end);
+        assert_eq!(
+            continue_lines(t.as_bytes(), 20, &mut Default::default()),
+            end
+        );
         for (t, at) in [
             (&b"pw=hunter2hunter2\nUSER=bob"[..], 17),
             (b"t=abc\nDone.", 5),
             (b"t=abc\n2024-06-01", 5),
             (b"t=abc\nok", 5),
         ] {
-            assert_eq!(continue_lines(t, at), at, "{:?}", std::str::from_utf8(t));
+            assert_eq!(
+                continue_lines(t, at, &mut Default::default()),
+                at,
+                "{:?}",
+                std::str::from_utf8(t)
+            );
         }
     }
 }

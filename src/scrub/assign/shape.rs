@@ -517,6 +517,19 @@ pub(super) fn is_variable(v: &str) -> bool {
     !b.is_empty() && ident_start(b[0]) && b.iter().all(|&c| c.is_ascii_alphabetic() || c == b'_')
 }
 
+/// A value that reads as random characters rather than words: mixed case with digits over 12
+/// characters ([`random_name`]), or digits in two or more places between letters
+/// (`Zq4AQMrQ6a`; a name has at most one number, `oauth2Token`, `DB2_PASSWORD`).
+pub(super) fn random_like(v: &str) -> bool {
+    let b = v.as_bytes();
+    let digit_runs = b
+        .iter()
+        .enumerate()
+        .filter(|&(i, c)| c.is_ascii_digit() && (i == 0 || !b[i - 1].is_ascii_digit()))
+        .count();
+    random_name(b) || digit_runs >= 2
+}
+
 /// An identifier written as a name: with `_`, a camelCase hump, or in capitals.
 pub(super) fn looks_like_name(v: &str) -> bool {
     let b = v.as_bytes();
@@ -571,6 +584,36 @@ pub(super) const TYPES: &[&str] = &[
 /// `string;`, `Field(...)`.
 pub(super) fn type_annotation(v: &str) -> bool {
     let v = v.trim();
+    // A Rust reference or pointer type (`key: &Key`, `token: &'a str`, `pw: &mut [u8]`,
+    // `*const Secret`): code, whatever follows the sigil, when a type does.
+    let deref = v
+        .strip_prefix("&mut ")
+        .or_else(|| v.strip_prefix('&'))
+        .or_else(|| v.strip_prefix("*const "))
+        .or_else(|| v.strip_prefix("*mut "));
+    if let Some(inner) = deref {
+        let inner = match inner.strip_prefix('\'') {
+            Some(l) => l
+                .split_once(' ')
+                .map_or("", |(_, t)| t)
+                .trim_start_matches("mut "),
+            None => inner,
+        };
+        let slice = inner.starts_with('[')
+            && inner.find(']').is_some_and(|k| {
+                inner[1..k]
+                    .bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b';' | b' '))
+            });
+        let name_end = inner
+            .find(|c: char| !c.is_ascii_alphanumeric() && c != '_' && c != ':')
+            .unwrap_or(inner.len());
+        let name = &inner[..name_end];
+        let camel_name = name.bytes().next().is_some_and(|c| c.is_ascii_uppercase())
+            && name.bytes().all(|c| c.is_ascii_alphabetic() || c == b':')
+            && name.bytes().any(|c| c.is_ascii_lowercase());
+        return slice || camel_name || type_annotation(inner);
+    }
     let head_end = v
         .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))
         .unwrap_or(v.len());
