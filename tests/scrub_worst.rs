@@ -134,7 +134,8 @@ fn red_team_quadratic_shapes_grow_linearly() {
             })
             .collect::<String>()
     };
-    let shapes: Vec<(&str, Box<dyn Fn(usize) -> String>)> = vec![
+    type Shape = Box<dyn Fn(usize) -> String>;
+    let shapes: Vec<(&str, Shape)> = vec![
         (
             "marker then key",
             Box::new(move |n| fill("[REDACTED:x]password=", n)),
