@@ -2,13 +2,15 @@
 //! listeners and shutdown signal from outside so tests drive the real service on ephemeral ports.
 
 use crate::admin::{self, summary::Summariser};
-use crate::config::Resolved;
-use crate::pipeline::{queue, stages::Stages, worker};
+use crate::config::{ConfigError, Resolved};
+use crate::pipeline::component::StageContext;
+use crate::pipeline::{queue, worker};
 use crate::receiver::{self, Ingest};
-use crate::sink::{kafka::KafkaSink, log::LogSink, otlp::OtlpSink, Sink};
+use crate::sink::{Sink, SinkContext};
 use crate::tls;
 use crate::vocab::metrics::Metrics;
 use crate::vocab::{DropReason, Health};
+use crate::yaml::ComponentError;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,136 +26,33 @@ pub enum RunError {
         #[source]
         source: std::io::Error,
     },
-    #[error("exporters.file: {0}")]
-    LogSink(#[from] crate::sink::log::LogError),
+    /// A stage could not be built from its section (named with the file and line).
     #[error(transparent)]
-    OtlpSink(#[from] crate::sink::otlp::OtlpSinkError),
-    #[error("exporters.kafka: {0}")]
-    KafkaSink(crate::sink::kafka::KafkaConfigError),
+    Config(#[from] ConfigError),
+    /// A sink could not start (`exporters.file: …`).
+    #[error(transparent)]
+    Sink(ComponentError),
     #[error("starting worker threads: {0}")]
     Workers(std::io::Error),
-    #[error("{0}")]
-    Stage(String),
     #[error(transparent)]
     Tls(#[from] crate::tls::TlsError),
-    /// A directory `run` would write in cannot be written (found by [`preflight`]).
-    #[error("{at}: {path}: {message}")]
-    Dir {
-        at: &'static str,
-        path: String,
-        message: String,
-    },
 }
 
-/// What `run` loads and checks at start, short of binding ports and opening the log: the
-/// pattern packs (compiled, their examples run), the HMAC and checkpoint signing keys, TLS
-/// files and token sets (already loaded by [`Config::resolve`](crate::config::Config::resolve)),
-/// and whether the log's and the audit file's directories can be written. `spanward validate`
-/// runs it, so a config it accepts does not fail at start for a reason it could have seen.
-/// It creates nothing: a directory that does not exist yet is checked at its nearest existing
-/// ancestor, with a probe entry made and removed there.
-pub fn preflight(cfg: &Resolved) -> Result<(), RunError> {
-    if cfg.redaction.enabled {
-        crate::scrub::Scrubber::new(&cfg.redaction, cfg.hmac_key.clone())
-            .map_err(|e| RunError::Stage(format!("redaction: {e}")))?;
-    }
-    if let Some(f) = &cfg.file_sink {
-        let name = f
-            .origin
-            .as_deref()
-            .unwrap_or(crate::sink::log::DEFAULT_KEY_NAME);
-        crate::sink::log::checkpoint::SigningKey::load(
-            &cfg.env,
-            f.signing_key_file.as_deref(),
-            name,
-        )
-        .map_err(crate::sink::log::LogError::Key)?;
-        check_writable_dir("exporters.file.path", &f.path)?;
-    }
-    if let Some(a) = cfg.audit.file.as_ref().filter(|_| cfg.audit.enabled) {
-        let dir = a
-            .path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(std::path::Path::new("."));
-        check_writable_dir("audit.file.path", dir)?;
+/// What `run` loads and checks at start, short of binding ports and opening the log: each
+/// stage's and each sink's [`check`](crate::sink::SinkConfig::check) (the pattern packs
+/// compiled and their examples run, the sampling and fingerprint rules built, the checkpoint
+/// signing key loaded, the log's and the audit file's directories writable), on top of what
+/// [`Config::resolve`](crate::config::Config::resolve) loaded (TLS files, token sets, the HMAC
+/// key). `spanward validate` runs it, so a config it accepts does not fail at start for a
+/// reason it could have seen. It creates nothing: a directory that does not exist yet is
+/// checked at its nearest existing ancestor, with a probe entry made and removed there.
+pub fn preflight(cfg: &Resolved) -> Result<(), ConfigError> {
+    let ctx = StageContext { key: &cfg.hmac_key };
+    cfg.stages.check(ctx).map_err(|e| cfg.invalid(e))?;
+    for e in &cfg.exporters {
+        e.config.check(&cfg.env).map_err(|e| cfg.invalid(e))?;
     }
     Ok(())
-}
-
-/// Whether `run` could create or write `dir`: the nearest existing ancestor must be a directory
-/// in which an entry can be made (probed with a directory made and removed at once).
-fn check_writable_dir(at: &'static str, dir: &std::path::Path) -> Result<(), RunError> {
-    let err = |p: &std::path::Path, message: String| RunError::Dir {
-        at,
-        path: p.display().to_string(),
-        message,
-    };
-    let mut existing = dir;
-    while !existing.exists() {
-        match existing.parent() {
-            Some(p) if !p.as_os_str().is_empty() => existing = p,
-            _ => {
-                existing = std::path::Path::new(".");
-                break;
-            }
-        }
-    }
-    let meta = std::fs::metadata(existing).map_err(|e| err(existing, e.to_string()))?;
-    if !meta.is_dir() {
-        return Err(err(existing, "is not a directory".into()));
-    }
-    let probe = existing.join(format!(".spanward-validate-{}", std::process::id()));
-    match std::fs::create_dir(&probe) {
-        Ok(()) => {
-            let _ = std::fs::remove_dir(&probe);
-            Ok(())
-        }
-        Err(e) => Err(err(
-            existing,
-            if existing == dir {
-                format!("cannot write in it ({e})")
-            } else {
-                format!("cannot create {} in it ({e})", dir.display())
-            },
-        )),
-    }
-}
-
-fn build_stages(cfg: &Resolved) -> Result<Stages, RunError> {
-    let fingerprint = if cfg.fingerprint.enabled {
-        Some(
-            crate::pipeline::fingerprint::Fingerprinter::new(
-                &cfg.fingerprint,
-                cfg.hmac_key.clone(),
-            )
-            .map_err(|e| RunError::Stage(format!("fingerprint: {e}")))?,
-        )
-    } else {
-        None
-    };
-    let audit = if cfg.audit.enabled {
-        Some(
-            crate::audit::AuditLog::new(&cfg.audit)
-                .map_err(|e| RunError::Stage(format!("audit: {e}")))?,
-        )
-    } else {
-        None
-    };
-    let scrub = if cfg.redaction.enabled {
-        Some(
-            crate::scrub::Scrubber::new(&cfg.redaction, cfg.hmac_key.clone())
-                .map_err(|e| RunError::Stage(format!("redaction: {e}")))?,
-        )
-    } else {
-        tracing::warn!("redaction is disabled: spans are stored and forwarded unscrubbed");
-        None
-    };
-    Ok(Stages {
-        fingerprint,
-        scrub,
-        audit,
-    })
 }
 
 /// Pre-bound sockets. Binding happens before `run` so tests can use port 0 and learn the port.
@@ -213,29 +112,19 @@ fn tokio_listener(
     tokio::net::TcpListener::from_std(l).map_err(|source| RunError::Bind { what, addr, source })
 }
 
-/// Builds the configured sinks, in fan-out order: the local log first (cheap, local, and the
-/// Kafka records carry its sequence numbers), then the next stage, then Kafka.
+/// Builds the configured sinks, once, in fan-out order (the order of
+/// [`Resolved::exporters`]).
 fn build_sinks(cfg: &Resolved) -> Result<Vec<Arc<dyn Sink>>, RunError> {
-    let mut sinks: Vec<Arc<dyn Sink>> = Vec::new();
-    let mut origin = None;
-    if let Some(f) = &cfg.file_sink {
-        let log = LogSink::open(f, &cfg.env, cfg.salvage)?;
-        origin = Some(log.origin().to_string());
-        sinks.push(Arc::new(log));
-    }
-    if let Some(o) = &cfg.otlp_exporter {
-        sinks.push(Arc::new(OtlpSink::new(
-            o,
-            tokio::runtime::Handle::current(),
-        )?));
-    }
-    if let Some(k) = &cfg.kafka_sink {
-        sinks.push(Arc::new(
-            KafkaSink::new(k, origin.as_deref(), tokio::runtime::Handle::current())
-                .map_err(RunError::KafkaSink)?,
-        ));
-    }
-    Ok(sinks)
+    let mut ctx = SinkContext {
+        env: &cfg.env,
+        salvage: cfg.salvage,
+        runtime: tokio::runtime::Handle::current(),
+        log_origin: None,
+    };
+    cfg.exporters
+        .iter()
+        .map(|e| e.config.build(&mut ctx).map_err(RunError::Sink))
+        .collect()
 }
 
 /// On SIGHUP, re-reads the receivers' certificates, keys and client CAs, and the token files.
@@ -315,12 +204,13 @@ pub async fn run(
             "no HMAC key configured (SPANWARD_HMAC_KEY or keys.hmac_key_file): using a random per-process key; pseudonyms and fingerprints will differ across restarts and replicas"
         );
     }
-    let stages = build_stages(&cfg)?;
-    let sampler = crate::pipeline::sample::Sampler::new(&cfg.sampling)
-        .map_err(|e| RunError::Stage(format!("sampling: {e}")))?;
+    let built = cfg
+        .stages
+        .build(StageContext { key: &cfg.hmac_key })
+        .map_err(|e| cfg.invalid(e))?;
     let wctx = Arc::new(worker::WorkerContext {
         queue: qrx,
-        stages: Arc::new(stages),
+        stages: Arc::new(built.stages),
         sinks: sinks.clone(),
         metrics: metrics.clone(),
         health: health.clone(),
@@ -338,7 +228,7 @@ pub async fn run(
         limits: cfg.limits.clone(),
         metrics: metrics.clone(),
         health: health.clone(),
-        sampler: (!sampler.is_pass_through()).then_some(sampler),
+        sampler: built.sampler,
         rate_limiter: cfg
             .rate_limit
             .enabled()
