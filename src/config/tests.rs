@@ -117,6 +117,7 @@ fn durations_and_enums() {
     assert_eq!(c.pipeline.ack, AckMode::Durable);
 }
 
+#[cfg(feature = "kafka")]
 #[test]
 fn kafka_exporter_section_turns_it_on_and_is_checked() {
     let r = Config::from_yaml(
@@ -230,14 +231,28 @@ fn durable_ack_is_refused_with_a_file_sink_that_acknowledges_before_fsync() {
         .resolve("t")
         .unwrap();
     }
-    // No file sink (Kafka only): the check does not apply.
-    Config::from_yaml(
-        "exporters:\n  kafka: { brokers: [\"127.0.0.1:9092\"], topic: spans }\npipeline: { ack: durable }\n",
+    // No file sink (the next stage only): the check does not apply.
+    Config::from_yaml("exporters:\n  otlp: {}\npipeline: { ack: durable }\n", "t")
+        .unwrap()
+        .resolve("t")
+        .unwrap();
+}
+
+/// A build without the `kafka` feature still parses `exporters.kafka`, and refuses it naming
+/// the key, its line and the feature.
+#[cfg(not(feature = "kafka"))]
+#[test]
+fn kafka_exporter_without_the_feature_is_refused_by_name() {
+    let e = Config::from_yaml(
+        "exporters:\n  file: {}\n  kafka: { brokers: [\"127.0.0.1:9092\"], topic: spans }\n",
         "t",
     )
     .unwrap()
     .resolve("t")
-    .unwrap();
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("`exporters.kafka` (line 3)"), "{e}");
+    assert!(e.contains("`kafka` cargo feature"), "{e}");
 }
 
 /// The log that is on because nothing chose otherwise (`spanward run` with no config) keeps a

@@ -7,6 +7,7 @@ use bytes::Bytes;
 use std::sync::Arc;
 
 pub mod file_exporter;
+#[cfg(feature = "kafka")]
 pub mod kafka;
 pub mod kafka_exporter;
 pub mod log;
