@@ -11,7 +11,8 @@
 //!   limits, tracestate.
 //! - [`pipeline`]: the [`pipeline::Batch`] type, the bounded [`pipeline::queue`], the worker pool
 //!   and its stages.
-//! - [`sink`]: the [`sink::Sink`] trait and its implementations (local log, OTLP forward).
+//! - [`sink`]: the [`sink::Sink`] trait and its implementations (local log, OTLP forward,
+//!   Kafka), and the registry of the exporters a config can name ([`sink::registry`]).
 //! - [`vocab`]: the shared vocabulary at the bottom of the module graph: drop and refuse
 //!   reasons, health, the metrics handles, the span attributes spanward writes.
 //! - [`admin`]: `/metrics`, `/healthz`, `/readyz`, the summary log line.

@@ -1,19 +1,30 @@
 //! Assembles the pipeline and runs it until shutdown: the one entry point, [`run`], takes its
 //! listeners and shutdown signal from outside so tests drive the real service on ephemeral ports.
+//!
+//! `run` goes through four phases: `Pipeline::start` builds every component once (stages,
+//! sinks) and starts the workers; `Servers::start` spawns the receivers (one serve function per
+//! transport, TLS only changing where connections come from), the admin endpoint, the SIGHUP
+//! reloader and the summary line; then it waits for the shutdown signal; `drain` stops
+//! accepting, processes what is queued and flushes the sinks.
 
 use crate::admin::{self, summary::Summariser};
-use crate::config::Resolved;
-use crate::pipeline::{queue, stages::Stages, worker};
+use crate::config::{ConfigError, Resolved};
+use crate::pipeline::component::StageContext;
+use crate::pipeline::queue::{self, QueueSender};
+use crate::pipeline::worker;
 use crate::receiver::{self, Ingest};
-use crate::sink::{kafka::KafkaSink, log::LogSink, otlp::OtlpSink, Sink};
+use crate::sink::{Sink, SinkContext};
 use crate::tls;
-use crate::vocab::metrics::Metrics;
+use crate::vocab::metrics::{Metrics, TransportLabel};
 use crate::vocab::{DropReason, Health};
+use crate::yaml::ComponentError;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -24,136 +35,33 @@ pub enum RunError {
         #[source]
         source: std::io::Error,
     },
-    #[error("exporters.file: {0}")]
-    LogSink(#[from] crate::sink::log::LogError),
+    /// A stage could not be built from its section (named with the file and line).
     #[error(transparent)]
-    OtlpSink(#[from] crate::sink::otlp::OtlpSinkError),
-    #[error("exporters.kafka: {0}")]
-    KafkaSink(crate::sink::kafka::KafkaConfigError),
+    Config(#[from] ConfigError),
+    /// A sink could not start (`exporters.file: …`).
+    #[error(transparent)]
+    Sink(ComponentError),
     #[error("starting worker threads: {0}")]
     Workers(std::io::Error),
-    #[error("{0}")]
-    Stage(String),
     #[error(transparent)]
     Tls(#[from] crate::tls::TlsError),
-    /// A directory `run` would write in cannot be written (found by [`preflight`]).
-    #[error("{at}: {path}: {message}")]
-    Dir {
-        at: &'static str,
-        path: String,
-        message: String,
-    },
 }
 
-/// What `run` loads and checks at start, short of binding ports and opening the log: the
-/// pattern packs (compiled, their examples run), the HMAC and checkpoint signing keys, TLS
-/// files and token sets (already loaded by [`Config::resolve`](crate::config::Config::resolve)),
-/// and whether the log's and the audit file's directories can be written. `spanward validate`
-/// runs it, so a config it accepts does not fail at start for a reason it could have seen.
-/// It creates nothing: a directory that does not exist yet is checked at its nearest existing
-/// ancestor, with a probe entry made and removed there.
-pub fn preflight(cfg: &Resolved) -> Result<(), RunError> {
-    if cfg.redaction.enabled {
-        crate::scrub::Scrubber::new(&cfg.redaction, cfg.hmac_key.clone())
-            .map_err(|e| RunError::Stage(format!("redaction: {e}")))?;
-    }
-    if let Some(f) = &cfg.file_sink {
-        let name = f
-            .origin
-            .as_deref()
-            .unwrap_or(crate::sink::log::DEFAULT_KEY_NAME);
-        crate::sink::log::checkpoint::SigningKey::load(
-            &cfg.env,
-            f.signing_key_file.as_deref(),
-            name,
-        )
-        .map_err(crate::sink::log::LogError::Key)?;
-        check_writable_dir("exporters.file.path", &f.path)?;
-    }
-    if let Some(a) = cfg.audit.file.as_ref().filter(|_| cfg.audit.enabled) {
-        let dir = a
-            .path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(std::path::Path::new("."));
-        check_writable_dir("audit.file.path", dir)?;
+/// What `run` loads and checks at start, short of binding ports and opening the log: each
+/// stage's and each sink's [`check`](crate::sink::SinkConfig::check) (the pattern packs
+/// compiled and their examples run, the sampling and fingerprint rules built, the checkpoint
+/// signing key loaded, the log's and the audit file's directories writable), on top of what
+/// [`Config::resolve`](crate::config::Config::resolve) loaded (TLS files, token sets, the HMAC
+/// key). `spanward validate` runs it, so a config it accepts does not fail at start for a
+/// reason it could have seen. It creates nothing: a directory that does not exist yet is
+/// checked at its nearest existing ancestor, with a probe entry made and removed there.
+pub fn preflight(cfg: &Resolved) -> Result<(), ConfigError> {
+    let ctx = StageContext { key: &cfg.hmac_key };
+    cfg.stages.check(ctx).map_err(|e| cfg.invalid(e))?;
+    for e in &cfg.exporters {
+        e.config.check(&cfg.env).map_err(|e| cfg.invalid(e))?;
     }
     Ok(())
-}
-
-/// Whether `run` could create or write `dir`: the nearest existing ancestor must be a directory
-/// in which an entry can be made (probed with a directory made and removed at once).
-fn check_writable_dir(at: &'static str, dir: &std::path::Path) -> Result<(), RunError> {
-    let err = |p: &std::path::Path, message: String| RunError::Dir {
-        at,
-        path: p.display().to_string(),
-        message,
-    };
-    let mut existing = dir;
-    while !existing.exists() {
-        match existing.parent() {
-            Some(p) if !p.as_os_str().is_empty() => existing = p,
-            _ => {
-                existing = std::path::Path::new(".");
-                break;
-            }
-        }
-    }
-    let meta = std::fs::metadata(existing).map_err(|e| err(existing, e.to_string()))?;
-    if !meta.is_dir() {
-        return Err(err(existing, "is not a directory".into()));
-    }
-    let probe = existing.join(format!(".spanward-validate-{}", std::process::id()));
-    match std::fs::create_dir(&probe) {
-        Ok(()) => {
-            let _ = std::fs::remove_dir(&probe);
-            Ok(())
-        }
-        Err(e) => Err(err(
-            existing,
-            if existing == dir {
-                format!("cannot write in it ({e})")
-            } else {
-                format!("cannot create {} in it ({e})", dir.display())
-            },
-        )),
-    }
-}
-
-fn build_stages(cfg: &Resolved) -> Result<Stages, RunError> {
-    let fingerprint = if cfg.fingerprint.enabled {
-        Some(
-            crate::pipeline::fingerprint::Fingerprinter::new(
-                &cfg.fingerprint,
-                cfg.hmac_key.clone(),
-            )
-            .map_err(|e| RunError::Stage(format!("fingerprint: {e}")))?,
-        )
-    } else {
-        None
-    };
-    let audit = if cfg.audit.enabled {
-        Some(
-            crate::audit::AuditLog::new(&cfg.audit)
-                .map_err(|e| RunError::Stage(format!("audit: {e}")))?,
-        )
-    } else {
-        None
-    };
-    let scrub = if cfg.redaction.enabled {
-        Some(
-            crate::scrub::Scrubber::new(&cfg.redaction, cfg.hmac_key.clone())
-                .map_err(|e| RunError::Stage(format!("redaction: {e}")))?,
-        )
-    } else {
-        tracing::warn!("redaction is disabled: spans are stored and forwarded unscrubbed");
-        None
-    };
-    Ok(Stages {
-        fingerprint,
-        scrub,
-        audit,
-    })
 }
 
 /// Pre-bound sockets. Binding happens before `run` so tests can use port 0 and learn the port.
@@ -213,31 +121,6 @@ fn tokio_listener(
     tokio::net::TcpListener::from_std(l).map_err(|source| RunError::Bind { what, addr, source })
 }
 
-/// Builds the configured sinks, in fan-out order: the local log first (cheap, local, and the
-/// Kafka records carry its sequence numbers), then the next stage, then Kafka.
-fn build_sinks(cfg: &Resolved) -> Result<Vec<Arc<dyn Sink>>, RunError> {
-    let mut sinks: Vec<Arc<dyn Sink>> = Vec::new();
-    let mut origin = None;
-    if let Some(f) = &cfg.file_sink {
-        let log = LogSink::open(f, &cfg.env, cfg.salvage)?;
-        origin = Some(log.origin().to_string());
-        sinks.push(Arc::new(log));
-    }
-    if let Some(o) = &cfg.otlp_exporter {
-        sinks.push(Arc::new(OtlpSink::new(
-            o,
-            tokio::runtime::Handle::current(),
-        )?));
-    }
-    if let Some(k) = &cfg.kafka_sink {
-        sinks.push(Arc::new(
-            KafkaSink::new(k, origin.as_deref(), tokio::runtime::Handle::current())
-                .map_err(RunError::KafkaSink)?,
-        ));
-    }
-    Ok(sinks)
-}
-
 /// On SIGHUP, re-reads the receivers' certificates, keys and client CAs, and the token files.
 /// A file that fails to load keeps its previous version (one ERROR line naming it). `None` when
 /// there is nothing to reload.
@@ -294,6 +177,389 @@ fn reload_on_sighup(
     }
 }
 
+/// Builds the configured sinks, once, in fan-out order (the order of
+/// [`Resolved::exporters`]).
+fn build_sinks(cfg: &Resolved) -> Result<Vec<Arc<dyn Sink>>, RunError> {
+    let mut ctx = SinkContext {
+        env: &cfg.env,
+        salvage: cfg.salvage,
+        runtime: tokio::runtime::Handle::current(),
+        log_origin: None,
+    };
+    cfg.exporters
+        .iter()
+        .map(|e| e.config.build(&mut ctx).map_err(RunError::Sink))
+        .collect()
+}
+
+/// Everything between the receivers and the sinks, built once from the config.
+struct Pipeline {
+    metrics: Metrics,
+    registry: Arc<prometheus_client::registry::Registry>,
+    health: Arc<Health>,
+    sinks: Vec<Arc<dyn Sink>>,
+    queue: QueueSender,
+    workers: Vec<std::thread::JoinHandle<()>>,
+    /// Set when the shutdown deadline passed: workers drop what is left.
+    abandon: Arc<AtomicBool>,
+    ingest: Arc<Ingest>,
+}
+
+impl Pipeline {
+    /// Builds the stages and the sinks, the queue between receivers and workers, and starts the
+    /// workers.
+    fn start(cfg: &Resolved) -> Result<Pipeline, RunError> {
+        let (metrics, registry) = Metrics::new();
+        if cfg.hmac_key.source() == crate::keys::KeySource::Ephemeral {
+            tracing::warn!(
+                "no HMAC key configured (SPANWARD_HMAC_KEY or keys.hmac_key_file): using a random per-process key; pseudonyms and fingerprints will differ across restarts and replicas"
+            );
+        }
+        let built = cfg
+            .stages
+            .build(StageContext { key: &cfg.hmac_key })
+            .map_err(|e| cfg.invalid(e))?;
+        let sinks = build_sinks(cfg)?;
+        let health = Arc::new(Health::new(cfg.workers, crate::sink::statuses(&sinks)));
+        let qc = &cfg.pipeline.queue;
+        let (qtx, qrx) = queue::bounded(qc.max_spans, qc.max_bytes);
+        metrics.exporter_queue_capacity.set(qc.max_spans as i64);
+        metrics.queue_capacity_bytes.set(qc.max_bytes as i64);
+        let abandon = Arc::new(AtomicBool::new(false));
+        let wctx = Arc::new(worker::WorkerContext {
+            queue: qrx,
+            stages: Arc::new(built.stages),
+            sinks: sinks.clone(),
+            metrics: metrics.clone(),
+            health: health.clone(),
+            abandon: abandon.clone(),
+        });
+        let workers = worker::spawn(cfg.workers, wctx).map_err(RunError::Workers)?;
+        let ingest = Arc::new(Ingest {
+            queue: qtx.clone(),
+            policy: receiver::Policy {
+                ack: cfg.pipeline.ack,
+                when_full: cfg.pipeline.queue.when_full,
+                max_wait: cfg.pipeline.queue.max_wait,
+                retry_after: cfg.pipeline.retry_after,
+            },
+            limits: cfg.limits.clone(),
+            metrics: metrics.clone(),
+            health: health.clone(),
+            sampler: built.sampler,
+            rate_limiter: cfg
+                .rate_limit
+                .enabled()
+                .then(|| crate::receiver::ratelimit::RateLimiter::new(cfg.rate_limit.clone())),
+            memory: crate::receiver::memlimit::MemoryLimiter::start(&cfg.pipeline.memory_limiter)
+                .map_err(RunError::Workers)?,
+        });
+        Ok(Pipeline {
+            metrics,
+            registry: Arc::new(registry),
+            health,
+            sinks,
+            queue: qtx,
+            workers,
+            abandon,
+            ingest,
+        })
+    }
+
+    /// Waits for the workers to process what is queued (the queue is closed), abandoning what
+    /// is left at `deadline`, then shuts the sinks down.
+    async fn finish(&mut self, deadline: tokio::time::Instant) {
+        let workers = std::mem::take(&mut self.workers);
+        let joined = tokio::task::spawn_blocking(move || {
+            for w in workers {
+                let _ = w.join();
+            }
+        });
+        tokio::pin!(joined);
+        if tokio::time::timeout_at(deadline, &mut joined)
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                queued_spans = self.queue.depth_spans(),
+                "shutdown_timeout passed: abandoning queued spans (counted as dropped, reason=shutdown)"
+            );
+            self.abandon.store(true, Ordering::Release);
+            for s in &self.sinks {
+                s.abort();
+            }
+            // Workers now drop what is left without processing; this returns promptly.
+            let _ = joined.await;
+        }
+        for s in &self.sinks {
+            if let Err(e) = s.shutdown() {
+                tracing::error!(sink = s.name(), error = %e, "sink did not shut down cleanly");
+            }
+        }
+    }
+}
+
+/// A receiver transport: its name in logs and errors, its metrics label, its TLS ALPN.
+struct Transport {
+    name: &'static str,
+    label: &'static str,
+    alpn: &'static [&'static [u8]],
+}
+
+const GRPC: Transport = Transport {
+    name: "OTLP/gRPC receiver",
+    label: "grpc",
+    alpn: tls::ALPN_GRPC,
+};
+
+const HTTP: Transport = Transport {
+    name: "OTLP/HTTP receiver",
+    label: "http",
+    alpn: tls::ALPN_HTTP,
+};
+
+/// Where a receiver's connections come from: its listener, or the TLS handshakes done over it.
+enum Incoming {
+    Plain(tokio::net::TcpListener),
+    Tls(tls::TlsListener),
+}
+
+/// A receiver's connections, with TLS when it has a `tls` section (whose certificate is then
+/// returned for reloading on SIGHUP).
+fn incoming(
+    t: &Transport,
+    l: std::net::TcpListener,
+    tls_cfg: Option<&tls::ServerTlsConfig>,
+    auth: bool,
+    metrics: &Metrics,
+) -> Result<(Incoming, Option<Arc<tls::ServerTls>>), RunError> {
+    let l = tokio_listener(t.name, l)?;
+    tracing::info!(addr = %l.local_addr().map(|a| a.to_string()).unwrap_or_default(), tls = tls_cfg.is_some(), auth, "{} listening", t.name);
+    let Some(c) = tls_cfg else {
+        return Ok((Incoming::Plain(l), None));
+    };
+    let server_tls = Arc::new(tls::ServerTls::load(c, t.alpn)?);
+    let local = l.local_addr().map_err(|source| RunError::Bind {
+        what: t.name,
+        addr: SocketAddr::from(([0, 0, 0, 0], 0)),
+        source,
+    })?;
+    let (m, transport) = (metrics.clone(), t.label);
+    let rx = tls::accept_tls(l, server_tls.clone(), move || {
+        m.receiver_tls_handshake_failures
+            .get_or_create(&TransportLabel { transport })
+            .inc();
+    });
+    Ok((
+        Incoming::Tls(tls::TlsListener { rx, local }),
+        Some(server_tls),
+    ))
+}
+
+/// Serves OTLP/gRPC until `stop`, letting in-flight calls finish.
+async fn serve_grpc(
+    svc: receiver::grpc::OtlpGrpc,
+    incoming: Incoming,
+    stop: impl Future<Output = ()>,
+) {
+    let server = tonic::transport::Server::builder().add_service(svc);
+    let r = match incoming {
+        Incoming::Plain(l) => {
+            let conns = tokio_stream::wrappers::TcpListenerStream::new(l);
+            server.serve_with_incoming_shutdown(conns, stop).await
+        }
+        Incoming::Tls(l) => {
+            let conns = tokio_stream::StreamExt::map(
+                tokio_stream::wrappers::ReceiverStream::new(l.rx),
+                |(s, _)| Ok::<_, std::io::Error>(s),
+            );
+            server.serve_with_incoming_shutdown(conns, stop).await
+        }
+    };
+    if let Err(e) = r {
+        tracing::error!(error = %e, "OTLP/gRPC receiver stopped");
+    }
+}
+
+/// Serves OTLP/HTTP until `stop`, letting in-flight requests finish.
+async fn serve_http(
+    app: axum::Router,
+    incoming: Incoming,
+    stop: impl Future<Output = ()> + Send + 'static,
+) {
+    let r = match incoming {
+        Incoming::Plain(l) => axum::serve(l, app).with_graceful_shutdown(stop).await,
+        Incoming::Tls(l) => axum::serve(l, app).with_graceful_shutdown(stop).await,
+    };
+    if let Err(e) = r {
+        tracing::error!(error = %e, "OTLP/HTTP receiver stopped");
+    }
+}
+
+/// Resolves once `true` is sent on the channel (or its sender is gone).
+async fn stopped(mut rx: watch::Receiver<bool>) {
+    let _ = rx.wait_for(|v| *v).await;
+}
+
+/// A task that runs until told to stop.
+struct Stoppable {
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl Stoppable {
+    fn spawn<F: Future<Output = ()> + Send + 'static>(
+        f: impl FnOnce(watch::Receiver<bool>) -> F,
+    ) -> Stoppable {
+        let (stop, rx) = watch::channel(false);
+        Stoppable {
+            stop,
+            task: tokio::spawn(f(rx)),
+        }
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+/// The admin endpoint (`/metrics`, `/healthz`, `/readyz`).
+fn spawn_admin(
+    cfg: &Resolved,
+    l: std::net::TcpListener,
+    p: &Pipeline,
+) -> Result<Stoppable, RunError> {
+    let l = tokio_listener("admin endpoint", l)?;
+    tracing::info!(addr = %l.local_addr().map(|a| a.to_string()).unwrap_or_default(), "admin endpoint listening");
+    if let Some(w) = l
+        .local_addr()
+        .ok()
+        .and_then(|a| tls::admin_exposure_warning(a, cfg.admin_auth.is_some()))
+    {
+        tracing::warn!("{w}");
+    }
+    let app = admin::router_with_auth(
+        p.registry.clone(),
+        p.health.clone(),
+        p.metrics.clone(),
+        p.queue.clone(),
+        cfg.admin_auth.clone(),
+    );
+    Ok(Stoppable::spawn(|rx| async move {
+        if let Err(e) = axum::serve(l, app)
+            .with_graceful_shutdown(stopped(rx))
+            .await
+        {
+            tracing::error!(error = %e, "admin endpoint stopped");
+        }
+    }))
+}
+
+/// The INFO line summarising refused and dropped spans, every `every`, and once more when
+/// stopped (so refusals and drops of the final seconds are reported too).
+fn spawn_summary(every: Duration, p: &Pipeline) -> Stoppable {
+    let (metrics, q) = (p.metrics.clone(), p.queue.clone());
+    Stoppable::spawn(move |rx| async move {
+        let mut s = Summariser::default();
+        let mut tick = tokio::time::interval(every);
+        tick.tick().await;
+        let stop = stopped(rx);
+        tokio::pin!(stop);
+        loop {
+            let last = tokio::select! {
+                _ = tick.tick() => false,
+                _ = &mut stop => true,
+            };
+            // The depth gauges are refreshed at every scrape (admin), not here.
+            if let Some(line) = s.tick(&metrics, q.depth_spans(), q.capacity_spans()) {
+                tracing::info!(target: "spanward::summary", "{line}");
+            }
+            if last {
+                break;
+            }
+        }
+    })
+}
+
+/// What runs on the async runtime until shutdown.
+struct Servers {
+    /// Tells the receivers and the SIGHUP task to stop.
+    stop: watch::Sender<bool>,
+    receivers: Vec<JoinHandle<()>>,
+    reload: Option<JoinHandle<()>>,
+    admin: Stoppable,
+    summary: Stoppable,
+}
+
+impl Servers {
+    /// Spawns the receivers on their listeners, the SIGHUP reloader, the admin endpoint and the
+    /// summary line.
+    fn start(cfg: &Resolved, listeners: Listeners, p: &Pipeline) -> Result<Servers, RunError> {
+        if let Some(w) = tls::exposure_warning(&[
+            ("OTLP/gRPC", listeners.grpc_addr(), cfg.grpc_tls.is_some()),
+            ("OTLP/HTTP", listeners.http_addr(), cfg.http_tls.is_some()),
+        ]) {
+            tracing::warn!("{w}");
+        }
+        let (stop, stop_rx) = watch::channel(false);
+        let auth = cfg.receiver_auth.is_some();
+        let mut reloadable_tls = Vec::new();
+        let mut receivers = Vec::new();
+        if let Some(l) = listeners.grpc {
+            let (conns, t) = incoming(&GRPC, l, cfg.grpc_tls.as_ref(), auth, &p.metrics)?;
+            reloadable_tls.extend(t.map(|t| (GRPC.name, t)));
+            let svc = receiver::grpc::OtlpGrpc::new(p.ingest.clone())
+                .with_auth(cfg.receiver_auth.clone());
+            receivers.push(tokio::spawn(serve_grpc(
+                svc,
+                conns,
+                stopped(stop_rx.clone()),
+            )));
+        }
+        if let Some(l) = listeners.http {
+            let (conns, t) = incoming(&HTTP, l, cfg.http_tls.as_ref(), auth, &p.metrics)?;
+            reloadable_tls.extend(t.map(|t| (HTTP.name, t)));
+            let app = receiver::http::router_with_auth(p.ingest.clone(), cfg.receiver_auth.clone());
+            receivers.push(tokio::spawn(serve_http(
+                app,
+                conns,
+                stopped(stop_rx.clone()),
+            )));
+        }
+        let reload_auth: Vec<_> = [
+            ("receiver tokens", cfg.receiver_auth.clone()),
+            ("admin tokens", cfg.admin_auth.clone()),
+        ]
+        .into_iter()
+        .filter_map(|(w, a)| a.map(|a| (w, a)))
+        .collect();
+        let reload = reload_on_sighup(reloadable_tls, reload_auth, stopped(stop_rx));
+        let admin = spawn_admin(cfg, listeners.admin, p)?;
+        p.health.listeners_bound.store(true, Ordering::Release);
+        Ok(Servers {
+            stop,
+            receivers,
+            reload,
+            admin,
+            summary: spawn_summary(cfg.pipeline.summary_interval, p),
+        })
+    }
+
+    /// Stops accepting and waits (until `deadline`) for in-flight requests to finish.
+    async fn stop_receivers(&mut self, deadline: tokio::time::Instant) {
+        let _ = self.stop.send(true);
+        for s in self.receivers.drain(..) {
+            if tokio::time::timeout_at(deadline, s).await.is_err() {
+                tracing::warn!("a receiver did not finish its in-flight requests in time");
+            }
+        }
+        if let Some(t) = self.reload.take() {
+            let _ = t.await;
+        }
+    }
+}
+
 /// Runs the service until `shutdown` resolves, then drains: stops accepting, lets in-flight
 /// requests finish, processes everything queued, flushes sinks. Must be called inside a
 /// multi-threaded tokio runtime.
@@ -302,262 +568,36 @@ pub async fn run(
     listeners: Listeners,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), RunError> {
-    let (metrics, registry) = Metrics::new();
-    let sinks = build_sinks(&cfg)?;
-    let health = Arc::new(Health::new(cfg.workers, crate::sink::statuses(&sinks)));
-    let qc = &cfg.pipeline.queue;
-    let (qtx, qrx) = queue::bounded(qc.max_spans, qc.max_bytes);
-    metrics.exporter_queue_capacity.set(qc.max_spans as i64);
-    metrics.queue_capacity_bytes.set(qc.max_bytes as i64);
-    let abandon = Arc::new(AtomicBool::new(false));
-    if cfg.hmac_key.source() == crate::keys::KeySource::Ephemeral {
-        tracing::warn!(
-            "no HMAC key configured (SPANWARD_HMAC_KEY or keys.hmac_key_file): using a random per-process key; pseudonyms and fingerprints will differ across restarts and replicas"
-        );
-    }
-    let stages = build_stages(&cfg)?;
-    let sampler = crate::pipeline::sample::Sampler::new(&cfg.sampling)
-        .map_err(|e| RunError::Stage(format!("sampling: {e}")))?;
-    let wctx = Arc::new(worker::WorkerContext {
-        queue: qrx,
-        stages: Arc::new(stages),
-        sinks: sinks.clone(),
-        metrics: metrics.clone(),
-        health: health.clone(),
-        abandon: abandon.clone(),
-    });
-    let workers = worker::spawn(cfg.workers, wctx).map_err(RunError::Workers)?;
-    let ingest = Arc::new(Ingest {
-        queue: qtx.clone(),
-        policy: receiver::Policy {
-            ack: cfg.pipeline.ack,
-            when_full: cfg.pipeline.queue.when_full,
-            max_wait: cfg.pipeline.queue.max_wait,
-            retry_after: cfg.pipeline.retry_after,
-        },
-        limits: cfg.limits.clone(),
-        metrics: metrics.clone(),
-        health: health.clone(),
-        sampler: (!sampler.is_pass_through()).then_some(sampler),
-        rate_limiter: cfg
-            .rate_limit
-            .enabled()
-            .then(|| crate::receiver::ratelimit::RateLimiter::new(cfg.rate_limit.clone())),
-        memory: crate::receiver::memlimit::MemoryLimiter::start(&cfg.pipeline.memory_limiter)
-            .map_err(RunError::Workers)?,
-    });
-
-    // One watch channel tells every server to stop accepting.
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-        let _ = rx.wait_for(|v| *v).await;
-    };
-
-    let grpc_addr = listeners.grpc_addr();
-    let http_addr = listeners.http_addr();
-    if let Some(w) = tls::exposure_warning(&[
-        ("OTLP/gRPC", grpc_addr, cfg.grpc_tls.is_some()),
-        ("OTLP/HTTP", http_addr, cfg.http_tls.is_some()),
-    ]) {
-        tracing::warn!("{w}");
-    }
-    let handshake_failed = |transport: &'static str| {
-        let m = metrics.clone();
-        move || {
-            m.receiver_tls_handshake_failures
-                .get_or_create(&crate::vocab::metrics::TransportLabel { transport })
-                .inc();
-        }
-    };
-    // Reloaded on SIGHUP.
-    let mut reloadable_tls = Vec::new();
-    let mut servers = Vec::new();
-    if let Some(l) = listeners.grpc {
-        let l = tokio_listener("OTLP/gRPC receiver", l)?;
-        tracing::info!(addr = %l.local_addr().map(|a| a.to_string()).unwrap_or_default(), tls = cfg.grpc_tls.is_some(), auth = cfg.receiver_auth.is_some(), "OTLP/gRPC receiver listening");
-        let svc =
-            receiver::grpc::OtlpGrpc::new(ingest.clone()).with_auth(cfg.receiver_auth.clone());
-        let server = tonic::transport::Server::builder().add_service(svc);
-        let stop = stopped(stop_rx.clone());
-        let done = |r: Result<(), tonic::transport::Error>| {
-            if let Err(e) = r {
-                tracing::error!(error = %e, "OTLP/gRPC receiver stopped");
-            }
-        };
-        match &cfg.grpc_tls {
-            Some(t) => {
-                let t = Arc::new(tls::ServerTls::load(t, tls::ALPN_GRPC)?);
-                reloadable_tls.push(("OTLP/gRPC receiver", t.clone()));
-                let rx = tls::accept_tls(l, t, handshake_failed("grpc"));
-                let incoming = tokio_stream::StreamExt::map(
-                    tokio_stream::wrappers::ReceiverStream::new(rx),
-                    |(s, _)| Ok::<_, std::io::Error>(s),
-                );
-                servers.push(tokio::spawn(async move {
-                    done(server.serve_with_incoming_shutdown(incoming, stop).await)
-                }));
-            }
-            None => {
-                let incoming = tokio_stream::wrappers::TcpListenerStream::new(l);
-                servers.push(tokio::spawn(async move {
-                    done(server.serve_with_incoming_shutdown(incoming, stop).await)
-                }));
-            }
-        }
-    }
-    if let Some(l) = listeners.http {
-        let l = tokio_listener("OTLP/HTTP receiver", l)?;
-        tracing::info!(addr = %l.local_addr().map(|a| a.to_string()).unwrap_or_default(), tls = cfg.http_tls.is_some(), auth = cfg.receiver_auth.is_some(), "OTLP/HTTP receiver listening");
-        let app = receiver::http::router_with_auth(ingest.clone(), cfg.receiver_auth.clone());
-        let stop = stopped(stop_rx.clone());
-        let done = |r: std::io::Result<()>| {
-            if let Err(e) = r {
-                tracing::error!(error = %e, "OTLP/HTTP receiver stopped");
-            }
-        };
-        match &cfg.http_tls {
-            Some(t) => {
-                let t = Arc::new(tls::ServerTls::load(t, tls::ALPN_HTTP)?);
-                reloadable_tls.push(("OTLP/HTTP receiver", t.clone()));
-                let local = l.local_addr().map_err(|source| RunError::Bind {
-                    what: "OTLP/HTTP receiver",
-                    addr: http_addr.unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0))),
-                    source,
-                })?;
-                let rx = tls::accept_tls(l, t, handshake_failed("http"));
-                let l = tls::TlsListener { rx, local };
-                servers.push(tokio::spawn(async move {
-                    done(axum::serve(l, app).with_graceful_shutdown(stop).await)
-                }));
-            }
-            None => {
-                servers.push(tokio::spawn(async move {
-                    done(axum::serve(l, app).with_graceful_shutdown(stop).await)
-                }));
-            }
-        }
-    }
-    let reload_auth: Vec<_> = [
-        ("receiver tokens", cfg.receiver_auth.clone()),
-        ("admin tokens", cfg.admin_auth.clone()),
-    ]
-    .into_iter()
-    .filter_map(|(w, a)| a.map(|a| (w, a)))
-    .collect();
-    let reload_task = reload_on_sighup(reloadable_tls, reload_auth, stopped(stop_rx.clone()));
-    let admin_l = tokio_listener("admin endpoint", listeners.admin)?;
-    tracing::info!(addr = %admin_l.local_addr().map(|a| a.to_string()).unwrap_or_default(), "admin endpoint listening");
-    if let Some(w) = admin_l
-        .local_addr()
-        .ok()
-        .and_then(|a| tls::admin_exposure_warning(a, cfg.admin_auth.is_some()))
-    {
-        tracing::warn!("{w}");
-    }
-    let (admin_stop_tx, admin_stop_rx) = tokio::sync::watch::channel(false);
-    let admin_app = admin::router_with_auth(
-        Arc::new(registry),
-        health.clone(),
-        metrics.clone(),
-        qtx.clone(),
-        cfg.admin_auth.clone(),
-    );
-    let admin_task = tokio::spawn(async move {
-        if let Err(e) = axum::serve(admin_l, admin_app)
-            .with_graceful_shutdown(stopped(admin_stop_rx))
-            .await
-        {
-            tracing::error!(error = %e, "admin endpoint stopped");
-        }
-    });
-    health.listeners_bound.store(true, Ordering::Release);
-
-    let (summary_stop_tx, summary_stop_rx) = tokio::sync::watch::channel(false);
-    let summary_task = {
-        let metrics = metrics.clone();
-        let q = qtx.clone();
-        let every = cfg.pipeline.summary_interval;
-        tokio::spawn(async move {
-            let mut s = Summariser::default();
-            let mut tick = tokio::time::interval(every);
-            tick.tick().await;
-            let stop = stopped(summary_stop_rx);
-            tokio::pin!(stop);
-            loop {
-                let last = tokio::select! {
-                    _ = tick.tick() => false,
-                    _ = &mut stop => true,
-                };
-                // The depth gauges are refreshed at every scrape (admin), not here.
-                let depth = q.depth_spans();
-                if let Some(line) = s.tick(&metrics, depth, q.capacity_spans()) {
-                    tracing::info!(target: "spanward::summary", "{line}");
-                }
-                if last {
-                    break;
-                }
-            }
-        })
-    };
-
+    let pipeline = Pipeline::start(&cfg)?;
+    let servers = Servers::start(&cfg, listeners, &pipeline)?;
     shutdown.await;
-    tracing::info!("shutting down: no longer accepting spans, draining the queue");
-    health.shutting_down.store(true, Ordering::Release);
-    let _ = stop_tx.send(true);
-    let timeout = cfg.pipeline.shutdown_timeout;
-    let deadline = tokio::time::Instant::now() + timeout;
-    for s in servers {
-        if tokio::time::timeout_at(deadline, s).await.is_err() {
-            tracing::warn!("a receiver did not finish its in-flight requests in time");
-        }
-    }
-    qtx.close();
-    if let Some(t) = reload_task {
-        let _ = t.await;
-    }
+    drain(&cfg, pipeline, servers).await;
+    Ok(())
+}
 
-    let joined = tokio::task::spawn_blocking(move || {
-        for w in workers {
-            let _ = w.join();
-        }
-    });
-    tokio::pin!(joined);
-    if tokio::time::timeout_at(deadline, &mut joined)
-        .await
-        .is_err()
-    {
-        let left = qtx.depth_spans();
-        tracing::warn!(
-            queued_spans = left,
-            "shutdown_timeout passed: abandoning queued spans (counted as dropped, reason=shutdown)"
-        );
-        abandon.store(true, Ordering::Release);
-        for s in &sinks {
-            s.abort();
-        }
-        // Workers now drop what is left without processing; this returns promptly.
-        let _ = joined.await;
-    }
-    for s in &sinks {
-        if let Err(e) = s.shutdown() {
-            tracing::error!(sink = s.name(), error = %e, "sink did not shut down cleanly");
-        }
-    }
-    // A last summary line, so refusals and drops of the final seconds are reported too.
-    let _ = summary_stop_tx.send(true);
-    let _ = summary_task.await;
-    let dropped_on_shutdown = metrics
+/// Shuts down within `pipeline.shutdown_timeout`: receivers stop accepting and finish what is
+/// in flight, the queue closes, the workers process what is left (what they cannot by the
+/// deadline is dropped and counted), the sinks flush; the admin endpoint answers until the end.
+async fn drain(cfg: &Resolved, mut p: Pipeline, mut s: Servers) {
+    tracing::info!("shutting down: no longer accepting spans, draining the queue");
+    p.health.shutting_down.store(true, Ordering::Release);
+    let deadline = tokio::time::Instant::now() + cfg.pipeline.shutdown_timeout;
+    s.stop_receivers(deadline).await;
+    p.queue.close();
+    p.finish(deadline).await;
+    s.summary.stop().await;
+    let dropped_on_shutdown = p
+        .metrics
         .pipeline_dropped_spans
         .get_or_create(&crate::vocab::metrics::ReasonLabel {
             reason: DropReason::Shutdown.as_str(),
         })
         .get();
     tracing::info!(
-        delivered = metrics.pipeline_delivered_spans.get(),
+        delivered = p.metrics.pipeline_delivered_spans.get(),
         dropped_on_shutdown,
         "shutdown complete"
     );
-    let _ = admin_stop_tx.send(true);
-    let _ = tokio::time::timeout(Duration::from_secs(2), admin_task).await;
-    Ok(())
+    let _ = s.admin.stop.send(true);
+    let _ = tokio::time::timeout(Duration::from_secs(2), s.admin.task).await;
 }

@@ -116,6 +116,18 @@ fn validate_names_exact_key_paths_and_lines() {
     }
 }
 
+/// A build without the `kafka` cargo feature refuses a config naming `exporters.kafka`, and
+/// says which key and which feature.
+#[cfg(not(feature = "kafka"))]
+#[test]
+fn validate_names_the_kafka_feature_when_it_is_left_out() {
+    let (out, text) =
+        validate("exporters:\n  file: {}\n  kafka: { brokers: [\"127.0.0.1:9092\"] }\n");
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(text.contains("`exporters.kafka` (line 3)"), "{text}");
+    assert!(text.contains("`kafka` cargo feature"), "{text}");
+}
+
 /// A YAML syntax error names a line inside the file, and no key path.
 #[test]
 fn validate_names_a_syntax_error_inside_the_file() {

@@ -42,7 +42,8 @@ const LAYERS: &[Layer] = &[
     l("rpc_status", 0, &[]),
     // rustls configurations for the receivers, the exporter and the load generator.
     l("tls", 0, &[]),
-    // Serde helpers for the configuration types that each module owns.
+    // Serde helpers for the configuration types that each module owns, and the error a
+    // component gives naming the key at fault (`yaml::ComponentError`).
     l("yaml", 0, &[]),
     // Drop and refuse reasons, health, the metrics handles, the span attributes spanward
     // writes: what receivers, stages, sinks and the admin endpoint say to each other.
@@ -71,11 +72,11 @@ const LAYERS: &[Layer] = &[
     //
     // Layer 4, the pipeline: the queue, the stages over `otlp` (sampling, fingerprints with
     // `keys`, `scrub`, `audit`), and the workers that hand batches to `sink`s, reporting in
-    // `vocab`.
+    // `vocab`. Each stage's config is a component that reports errors as `yaml`'s.
     l(
         "pipeline",
         4,
-        &["otlp", "scrub", "audit", "sink", "vocab", "keys"],
+        &["otlp", "scrub", "audit", "sink", "vocab", "keys", "yaml"],
     ),
     //
     // Layer 5, the edges. Receivers check requests (`otlp`), authenticate (`auth`), answer with

@@ -145,7 +145,7 @@ fn cmd_validate(config: PathBuf) -> anyhow::Result<ExitCode> {
     let (_, r) = load_config(Some(&config))?;
     // Everything `run` loads at start (pattern packs and their examples, keys, directories),
     // without binding ports or writing the log.
-    crate::service::preflight(&r).map_err(|e| anyhow::anyhow!("{}: {e}", config.display()))?;
+    crate::service::preflight(&r)?;
     println!(
         "{}: valid (grpc: {}, http: {}, admin: {}, exporters: {})",
         config.display(),
@@ -156,15 +156,11 @@ fn cmd_validate(config: PathBuf) -> anyhow::Result<ExitCode> {
             .map(|a| a.to_string())
             .unwrap_or_else(|| "off".into()),
         r.admin,
-        [
-            r.file_sink.as_ref().map(|_| "file"),
-            r.otlp_exporter.as_ref().map(|_| "otlp"),
-            r.kafka_sink.as_ref().map(|_| "kafka"),
-        ]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join("+")
+        r.exporters
+            .iter()
+            .map(|e| e.key)
+            .collect::<Vec<_>>()
+            .join("+")
     );
     Ok(ExitCode::SUCCESS)
 }

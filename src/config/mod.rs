@@ -5,15 +5,16 @@
 //! `admin.endpoint`) are a public contract: later versions keep accepting them.
 
 mod locate;
-mod redaction;
 mod security;
 
+use crate::pipeline::component::StagesConfig;
 use crate::receiver::{AckMode, WhenFull};
-use crate::sink::otlp::OtlpExporterConfig;
-use crate::yaml::present;
+use crate::sink::{Exporter, ExportersConfig, SinkConfig, ValidateContext};
+use crate::yaml::{present, ComponentError};
 use locate::strip_location;
-use redaction::check_redaction;
 use security::resolve_security;
+
+pub use crate::sink::file_exporter::LOG_ORIGIN_ENV;
 
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -61,7 +62,7 @@ pub struct Config {
     /// Where spans come in. Absent: both OTLP protocols on their default loopback ports.
     pub receivers: ReceiversConfig,
     /// Where processed spans go. Absent: only the file sink under `./spanward-data`. Present: exactly
-    /// the exporters it lists.
+    /// the exporters it lists (the keys are `crate::sink::registry`'s).
     #[serde(deserialize_with = "present")]
     pub exporters: Option<ExportersConfig>,
     /// `/metrics`, `/healthz`, `/readyz`.
@@ -169,20 +170,6 @@ impl Default for HttpConfig {
             tls: None,
         }
     }
-}
-
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(deny_unknown_fields, default)]
-pub struct ExportersConfig {
-    /// Forward to the next collector stage over OTLP/gRPC.
-    #[serde(deserialize_with = "present")]
-    pub otlp: Option<OtlpExporterConfig>,
-    /// The local tamper-evident append-only log (see `crate::sink::log::LogConfig`).
-    #[serde(deserialize_with = "present")]
-    pub file: Option<crate::sink::log::LogConfig>,
-    /// Produce to a Kafka topic (see `crate::sink::kafka::KafkaConfig`).
-    #[serde(deserialize_with = "present")]
-    pub kafka: Option<crate::sink::kafka::KafkaConfig>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -293,16 +280,14 @@ pub struct Resolved {
     pub admin: SocketAddr,
     pub limits: crate::otlp::Limits,
     pub rate_limit: crate::receiver::ratelimit::RateLimitConfig,
-    pub otlp_exporter: Option<OtlpExporterConfig>,
-    pub file_sink: Option<crate::sink::log::LogConfig>,
-    pub kafka_sink: Option<crate::sink::kafka::KafkaConfig>,
+    /// The exporters the config turns on, in fan-out order, their values checked. Built once,
+    /// by `service::run`.
+    pub exporters: Vec<Exporter>,
     pub pipeline: PipelineConfig,
     pub workers: usize,
     pub hmac_key: crate::keys::HmacKey,
-    pub sampling: crate::pipeline::sample::SamplingConfig,
-    pub fingerprint: crate::pipeline::fingerprint::FingerprintConfig,
-    pub audit: crate::audit::AuditConfig,
-    pub redaction: crate::scrub::RedactionConfig,
+    /// The stage sections, their values checked. Built once, by `service::run`.
+    pub stages: StagesConfig,
     /// Receiver TLS, checked (files readable, certificate and key a pair) at resolve time.
     pub grpc_tls: Option<crate::tls::ServerTlsConfig>,
     pub http_tls: Option<crate::tls::ServerTlsConfig>,
@@ -315,6 +300,53 @@ pub struct Resolved {
     /// `spanward run --salvage`: start on a damaged log instead of refusing (see the flag's help:
     /// uncheckpointed damage is cut, checkpointed or sealed damage is left in place).
     pub salvage: bool,
+    /// Where the config came from, so that errors found later (a stage that cannot be built)
+    /// name the file and the key's line as resolve's own do.
+    locator: Locator,
+}
+
+impl Resolved {
+    /// The config of the exporter of type `T`, when it is on.
+    pub fn exporter<T: SinkConfig>(&self) -> Option<&T> {
+        self.exporters.iter().find_map(|e| e.config::<T>())
+    }
+
+    /// A component's error as the config's: the file, the key and its line.
+    pub fn invalid(&self, e: ComponentError) -> ConfigError {
+        self.locator.component(e)
+    }
+}
+
+/// The name and text of a config, to say where a key is.
+#[derive(Debug, Clone)]
+struct Locator {
+    origin: String,
+    text: Option<std::sync::Arc<str>>,
+}
+
+impl Locator {
+    /// ` (line L)` of `at` (or of its nearest enclosing key) in the parsed file; empty when
+    /// the value is a default or the config did not come from text.
+    fn line_of(&self, at: &str) -> String {
+        self.text
+            .as_deref()
+            .and_then(|t| locate::line_of(t, at))
+            .map(|l| format!(" (line {l})"))
+            .unwrap_or_default()
+    }
+
+    fn invalid(&self, at: &str, message: String) -> ConfigError {
+        ConfigError::Invalid {
+            origin: self.origin.clone(),
+            at: at.to_string(),
+            location: self.line_of(at),
+            message,
+        }
+    }
+
+    fn component(&self, e: ComponentError) -> ConfigError {
+        self.invalid(&e.at, e.source.to_string())
+    }
 }
 
 impl Config {
@@ -393,12 +425,11 @@ impl Config {
         origin: &str,
         env: &dyn crate::keys::Env,
     ) -> Result<Resolved, ConfigError> {
-        let invalid = |at: &str, message: String| ConfigError::Invalid {
+        let locator = Locator {
             origin: origin.to_string(),
-            at: at.to_string(),
-            location: self.line_of(at),
-            message,
+            text: self.source_text.clone(),
         };
+        let invalid = |at: &str, message: String| locator.invalid(at, message);
         let addr = |at: &str, s: &str| -> Result<SocketAddr, ConfigError> {
             s.parse::<SocketAddr>()
                 .map_err(|e| invalid(at, format!("`{s}` is not an ip:port address ({e})")))
@@ -471,78 +502,10 @@ impl Config {
                 return Err(invalid(at, "must be at least 1".into()));
             }
         }
-        let (otlp_exporter, mut file_sink, kafka_sink) = match &self.exporters {
-            // The implied log keeps a bounded amount: nobody chose to keep everything.
-            None => (
-                None,
-                Some(crate::sink::log::LogConfig {
-                    retention_max_bytes: Some(crate::sink::log::DEFAULT_RUN_RETENTION_BYTES),
-                    ..Default::default()
-                }),
-                None,
-            ),
-            Some(e) => (e.otlp.clone(), e.file.clone(), e.kafka.clone()),
-        };
-        // Replicas share one config file but each log needs its own origin (checkpoints name
-        // it): the environment (e.g. the pod name) can set it per replica.
-        if let (Some(f), Some(o)) = (file_sink.as_mut(), env.var(LOG_ORIGIN_ENV)) {
-            f.origin = Some(o);
-        }
-        if let Some(k) = &kafka_sink {
-            k.validate()
-                .map_err(|e| invalid("exporters.kafka", e.to_string()))?;
-        }
-        if let Some(o) = &otlp_exporter {
-            let ep = o.endpoint.as_str();
-            if !(ep.starts_with("http://") || ep.starts_with("https://")) {
-                return Err(invalid(
-                    "exporters.otlp.endpoint",
-                    format!("`{ep}` must start with http:// or https://"),
-                ));
-            }
-            if o.max_in_flight == 0 {
-                return Err(invalid(
-                    "exporters.otlp.max_in_flight",
-                    "must be at least 1".into(),
-                ));
-            }
-        }
-        let security = resolve_security(self, &otlp, otlp_exporter.as_ref(), env)
-            .map_err(|(at, m)| invalid(at, m))?;
-        if let Some(f) = &file_sink {
-            if f.path.as_os_str().is_empty() {
-                return Err(invalid("exporters.file.path", "must not be empty".into()));
-            }
-            f.validate()
-                .map_err(|e| invalid("exporters.file", e.to_string()))?;
-            // Under `interval` and `never` an append returns before its fsync, so a durable
-            // acknowledgement could not be kept: refuse the combination instead of sending an
-            // OK that a power failure can take back.
-            use crate::sink::log::FsyncPolicy;
-            if self.pipeline.ack == AckMode::Durable
-                && matches!(f.fsync, FsyncPolicy::Interval | FsyncPolicy::Never)
-            {
-                let policy = if f.fsync == FsyncPolicy::Interval {
-                    "interval"
-                } else {
-                    "never"
-                };
-                return Err(invalid(
-                    "pipeline.ack",
-                    format!(
-                        "`durable` needs `exporters.file.fsync: batch` or `always`; with \
-                         `exporters.file.fsync: {policy}` the log acknowledges before the record \
-                         is fsynced, so an OK could be lost on power failure"
-                    ),
-                ));
-            }
-        }
-        if otlp_exporter.is_none() && file_sink.is_none() && kafka_sink.is_none() {
-            return Err(invalid(
-                "exporters",
-                "lists no exporter: spans would have nowhere to go".into(),
-            ));
-        }
+        let exporters = self
+            .resolve_exporters(env)
+            .map_err(|e| locator.component(e))?;
+        let security = resolve_security(self, &otlp, env).map_err(|(at, m)| invalid(at, m))?;
         let q = &self.pipeline.queue;
         if q.max_spans == 0 {
             return Err(invalid(
@@ -588,58 +551,70 @@ impl Config {
         let hmac_key =
             crate::keys::HmacKey::load(env, key_file.as_deref(), self.keys.allow_weak_key)
                 .map_err(|e| invalid(key_at, e.to_string()))?;
-        if self.redaction.enabled {
-            check_redaction(&self.redaction).map_err(|(at, m)| invalid(&at, m))?;
-        }
-        // Build the stages once here so bad globs or ratios are reported by `validate` too.
-        crate::pipeline::sample::Sampler::new(&self.sampling)
-            .map_err(|e| invalid("sampling", e.to_string()))?;
-        crate::pipeline::fingerprint::Fingerprinter::new(&self.fingerprint, hmac_key.clone())
-            .map_err(|e| invalid("fingerprint", e.to_string()))?;
+        let stages = StagesConfig {
+            sampling: self.sampling.clone(),
+            fingerprint: self.fingerprint.clone(),
+            redaction: self.redaction.clone(),
+            audit: self.audit.clone(),
+        };
+        stages.validate().map_err(|e| locator.component(e))?;
         Ok(Resolved {
             grpc,
             http,
             admin,
             limits,
             rate_limit: otlp.rate_limit.clone(),
-            otlp_exporter,
-            file_sink,
-            kafka_sink,
             pipeline: self.pipeline.clone(),
             workers,
             hmac_key,
-            sampling: self.sampling.clone(),
-            fingerprint: self.fingerprint.clone(),
-            audit: self.audit.clone(),
-            redaction: self.redaction.clone(),
+            stages,
             grpc_tls: security.grpc_tls,
             http_tls: security.http_tls,
             receiver_auth: security.receiver_auth,
             admin_auth: security.admin_auth,
-            env: [crate::sink::log::checkpoint::SIGNING_KEY_ENV]
+            env: exporters
                 .iter()
+                .flat_map(|e| e.config.env_keys())
                 .filter_map(|k| env.var(k).map(|v| (k.to_string(), v)))
                 .collect(),
+            exporters,
             salvage: false,
+            locator,
         })
     }
-}
 
-impl Config {
-    /// ` (line L)` of `at` (or of its nearest enclosing key) in the parsed file; empty when
-    /// the value is a default or the config did not come from text.
-    fn line_of(&self, at: &str) -> String {
-        self.source_text
-            .as_deref()
-            .and_then(|t| locate::line_of(t, at))
-            .map(|l| format!(" (line {l})"))
-            .unwrap_or_default()
+    /// The exporters the config turns on (only the file sink when it has no `exporters:`),
+    /// each given the environment and checked.
+    fn resolve_exporters(
+        &self,
+        env: &dyn crate::keys::Env,
+    ) -> Result<Vec<Exporter>, ComponentError> {
+        let list = self
+            .exporters
+            .clone()
+            .unwrap_or_else(ExportersConfig::implied)
+            .into_list();
+        if list.is_empty() {
+            return Err(ComponentError::new(
+                "exporters",
+                "lists no exporter: spans would have nowhere to go",
+            ));
+        }
+        let ctx = ValidateContext {
+            durable_ack: self.pipeline.ack == AckMode::Durable,
+        };
+        list.into_iter()
+            .map(|(key, mut config)| {
+                config.apply_env(env);
+                config.validate(&ctx)?;
+                Ok(Exporter {
+                    key,
+                    config: config.into(),
+                })
+            })
+            .collect()
     }
 }
-
-/// Overrides `exporters.file.origin`, so replicas that share a config file get distinct
-/// log origins (set it from the pod or host name).
-pub const LOG_ORIGIN_ENV: &str = "SPANWARD_LOG_ORIGIN";
 
 #[cfg(test)]
 mod tests;

@@ -1,6 +1,6 @@
 //! TLS files and token sets, loaded when the config is resolved.
 
-use super::{Config, OtlpExporterConfig, OtlpReceiverConfig};
+use super::{Config, OtlpReceiverConfig};
 
 pub(super) struct Security {
     pub(super) grpc_tls: Option<crate::tls::ServerTlsConfig>,
@@ -9,12 +9,12 @@ pub(super) struct Security {
     pub(super) admin_auth: Option<std::sync::Arc<crate::auth::Authenticator>>,
 }
 
-/// Checks TLS files and loads token sets, so `validate` reports a bad certificate or token file
-/// and `run` never starts half-secured. Errors are (key path, message).
+/// Checks the receivers' TLS files and loads token sets, so `validate` reports a bad certificate
+/// or token file and `run` never starts half-secured (the exporter checks its own TLS files).
+/// Errors are (key path, message).
 pub(super) fn resolve_security(
     cfg: &Config,
     otlp: &OtlpReceiverConfig,
-    exporter: Option<&OtlpExporterConfig>,
     env: &dyn crate::keys::Env,
 ) -> Result<Security, (&'static str, String)> {
     use crate::tls;
@@ -34,21 +34,6 @@ pub(super) fn resolve_security(
         otlp.http.as_ref().and_then(|h| h.tls.as_ref()),
         tls::ALPN_HTTP,
     )?;
-    if let Some(o) = exporter {
-        match (&o.tls, o.endpoint.starts_with("https://")) {
-            (Some(_), false) => {
-                return Err((
-                    "exporters.otlp.tls",
-                    "is set but the endpoint is not https://: TLS would be off".into(),
-                ))
-            }
-            (t, true) => {
-                tls::client_config(t.as_ref())
-                    .map_err(|e| ("exporters.otlp.tls", e.to_string()))?;
-            }
-            (None, false) => {}
-        }
-    }
     let load = |at: &'static str, a: Option<&crate::auth::AuthConfig>| match a {
         Some(a) => crate::auth::Authenticator::load(a, env)
             .map(|a| Some(std::sync::Arc::new(a)))

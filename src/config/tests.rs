@@ -1,4 +1,11 @@
 use super::*;
+use crate::sink::log::LogConfig;
+use crate::sink::otlp::OtlpExporterConfig;
+
+/// The exporters a resolved config turns on, by key, in fan-out order.
+fn keys(r: &Resolved) -> Vec<&'static str> {
+    r.exporters.iter().map(|e| e.key).collect()
+}
 
 const CONTRACT: &str = r#"
 receivers:
@@ -18,16 +25,21 @@ fn contract_keys_parse() {
     assert_eq!(r.grpc.unwrap().port(), 4317);
     assert_eq!(r.http.unwrap().port(), 4318);
     assert_eq!(r.admin.port(), 8888);
-    assert_eq!(r.otlp_exporter.unwrap().endpoint, "http://127.0.0.1:4327");
-    assert_eq!(r.file_sink.unwrap().path, PathBuf::from("./spanward-data"));
+    assert_eq!(
+        r.exporter::<OtlpExporterConfig>().unwrap().endpoint,
+        "http://127.0.0.1:4327"
+    );
+    assert_eq!(
+        r.exporter::<LogConfig>().unwrap().path,
+        PathBuf::from("./spanward-data")
+    );
 }
 
 #[test]
 fn empty_file_is_defaults() {
     let r = Config::from_yaml("", "t").unwrap().resolve("t").unwrap();
     assert!(r.grpc.is_some() && r.http.is_some());
-    assert!(r.otlp_exporter.is_none());
-    assert!(r.file_sink.is_some());
+    assert_eq!(keys(&r), ["file"]);
 }
 
 #[test]
@@ -36,14 +48,18 @@ fn exporters_section_selects_exactly_what_it_lists() {
         .unwrap()
         .resolve("t")
         .unwrap();
-    assert!(r.otlp_exporter.is_none());
-    assert!(r.file_sink.is_some());
+    assert_eq!(keys(&r), ["file"]);
     let r = Config::from_yaml("exporters:\n  otlp: {}\n", "t")
         .unwrap()
         .resolve("t")
         .unwrap();
-    assert!(r.otlp_exporter.is_some());
-    assert!(r.file_sink.is_none());
+    assert_eq!(keys(&r), ["otlp"]);
+    // Whatever order the file names them in, the fan-out order: the log first.
+    let r = Config::from_yaml("exporters:\n  otlp: {}\n  file: {}\n", "t")
+        .unwrap()
+        .resolve("t")
+        .unwrap();
+    assert_eq!(keys(&r), ["file", "otlp"]);
 }
 
 #[test]
@@ -101,6 +117,7 @@ fn durations_and_enums() {
     assert_eq!(c.pipeline.ack, AckMode::Durable);
 }
 
+#[cfg(feature = "kafka")]
 #[test]
 fn kafka_exporter_section_turns_it_on_and_is_checked() {
     let r = Config::from_yaml(
@@ -110,8 +127,8 @@ fn kafka_exporter_section_turns_it_on_and_is_checked() {
     .unwrap()
     .resolve("t")
     .unwrap();
-    assert!(r.file_sink.is_none() && r.otlp_exporter.is_none());
-    let k = r.kafka_sink.unwrap();
+    assert_eq!(keys(&r), ["kafka"]);
+    let k = r.exporter::<crate::sink::kafka::KafkaConfig>().unwrap();
     assert_eq!(k.topic, "spans");
     assert_eq!(k.acks, crate::sink::kafka::KafkaAcks::All);
     assert!(k.idempotence);
@@ -131,11 +148,17 @@ fn log_origin_comes_from_the_environment_per_replica() {
     let env: std::collections::HashMap<String, String> =
         [(LOG_ORIGIN_ENV.to_string(), "pod-7".to_string())].into();
     let r = c.resolve_with_env("t", &env).unwrap();
-    assert_eq!(r.file_sink.unwrap().origin.as_deref(), Some("pod-7"));
+    assert_eq!(
+        r.exporter::<LogConfig>().unwrap().origin.as_deref(),
+        Some("pod-7")
+    );
     let r = c
         .resolve_with_env("t", &std::collections::HashMap::new())
         .unwrap();
-    assert_eq!(r.file_sink.unwrap().origin.as_deref(), Some("shared"));
+    assert_eq!(
+        r.exporter::<LogConfig>().unwrap().origin.as_deref(),
+        Some("shared")
+    );
 }
 
 #[test]
@@ -208,14 +231,28 @@ fn durable_ack_is_refused_with_a_file_sink_that_acknowledges_before_fsync() {
         .resolve("t")
         .unwrap();
     }
-    // No file sink (Kafka only): the check does not apply.
-    Config::from_yaml(
-        "exporters:\n  kafka: { brokers: [\"127.0.0.1:9092\"], topic: spans }\npipeline: { ack: durable }\n",
+    // No file sink (the next stage only): the check does not apply.
+    Config::from_yaml("exporters:\n  otlp: {}\npipeline: { ack: durable }\n", "t")
+        .unwrap()
+        .resolve("t")
+        .unwrap();
+}
+
+/// A build without the `kafka` feature still parses `exporters.kafka`, and refuses it naming
+/// the key, its line and the feature.
+#[cfg(not(feature = "kafka"))]
+#[test]
+fn kafka_exporter_without_the_feature_is_refused_by_name() {
+    let e = Config::from_yaml(
+        "exporters:\n  file: {}\n  kafka: { brokers: [\"127.0.0.1:9092\"], topic: spans }\n",
         "t",
     )
     .unwrap()
     .resolve("t")
-    .unwrap();
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("`exporters.kafka` (line 3)"), "{e}");
+    assert!(e.contains("`kafka` cargo feature"), "{e}");
 }
 
 /// The log that is on because nothing chose otherwise (`spanward run` with no config) keeps a
@@ -225,14 +262,17 @@ fn implied_log_has_a_retention_default_and_a_named_one_keeps_its_own() {
     let env: std::collections::HashMap<String, String> = Default::default();
     let implied = Config::default().resolve_with_env("t", &env).unwrap();
     assert_eq!(
-        implied.file_sink.unwrap().retention_max_bytes,
+        implied.exporter::<LogConfig>().unwrap().retention_max_bytes,
         Some(crate::sink::log::DEFAULT_RUN_RETENTION_BYTES)
     );
     let named = Config::from_yaml("exporters: { file: {} }\n", "t")
         .unwrap()
         .resolve_with_env("t", &env)
         .unwrap();
-    assert_eq!(named.file_sink.unwrap().retention_max_bytes, None);
+    assert_eq!(
+        named.exporter::<LogConfig>().unwrap().retention_max_bytes,
+        None
+    );
     let set = Config::from_yaml(
         "exporters: { file: { retention_max_bytes: 5000000 } }\n",
         "t",
@@ -240,5 +280,8 @@ fn implied_log_has_a_retention_default_and_a_named_one_keeps_its_own() {
     .unwrap()
     .resolve_with_env("t", &env)
     .unwrap();
-    assert_eq!(set.file_sink.unwrap().retention_max_bytes, Some(5_000_000));
+    assert_eq!(
+        set.exporter::<LogConfig>().unwrap().retention_max_bytes,
+        Some(5_000_000)
+    );
 }

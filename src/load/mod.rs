@@ -131,6 +131,8 @@ pub enum LoadError {
     Tls(String),
 }
 
+/// What the senders count, together.
+#[derive(Default)]
 struct Shared {
     ok_requests: AtomicU64,
     ok_spans: AtomicU64,
@@ -198,42 +200,74 @@ fn gz(data: &[u8]) -> Vec<u8> {
     e.finish().unwrap_or_default()
 }
 
-/// Runs the load and reports.
+/// Runs the load and reports: requests are generated and encoded first, a client made, then
+/// `--concurrency` senders run for `--duration`, and their counts become the report.
 pub async fn run(args: &LoadArgs) -> Result<LoadReport, LoadError> {
     if args.concurrency == 0 || args.spans_per_request == 0 {
         return Err(LoadError::Args);
     }
+    let bodies = Arc::new(encode_requests(args));
+    let client = Arc::new(connect(args, read_bearer(args)?.as_deref())?);
+    let shared = Arc::new(Shared::default());
+    let started = Instant::now();
+    let senders: Vec<_> = (0..args.concurrency)
+        .map(|slot| {
+            tokio::spawn(send_loop(
+                slot,
+                args.clone(),
+                client.clone(),
+                bodies.clone(),
+                shared.clone(),
+            ))
+        })
+        .collect();
+    tokio::time::sleep(args.duration).await;
+    shared.stop.store(true, Ordering::Relaxed);
+    for t in senders {
+        let _ = t.await;
+    }
+    Ok(report(&shared, started.elapsed().as_secs_f64()))
+}
+
+/// The `--distinct-requests` request bodies, generated and encoded up front (gzipped for HTTP
+/// with `--gzip`; gRPC compresses in the transport).
+fn encode_requests(args: &LoadArgs) -> Vec<Bytes> {
     let gen_cfg = GenConfig {
         spans_per_request: args.spans_per_request,
         payload_bytes: args.payload_bytes,
         pii_fraction: args.pii_fraction,
     };
-    let bodies: Vec<Bytes> = (0..args.distinct_requests.max(1))
+    (0..args.distinct_requests.max(1))
         .map(|i| {
             let req = agent_request(&gen_cfg, args.seed.wrapping_add(i as u64));
             let raw = prost::Message::encode_to_vec(&req);
-            // gRPC compresses in the transport; HTTP needs the body gzipped here.
             if args.gzip && args.protocol == Protocol::Http {
                 Bytes::from(gz(&raw))
             } else {
                 Bytes::from(raw)
             }
         })
-        .collect();
-    let bearer = match &args.token_file {
-        Some(p) => {
-            let text = std::fs::read_to_string(p)
-                .map_err(|e| LoadError::Token(format!("{}: {e}", p.display())))?;
-            let t = text.lines().next().unwrap_or("").trim();
-            if t.is_empty() {
-                return Err(LoadError::Token(format!("{} is empty", p.display())));
-            }
-            Some(format!("Bearer {t}"))
-        }
-        None => None,
+        .collect()
+}
+
+/// `Bearer <token>` from the first line of `--token-file`, when given.
+fn read_bearer(args: &LoadArgs) -> Result<Option<String>, LoadError> {
+    let Some(p) = &args.token_file else {
+        return Ok(None);
     };
+    let text = std::fs::read_to_string(p)
+        .map_err(|e| LoadError::Token(format!("{}: {e}", p.display())))?;
+    let t = text.lines().next().unwrap_or("").trim();
+    if t.is_empty() {
+        return Err(LoadError::Token(format!("{} is empty", p.display())));
+    }
+    Ok(Some(format!("Bearer {t}")))
+}
+
+/// The client of `--protocol` for the target (connecting lazily), with the bearer token.
+fn connect(args: &LoadArgs, bearer: Option<&str>) -> Result<Client, LoadError> {
     let bad_token = || LoadError::Token("not a valid header value".into());
-    let client = match args.protocol {
+    match args.protocol {
         Protocol::Grpc => {
             let scheme = if args.ca_file.is_some() {
                 "https"
@@ -254,7 +288,7 @@ pub async fn run(args: &LoadArgs) -> Result<LoadReport, LoadError> {
                     .tls_config(tls)
                     .map_err(|e| LoadError::Tls(e.to_string()))?;
             }
-            let auth = match &bearer {
+            let auth = match bearer {
                 Some(b) => {
                     let mut v: tonic::metadata::AsciiMetadataValue =
                         b.parse().map_err(|_| bad_token())?;
@@ -263,7 +297,7 @@ pub async fn run(args: &LoadArgs) -> Result<LoadReport, LoadError> {
                 }
                 None => None,
             };
-            Client::Grpc(ep.connect_lazy(), auth)
+            Ok(Client::Grpc(ep.connect_lazy(), auth))
         }
         Protocol::Http => {
             if args.ca_file.is_some() {
@@ -272,7 +306,7 @@ pub async fn run(args: &LoadArgs) -> Result<LoadReport, LoadError> {
             let c =
                 hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
                     .build_http();
-            let auth = match &bearer {
+            let auth = match bearer {
                 Some(b) => {
                     let mut v = hyper::header::HeaderValue::from_str(b).map_err(|_| bad_token())?;
                     v.set_sensitive(true);
@@ -280,72 +314,65 @@ pub async fn run(args: &LoadArgs) -> Result<LoadReport, LoadError> {
                 }
                 None => None,
             };
-            Client::Http(c, format!("http://{}/v1/traces", args.target()), auth)
+            Ok(Client::Http(
+                c,
+                format!("http://{}/v1/traces", args.target()),
+                auth,
+            ))
         }
-    };
-    let client = Arc::new(client);
-    let shared = Arc::new(Shared {
-        ok_requests: AtomicU64::new(0),
-        ok_spans: AtomicU64::new(0),
-        ok_bytes: AtomicU64::new(0),
-        failed_spans: AtomicU64::new(0),
-        failures: Mutex::new(BTreeMap::new()),
-        latencies_us: Mutex::new(Vec::new()),
-        stop: AtomicBool::new(false),
-    });
-    let bodies = Arc::new(bodies);
-    // Per in-flight slot: one request every `period` keeps the total at `rate` spans/s.
+    }
+}
+
+/// One in-flight slot: sends requests one after the other (one every period with `--rate`, so
+/// the slots together keep to it) until told to stop, then hands in its latencies.
+async fn send_loop(
+    slot: usize,
+    args: LoadArgs,
+    client: Arc<Client>,
+    bodies: Arc<Vec<Bytes>>,
+    shared: Arc<Shared>,
+) {
     let period = (args.rate > 0).then(|| {
         Duration::from_secs_f64(
             args.spans_per_request as f64 * args.concurrency as f64 / args.rate as f64,
         )
     });
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for slot in 0..args.concurrency {
-        let (client, shared, bodies) = (client.clone(), shared.clone(), bodies.clone());
-        let spans = args.spans_per_request as u64;
-        let gzip = args.gzip;
-        tasks.push(tokio::spawn(async move {
-            let mut i = slot;
-            let mut ticker = period.map(tokio::time::interval);
-            let mut lat = Vec::with_capacity(4096);
-            while !shared.stop.load(Ordering::Relaxed) {
-                if let Some(t) = ticker.as_mut() {
-                    t.tick().await;
-                }
-                let body = bodies[i % bodies.len()].clone();
-                i += 1;
-                let len = body.len() as u64;
-                let t0 = Instant::now();
-                match send_one(&client, body, gzip).await {
-                    Ok(()) => {
-                        lat.push(t0.elapsed().as_micros().min(u32::MAX as u128) as u32);
-                        shared.ok_requests.fetch_add(1, Ordering::Relaxed);
-                        shared.ok_spans.fetch_add(spans, Ordering::Relaxed);
-                        shared.ok_bytes.fetch_add(len, Ordering::Relaxed);
-                    }
-                    Err(code) => {
-                        shared.failed_spans.fetch_add(spans, Ordering::Relaxed);
-                        if let Ok(mut f) = shared.failures.lock() {
-                            *f.entry(code).or_default() += 1;
-                        }
-                        // Back off briefly so a refusing target is not hammered in a tight loop.
-                        tokio::time::sleep(Duration::from_millis(5)).await;
-                    }
-                }
+    let spans = args.spans_per_request as u64;
+    let mut i = slot;
+    let mut ticker = period.map(tokio::time::interval);
+    let mut lat = Vec::with_capacity(4096);
+    while !shared.stop.load(Ordering::Relaxed) {
+        if let Some(t) = ticker.as_mut() {
+            t.tick().await;
+        }
+        let body = bodies[i % bodies.len()].clone();
+        i += 1;
+        let len = body.len() as u64;
+        let t0 = Instant::now();
+        match send_one(&client, body, args.gzip).await {
+            Ok(()) => {
+                lat.push(t0.elapsed().as_micros().min(u32::MAX as u128) as u32);
+                shared.ok_requests.fetch_add(1, Ordering::Relaxed);
+                shared.ok_spans.fetch_add(spans, Ordering::Relaxed);
+                shared.ok_bytes.fetch_add(len, Ordering::Relaxed);
             }
-            if let Ok(mut l) = shared.latencies_us.lock() {
-                l.extend(lat);
+            Err(code) => {
+                shared.failed_spans.fetch_add(spans, Ordering::Relaxed);
+                if let Ok(mut f) = shared.failures.lock() {
+                    *f.entry(code).or_default() += 1;
+                }
+                // Back off briefly so a refusing target is not hammered in a tight loop.
+                tokio::time::sleep(Duration::from_millis(5)).await;
             }
-        }));
+        }
     }
-    tokio::time::sleep(args.duration).await;
-    shared.stop.store(true, Ordering::Relaxed);
-    for t in tasks {
-        let _ = t.await;
+    if let Ok(mut l) = shared.latencies_us.lock() {
+        l.extend(lat);
     }
-    let secs = started.elapsed().as_secs_f64();
+}
+
+/// The senders' counts over `secs` seconds.
+fn report(shared: &Shared, secs: f64) -> LoadReport {
     let mut lat = shared
         .latencies_us
         .lock()
@@ -361,7 +388,7 @@ pub async fn run(args: &LoadArgs) -> Result<LoadReport, LoadError> {
     };
     let spans_ok = shared.ok_spans.load(Ordering::Relaxed);
     let bytes_ok = shared.ok_bytes.load(Ordering::Relaxed);
-    Ok(LoadReport {
+    LoadReport {
         seconds: secs,
         requests_ok: shared.ok_requests.load(Ordering::Relaxed),
         spans_ok,
@@ -376,5 +403,5 @@ pub async fn run(args: &LoadArgs) -> Result<LoadReport, LoadError> {
             .map(|f| f.clone())
             .unwrap_or_default(),
         spans_failed: shared.failed_spans.load(Ordering::Relaxed),
-    })
+    }
 }

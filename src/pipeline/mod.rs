@@ -4,6 +4,7 @@
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use std::time::Instant;
 
+pub mod component;
 pub mod fingerprint;
 pub mod glob;
 pub mod queue;

@@ -2,8 +2,8 @@
 //! audit (sampling runs earlier, on the receiver, so sampled-out spans never take queue space).
 //! Stages read the encoded request where it sits and record their changes as edits; the
 //! request is written once, after all of them, and only when something changed. A span that a
-//! stage fails or panics on is removed and counted (`reason="scrub_error"`): it is never
-//! forwarded half-processed.
+//! stage fails or panics on is removed and counted (`reason="fingerprint_error"` or
+//! `"scrub_error"`, by the stage): it is never forwarded half-processed.
 
 use super::fingerprint::Fingerprinter;
 use crate::audit::AuditLog;
@@ -76,21 +76,36 @@ pub struct Stages {
     pub audit: Option<AuditLog>,
 }
 
-/// Whatever stopped a stage on one span or resource.
+/// A stage stopped on one span or resource (its walk over the encoding met what it could not
+/// read). Which stage it was is known from where the walk was: see [`Failed`].
 #[derive(Debug)]
-enum StageFail {
-    Walk,
-}
+struct StageFail;
 
 impl From<WireError> for StageFail {
     fn from(_: WireError) -> Self {
-        StageFail::Walk
+        StageFail
     }
 }
 
 impl From<WalkError> for StageFail {
     fn from(_: WalkError) -> Self {
-        StageFail::Walk
+        StageFail
+    }
+}
+
+/// Spans removed from a request because a stage failed or panicked on them, by stage.
+#[derive(Debug, Default, Clone, Copy)]
+struct Failed {
+    /// The fingerprint stage failed on the span (`reason="fingerprint_error"`).
+    fingerprint: usize,
+    /// Scrubbing failed on the span, or on the resource or scope it sits under, or the walk
+    /// could not read it (`reason="scrub_error"`).
+    scrub: usize,
+}
+
+impl Failed {
+    fn total(&self) -> usize {
+        self.fingerprint + self.scrub
     }
 }
 
@@ -104,7 +119,9 @@ impl Stages {
     }
 
     /// Runs every stage over a decoded request (through its encoding; see
-    /// [`Stages::process_encoded`]).
+    /// [`Stages::process_encoded`]). Fails closed as [`crate::otlp::edit_decoded`] does: should
+    /// the processed request not decode, none of its spans is left in `req` (they are counted
+    /// as dropped, `scrub_error`), so nothing unprocessed can be forwarded from it.
     pub fn process(&self, req: &mut ExportTraceServiceRequest, m: &Metrics) -> StageReport {
         if self.is_pass_through() {
             return StageReport::default();
@@ -113,10 +130,7 @@ impl Stages {
         let spans = super::count_spans(req);
         let mut scratch = Scratch::default();
         let p = self.process_encoded(bytes, spans, m, &mut scratch);
-        if let Ok(r) = ExportTraceServiceRequest::decode(p.request) {
-            *req = r;
-        }
-        p.report
+        take_processed(req, p)
     }
 
     /// Runs every stage over a checked request holding `spans` spans.
@@ -192,13 +206,18 @@ impl Stages {
         let mut out = request;
         let mut spans = spans;
         let mut written = false;
-        if failed > 0 {
+        if failed.total() > 0 {
             tracing::error!(
-                spans = failed,
+                spans = failed.total(),
+                fingerprint = failed.fingerprint,
+                scrub = failed.scrub,
                 "a stage failed on spans; they were dropped, not forwarded"
             );
-            report.dropped.push((DropReason::ScrubError, failed));
-            spans = spans.saturating_sub(failed);
+            report
+                .dropped
+                .push((DropReason::FingerprintError, failed.fingerprint));
+            report.dropped.push((DropReason::ScrubError, failed.scrub));
+            spans = spans.saturating_sub(failed.total());
         }
         if !edits.is_empty() {
             let r = match applied {
@@ -237,8 +256,8 @@ impl Stages {
     /// Fingerprints and scrubs every span of `req` into `edits`; returns the spans removed
     /// because a stage failed or panicked on them (or on their resource or scope), or `None`
     /// when the request itself does not parse.
-    fn edit(&self, req: Msg<'_>, edits: &mut Edits, rep: &mut ScrubReport) -> Option<usize> {
-        let mut failed = 0usize;
+    fn edit(&self, req: Msg<'_>, edits: &mut Edits, rep: &mut ScrubReport) -> Option<Failed> {
+        let mut failed = Failed::default();
         let mut removed: Vec<usize> = Vec::new();
         for rs_f in view::each(req, REQUEST_RESOURCE_SPANS) {
             let rs_f = rs_f.ok()?;
@@ -284,10 +303,10 @@ impl Stages {
                 // would carry them, so all of them go.
                 edits.truncate(rs_cp);
                 edits.delete(&req, rs_f.range());
-                failed += count_in(rs);
+                failed.scrub += count_in(rs);
                 continue;
             };
-            let mut spans = |edits: &mut Edits, failed: &mut usize| -> Result<(), WireError> {
+            let mut spans = |edits: &mut Edits, failed: &mut Failed| -> Result<(), WireError> {
                 for ss in view::each(rs, RS_SCOPE_SPANS) {
                     let Some(ss) = ss?.msg() else { continue };
                     for sp_f in view::each(ss, SS_SPANS) {
@@ -295,12 +314,15 @@ impl Stages {
                         let Some(span) = sp_f.msg() else { continue };
                         let cp = edits.checkpoint();
                         removed.clear();
+                        // Which stage was running when the span failed (or panicked).
+                        let mut in_fingerprint = true;
                         let ok = catch_unwind(AssertUnwindSafe(|| -> Result<(), StageFail> {
-                            #[cfg(feature = "fault-injection")]
-                            fault::maybe_fail(span);
                             if let Some(f) = &self.fingerprint {
                                 f.apply_encoded(&service, span, edits, &mut removed)?;
                             }
+                            in_fingerprint = false;
+                            #[cfg(feature = "fault-injection")]
+                            fault::maybe_fail(span);
                             if let Some(sc) = &self.scrub {
                                 sc.scrub_span_encoded(span, &removed, edits, rep)?;
                             }
@@ -309,23 +331,51 @@ impl Stages {
                         if !matches!(ok, Ok(Ok(()))) {
                             edits.truncate(cp);
                             edits.delete(&ss, sp_f.range());
-                            *failed += 1;
+                            if in_fingerprint {
+                                failed.fingerprint += 1;
+                            } else {
+                                failed.scrub += 1;
+                            }
                         }
                     }
                 }
                 Ok(())
             };
-            let mut here = 0usize;
+            let mut here = Failed::default();
             if spans(edits, &mut here).is_err() {
                 // Unreachable for a checked request: none of this resource's spans goes on.
                 edits.truncate(rs_cp);
                 edits.delete(&req, rs_f.range());
-                here = count_in(rs);
+                here = Failed {
+                    fingerprint: 0,
+                    scrub: count_in(rs),
+                };
             }
-            failed += here;
+            failed.fingerprint += here.fingerprint;
+            failed.scrub += here.scrub;
         }
         Some(failed)
     }
+}
+
+/// Puts a processed request back into `req` (the decoded entry point, [`Stages::process`]).
+/// A request that does not decode leaves no span in `req`: they are counted as dropped
+/// (`scrub_error`) and nothing of the request goes on, unscrubbed or otherwise.
+fn take_processed(req: &mut ExportTraceServiceRequest, p: Processed) -> StageReport {
+    let mut report = p.report;
+    match ExportTraceServiceRequest::decode(p.request) {
+        Ok(r) => *req = r,
+        Err(_) => {
+            tracing::error!(
+                spans = p.spans,
+                "a processed request did not decode; its spans were dropped, not forwarded"
+            );
+            report.dropped.push((DropReason::ScrubError, p.spans));
+            report.dropped.retain(|(_, n)| *n > 0);
+            *req = ExportTraceServiceRequest::default();
+        }
+    }
+    report
 }
 
 /// Spans under one `ResourceSpans` (as far as it reads).
@@ -378,7 +428,8 @@ fn audit(a: &AuditLog, request: Bytes) -> Bytes {
 }
 
 /// Test-only fault injection (cargo feature `fault-injection`): a span carrying the attribute
-/// `spanward.test.fault` = `panic` makes the stage panic on it, proving the fail-closed path.
+/// `spanward.test.fault` = `panic` makes the redaction stage panic on it (after its fingerprint),
+/// proving the fail-closed path.
 #[cfg(feature = "fault-injection")]
 mod fault {
     use crate::otlp::num::SPAN_ATTRIBUTES;
@@ -597,6 +648,113 @@ mod tests {
             assert!(!text.contains(secret), "{secret} survives: {text}");
             assert_eq!(out.resource_spans[0].scope_spans[0].spans.len(), 3);
         }
+    }
+
+    /// `Stages::process` fails closed, as `edit_decoded` does: a processed request that does
+    /// not decode leaves no span behind in the caller's request (which would otherwise go on
+    /// unscrubbed), and its spans are counted as dropped.
+    #[test]
+    fn a_processed_request_that_does_not_decode_leaves_nothing_behind() {
+        let mut req = req_with_email();
+        // What the stages hand back, but not a request: a field tag with no end.
+        let undecodable = Processed {
+            request: Bytes::from_static(&[0x0a, 0xff, 0xff, 0xff]),
+            spans: 1,
+            report: StageReport::default(),
+            written: false,
+        };
+        let report = take_processed(&mut req, undecodable);
+        assert!(req.resource_spans.is_empty(), "{req:?}");
+        assert_eq!(report.dropped, [(DropReason::ScrubError, 1)]);
+
+        // A request that does decode comes back processed, through `process` itself.
+        let m = crate::vocab::metrics::Metrics::new().0;
+        let mut req = req_with_email();
+        let report = stages().process(&mut req, &m);
+        assert_eq!(report.dropped_total(), 0);
+        assert_eq!(crate::pipeline::count_spans(&req), 1);
+        assert!(
+            !format!("{req:?}").contains("ann.lee@example.com"),
+            "{req:?}"
+        );
+    }
+
+    fn req_with_email() -> ExportTraceServiceRequest {
+        ExportTraceServiceRequest {
+            resource_spans: vec![ResourceSpans {
+                scope_spans: vec![ScopeSpans {
+                    spans: vec![Span {
+                        name: "raw".into(),
+                        attributes: vec![kv(
+                            "gen_ai.tool.call.result",
+                            Value::StringValue("mail ann.lee@example.com now".into()),
+                        )],
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+        }
+    }
+
+    /// A field of `tag` (wire type LEN) holding `body` (under 128 bytes).
+    fn len_field(tag: u32, body: &[u8]) -> Vec<u8> {
+        assert!(body.len() < 128);
+        let mut out = vec![((tag << 3) | 2) as u8, body.len() as u8];
+        out.extend_from_slice(body);
+        out
+    }
+
+    /// A request of two spans, the second with an attribute that cannot be read (a field tag
+    /// with no end): unreachable past the receivers' check, so built here by hand.
+    fn request_with_an_unreadable_span() -> Bytes {
+        let good = Span {
+            name: "good".into(),
+            trace_id: vec![3; 16],
+            ..Default::default()
+        }
+        .encode_to_vec();
+        let mut bad = len_field(SPAN_NAME, b"bad");
+        bad.extend(len_field(SPAN_ATTRIBUTES, &[0xff, 0xff]));
+        let mut scope = len_field(SS_SPANS, &good);
+        scope.extend(len_field(SS_SPANS, &bad));
+        let rs = len_field(RS_SCOPE_SPANS, &scope);
+        Bytes::from(len_field(REQUEST_RESOURCE_SPANS, &rs))
+    }
+
+    /// A span the fingerprint stage fails on is dropped as `fingerprint_error`; with the
+    /// fingerprint stage off, the scrubber fails on it and it is dropped as `scrub_error`. The
+    /// other span goes on either way.
+    #[test]
+    fn failures_are_counted_by_the_stage_that_failed() {
+        let m = crate::vocab::metrics::Metrics::new().0;
+        let p = stages().process_encoded(
+            request_with_an_unreadable_span(),
+            2,
+            &m,
+            &mut Scratch::default(),
+        );
+        assert_eq!(p.report.dropped, [(DropReason::FingerprintError, 1)]);
+        assert_eq!(p.spans, 1);
+        let out = ExportTraceServiceRequest::decode(p.request).unwrap();
+        assert_eq!(crate::pipeline::count_spans(&out), 1);
+        assert_eq!(out.resource_spans[0].scope_spans[0].spans[0].name, "good");
+
+        let key = HmacKey::from_bytes(vec![5; 32], None, KeySource::File);
+        let scrub_only = Stages {
+            fingerprint: None,
+            scrub: Some(Scrubber::new(&RedactionConfig::default(), key).unwrap()),
+            audit: None,
+        };
+        let p = scrub_only.process_encoded(
+            request_with_an_unreadable_span(),
+            2,
+            &m,
+            &mut Scratch::default(),
+        );
+        assert_eq!(p.report.dropped, [(DropReason::ScrubError, 1)]);
+        assert_eq!(p.spans, 1);
     }
 
     /// A request no stage changes is forwarded as the very bytes that arrived.

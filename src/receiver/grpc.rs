@@ -94,7 +94,7 @@ impl tonic::server::UnaryService<Bytes> for ExportSvc {
             let raw = request.into_inner();
             let bytes = raw.len();
             let req = ingest
-                .decode(TRANSPORT, raw, false)
+                .check(TRANSPORT, raw, false)
                 .map_err(|r| status_of(&r))?;
             ingest
                 .submit_as(TRANSPORT, &client, req, bytes)

@@ -184,8 +184,8 @@ async fn export(
         }
     };
     let bytes = plain.len();
-    let decoded = ingest.decode(TRANSPORT, plain, enc == Encoding::Json);
-    let req = match decoded {
+    let checked = ingest.check(TRANSPORT, plain, enc == Encoding::Json);
+    let req = match checked {
         Ok(r) => r,
         Err(r) => return error_response(http_status(r.reason), &r, enc),
     };

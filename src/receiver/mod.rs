@@ -97,10 +97,11 @@ impl Ingest {
         self.refusal(reason, message)
     }
 
-    /// Checks a (decompressed) body and applies the structural limits ([`body::admit`]): a
-    /// refusal is counted (with the request's span count when it is known), replaced oversized
-    /// values are counted as `redactions{type="oversize"}`.
-    pub fn decode(
+    /// Checks a (decompressed) body where it sits and applies the structural limits
+    /// ([`body::admit`]; an OTLP/JSON body is converted to protobuf first): a refusal is counted
+    /// (with the request's span count when it is known), replaced oversized values are counted
+    /// as `redactions{type="oversize"}`.
+    pub fn check(
         &self,
         transport: &'static str,
         body: Bytes,
@@ -139,7 +140,9 @@ impl Ingest {
     }
 
     /// Admits a checked request from `client` (the name of its bearer token, when it has one:
-    /// the identity per-client limits are keyed on).
+    /// the identity per-client limits are keyed on), in four steps: admission (shutdown, sink
+    /// health, memory, the client's rate), early sampling, the queue, and with `ack: durable`
+    /// the sinks' confirmation.
     pub async fn submit_as(
         &self,
         transport: &'static str,
@@ -147,96 +150,151 @@ impl Ingest {
         request: Admitted,
         bytes: usize,
     ) -> Result<(), Refusal> {
-        let spans = request.spans;
-        let mut request = request.body;
-        if spans == 0 {
+        let from = Submission {
+            transport,
+            client,
+            spans: request.spans,
+        };
+        if from.spans == 0 {
             return Ok(());
         }
-        let refuse = |reason: RefuseReason, msg: &str| {
-            tracing::debug!(
-                transport,
-                client = client.0.as_deref().unwrap_or("-"),
-                reason = reason.as_str(),
-                spans,
-                "request refused"
-            );
-            self.metrics.refused(transport, reason, spans);
-            Err(self.refusal(reason, msg))
+        let request = request.body;
+        self.admit(&from, &request, bytes)?;
+        let Some((request, sampled_out)) = self.sample(&from, request)? else {
+            // Every span sampled out: nothing to queue, the request is done.
+            return Ok(());
         };
+        let waiter = self
+            .enqueue(&from, request, from.spans - sampled_out, bytes)
+            .await?;
+        self.accepted(&from, sampled_out);
+        match waiter {
+            Some(w) => self.await_ack(transport, w).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Counts and builds the refusal of a submitted request's spans.
+    fn refuse(&self, from: &Submission<'_>, reason: RefuseReason, msg: &str) -> Refusal {
+        tracing::debug!(
+            transport = from.transport,
+            client = from.client.0.as_deref().unwrap_or("-"),
+            reason = reason.as_str(),
+            spans = from.spans,
+            "request refused"
+        );
+        self.metrics.refused(from.transport, reason, from.spans);
+        self.refusal(reason, msg)
+    }
+
+    /// Whether the service takes the request at all: not shutting down, every sink ready,
+    /// memory under its limits, the client under its rate.
+    fn admit(&self, from: &Submission<'_>, request: &Bytes, bytes: usize) -> Result<(), Refusal> {
         if self.health.shutting_down.load(Ordering::Acquire) {
-            return refuse(RefuseReason::ShuttingDown, "shutting down");
+            return Err(self.refuse(from, RefuseReason::ShuttingDown, "shutting down"));
         }
         if !self.health.sinks_ready() {
-            return refuse(RefuseReason::Unready, "a sink is unavailable");
+            return Err(self.refuse(from, RefuseReason::Unready, "a sink is unavailable"));
         }
         if let Some(m) = &self.memory {
             let pending =
                 self.queue.depth_spans() > 0 || self.metrics.pipeline_in_process_spans.get() > 0;
             if m.refuse(pending) {
-                return refuse(
+                return Err(self.refuse(
+                    from,
                     RefuseReason::MemoryLimited,
                     "memory limit reached, retry later",
-                );
+                ));
             }
         }
-        if let Some(rl) = &self.rate_limiter {
-            let name = ratelimit::sanitize_client(
-                client
-                    .0
-                    .as_deref()
-                    .unwrap_or_else(|| view::first_service_name(Msg::new(&request)).unwrap_or("")),
-            );
-            if let ratelimit::Verdict::Limited(wait) = rl.check(&name, spans, bytes, Instant::now())
-            {
-                self.metrics
-                    .refused(transport, RefuseReason::RateLimited, spans);
-                self.metrics
-                    .receiver_rate_limited_spans
-                    .get_or_create(&crate::vocab::metrics::ClientLabel {
-                        client: rl.label(&name),
-                    })
-                    .inc_by(spans as u64);
-                let mut r = self.refusal(
-                    RefuseReason::RateLimited,
-                    "rate limit exceeded, retry later",
-                );
-                r.retry_after = Some(wait.max(Duration::from_millis(100)));
-                return Err(r);
-            }
-        }
-        let accepted = |sampled_out: usize| {
-            self.metrics
-                .receiver_accepted_spans
-                .get_or_create(&TransportLabel { transport })
-                .inc_by(spans as u64);
-            self.metrics.dropped(DropReason::Sampled, sampled_out);
+        self.check_rate(from, request, bytes)
+    }
+
+    /// The client's token bucket, when rates are configured. A client without a token is known
+    /// by the request's first `service.name`.
+    fn check_rate(
+        &self,
+        from: &Submission<'_>,
+        request: &Bytes,
+        bytes: usize,
+    ) -> Result<(), Refusal> {
+        let Some(rl) = &self.rate_limiter else {
+            return Ok(());
         };
-        let mut sampled_out = 0usize;
-        if let Some(s) = &self.sampler {
-            let mut edits = Edits::new();
-            let sampled = s
-                .apply_encoded(Msg::new(&request), &mut edits)
-                .map_err(crate::otlp::EditError::from)
-                .and_then(|st| {
-                    if !edits.is_empty() {
-                        let mut out = Vec::with_capacity(request.len());
-                        edits.apply(Msg::new(&request), &mut out)?;
-                        request = Bytes::from(out);
-                    }
-                    Ok(st)
-                });
-            // A checked request always parses; should it not, nothing of it goes on.
-            let Ok(st) = sampled else {
-                return refuse(RefuseReason::Malformed, "request could not be sampled");
-            };
-            sampled_out = st.sampled_out as usize;
-            if st.kept == 0 {
-                // Every span sampled out: nothing to queue, the request is done.
-                accepted(sampled_out);
-                return Ok(());
-            }
+        let name = ratelimit::sanitize_client(
+            from.client
+                .0
+                .as_deref()
+                .unwrap_or_else(|| view::first_service_name(Msg::new(request)).unwrap_or("")),
+        );
+        let ratelimit::Verdict::Limited(wait) = rl.check(&name, from.spans, bytes, Instant::now())
+        else {
+            return Ok(());
+        };
+        self.metrics
+            .refused(from.transport, RefuseReason::RateLimited, from.spans);
+        self.metrics
+            .receiver_rate_limited_spans
+            .get_or_create(&crate::vocab::metrics::ClientLabel {
+                client: rl.label(&name),
+            })
+            .inc_by(from.spans as u64);
+        let mut r = self.refusal(
+            RefuseReason::RateLimited,
+            "rate limit exceeded, retry later",
+        );
+        r.retry_after = Some(wait.max(Duration::from_millis(100)));
+        Err(r)
+    }
+
+    /// Early sampling: the request with the sampled-out spans removed, and how many were; `None`
+    /// when none is kept (the request is then accepted and done).
+    fn sample(
+        &self,
+        from: &Submission<'_>,
+        request: Bytes,
+    ) -> Result<Option<(Bytes, usize)>, Refusal> {
+        let Some(s) = &self.sampler else {
+            return Ok(Some((request, 0)));
+        };
+        // A checked request always parses; should it not, nothing of it goes on.
+        let malformed = || {
+            self.refuse(
+                from,
+                RefuseReason::Malformed,
+                "request could not be sampled",
+            )
+        };
+        let mut edits = Edits::new();
+        let st = s
+            .apply_encoded(Msg::new(&request), &mut edits)
+            .map_err(|_| malformed())?;
+        let request = if edits.is_empty() {
+            request
+        } else {
+            let mut out = Vec::with_capacity(request.len());
+            edits
+                .apply(Msg::new(&request), &mut out)
+                .map_err(|_| malformed())?;
+            Bytes::from(out)
+        };
+        let sampled_out = st.sampled_out as usize;
+        if st.kept == 0 {
+            self.accepted(from, sampled_out);
+            return Ok(None);
         }
-        let kept = spans - sampled_out;
+        Ok(Some((request, sampled_out)))
+    }
+
+    /// Puts the batch on the queue as `pipeline.queue.when_full` says; with `ack: durable`,
+    /// returns what to wait on for the sinks' confirmation.
+    async fn enqueue(
+        &self,
+        from: &Submission<'_>,
+        request: Bytes,
+        spans: usize,
+        bytes: usize,
+    ) -> Result<Option<tokio::sync::oneshot::Receiver<AckResult>>, Refusal> {
         let (ack, waiter) = match self.policy.ack {
             AckMode::Durable => {
                 let (a, w) = Ack::new();
@@ -246,7 +304,7 @@ impl Ingest {
         };
         let batch = Batch {
             request,
-            spans: kept,
+            spans,
             bytes,
             received: Instant::now(),
             ack,
@@ -255,31 +313,51 @@ impl Ingest {
             WhenFull::Refuse => self.queue.try_send(batch),
             WhenFull::Wait => self.queue.send_wait(batch, self.policy.max_wait).await,
         };
-        match sent {
-            Ok(()) => {}
-            Err(QueueError::Full(b)) => {
-                // Not accepted: the client is told to retry; the batch (and its Ack) goes away.
-                drop(b);
-                return refuse(RefuseReason::QueueFull, "queue full, retry later");
-            }
-            Err(QueueError::Closed(b)) => {
-                drop(b);
-                return refuse(RefuseReason::ShuttingDown, "shutting down");
-            }
-        }
+        // Not accepted: the client is told to retry; the batch (and its Ack) goes away.
         // The queue-depth gauges are read from the queue at scrape time (admin), not set here.
-        accepted(sampled_out);
-        if let Some(w) = waiter {
-            match w.await {
-                Ok(AckResult::Delivered) => {}
-                _ => {
-                    // Accepted and then lost by a sink: counted under pipeline drops already; the
-                    // request counter records that this client was told to retry.
-                    self.metrics.refused(transport, RefuseReason::NotDurable, 0);
-                    return Err(self.refusal(RefuseReason::NotDurable, "not stored, retry later"));
-                }
+        match sent {
+            Ok(()) => Ok(waiter),
+            Err(QueueError::Full(_)) => {
+                Err(self.refuse(from, RefuseReason::QueueFull, "queue full, retry later"))
+            }
+            Err(QueueError::Closed(_)) => {
+                Err(self.refuse(from, RefuseReason::ShuttingDown, "shutting down"))
             }
         }
-        Ok(())
     }
+
+    /// Counts the request's spans as accepted, and those sampled out as dropped (`sampled`).
+    fn accepted(&self, from: &Submission<'_>, sampled_out: usize) {
+        self.metrics
+            .receiver_accepted_spans
+            .get_or_create(&TransportLabel {
+                transport: from.transport,
+            })
+            .inc_by(from.spans as u64);
+        self.metrics.dropped(DropReason::Sampled, sampled_out);
+    }
+
+    /// `ack: durable`: waits until every sink confirmed the batch.
+    async fn await_ack(
+        &self,
+        transport: &'static str,
+        waiter: tokio::sync::oneshot::Receiver<AckResult>,
+    ) -> Result<(), Refusal> {
+        match waiter.await {
+            Ok(AckResult::Delivered) => Ok(()),
+            _ => {
+                // Accepted and then lost by a sink: counted under pipeline drops already; the
+                // request counter records that this client was told to retry.
+                self.metrics.refused(transport, RefuseReason::NotDurable, 0);
+                Err(self.refusal(RefuseReason::NotDurable, "not stored, retry later"))
+            }
+        }
+    }
+}
+
+/// A request being submitted: who sent it, how, and how many spans it holds.
+struct Submission<'a> {
+    transport: &'static str,
+    client: &'a ClientId,
+    spans: usize,
 }

@@ -6,9 +6,15 @@ use crate::vocab::SinkStatus;
 use bytes::Bytes;
 use std::sync::Arc;
 
+pub mod file_exporter;
+#[cfg(feature = "kafka")]
 pub mod kafka;
+pub mod kafka_exporter;
 pub mod log;
 pub mod otlp;
+pub mod registry;
+
+pub use registry::{Exporter, ExportersConfig, SinkConfig, SinkContext, ValidateContext};
 
 /// What a sink promises once `write` returned `Ok`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

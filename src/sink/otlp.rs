@@ -5,8 +5,9 @@
 //! `RESOURCE_EXHAUSTED` without `RetryInfo` and every other code are permanent. A worker stays blocked while its batch is retried, which is what
 //! turns a slow or dead next stage into back-pressure instead of memory growth.
 
+use super::registry::{SinkConfig, SinkContext, ValidateContext};
 use super::{Delivery, FailureKind, Sink, SinkError};
-use crate::yaml::present;
+use crate::yaml::{present, ComponentError};
 use bytes::Bytes;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
 use prost::Message;
@@ -496,6 +497,46 @@ async fn probe(endpoint: String, failing: Arc<std::sync::Mutex<Option<String>>>)
         }
     } else {
         *g = None;
+    }
+}
+
+/// `exporters.otlp` as a component.
+impl SinkConfig for OtlpExporterConfig {
+    fn validate(&self, _ctx: &ValidateContext) -> Result<(), ComponentError> {
+        let ep = self.endpoint.as_str();
+        let https = ep.starts_with("https://");
+        if !(https || ep.starts_with("http://")) {
+            return Err(ComponentError::new(
+                "exporters.otlp.endpoint",
+                format!("`{ep}` must start with http:// or https://"),
+            ));
+        }
+        if self.max_in_flight == 0 {
+            return Err(ComponentError::new(
+                "exporters.otlp.max_in_flight",
+                "must be at least 1",
+            ));
+        }
+        // TLS files are read here, so `validate` reports a bad certificate and `run` never
+        // starts half-secured.
+        match (&self.tls, https) {
+            (Some(_), false) => Err(ComponentError::new(
+                "exporters.otlp.tls",
+                "is set but the endpoint is not https://: TLS would be off",
+            )),
+            (t, true) => crate::tls::client_config(t.as_ref())
+                .map(drop)
+                .map_err(|e| ComponentError::new("exporters.otlp.tls", e)),
+            (None, false) => Ok(()),
+        }
+    }
+
+    fn build(&self, ctx: &mut SinkContext) -> Result<Arc<dyn Sink>, ComponentError> {
+        let sink = OtlpSink::new(self, ctx.runtime.clone()).map_err(|e| match e {
+            OtlpSinkError::Endpoint(m) => ComponentError::new("exporters.otlp.endpoint", m),
+            OtlpSinkError::Tls(m) => ComponentError::new("exporters.otlp.tls", m),
+        })?;
+        Ok(Arc::new(sink))
     }
 }
 

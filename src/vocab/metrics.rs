@@ -55,7 +55,8 @@ pub struct Metrics {
     pub receiver_refused_requests: Family<RefusedLabels, Counter>,
     /// Spans that went through every stage and reached every sink.
     pub pipeline_delivered_spans: Counter,
-    /// Spans accepted but not delivered, by reason (`sampled`, `scrub_error`, `export_failed`, `shutdown`).
+    /// Spans accepted but not delivered, by reason (`sampled`, `scrub_error`,
+    /// `fingerprint_error`, `export_failed`, `shutdown`).
     pub pipeline_dropped_spans: Family<ReasonLabel, Counter>,
     /// Spans a sink confirmed, per exporter.
     pub exporter_sent_spans: Family<ExporterLabel, Counter>,

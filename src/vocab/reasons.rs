@@ -5,8 +5,12 @@
 pub enum DropReason {
     /// Intentional: consistent probability sampling decided against the trace.
     Sampled,
-    /// A stage failed or panicked on the span; it was dropped rather than forwarded raw.
+    /// Scrubbing failed or panicked on the span (or on its resource or scope), or a processed
+    /// request could not be read back; it was dropped rather than forwarded raw.
     ScrubError,
+    /// The fingerprint stage failed or panicked on the span; it was dropped rather than
+    /// forwarded without its fingerprints (and unscrubbed).
+    FingerprintError,
     /// A sink gave up on the batch (retries exhausted, permanent rejection, disk error).
     ExportFailed,
     /// Still queued when `shutdown_timeout` ran out.
@@ -14,9 +18,10 @@ pub enum DropReason {
 }
 
 impl DropReason {
-    pub const ALL: [DropReason; 4] = [
+    pub const ALL: [DropReason; 5] = [
         DropReason::Sampled,
         DropReason::ScrubError,
+        DropReason::FingerprintError,
         DropReason::ExportFailed,
         DropReason::Shutdown,
     ];
@@ -25,6 +30,7 @@ impl DropReason {
         match self {
             DropReason::Sampled => "sampled",
             DropReason::ScrubError => "scrub_error",
+            DropReason::FingerprintError => "fingerprint_error",
             DropReason::ExportFailed => "export_failed",
             DropReason::Shutdown => "shutdown",
         }
