@@ -316,6 +316,12 @@ pub async fn run(
         );
     }
     let stages = build_stages(&cfg)?;
+    let status = crate::introspect::sources(
+        &format!("{cfg:#?}"),
+        cfg.file_sink.as_ref(),
+        &cfg.pipeline.memory_limiter,
+        stages.scrub.as_ref(),
+    );
     let sampler = crate::pipeline::sample::Sampler::new(&cfg.sampling)
         .map_err(|e| RunError::Stage(format!("sampling: {e}")))?;
     let wctx = Arc::new(worker::WorkerContext {
@@ -455,12 +461,13 @@ pub async fn run(
         tracing::warn!("{w}");
     }
     let (admin_stop_tx, admin_stop_rx) = tokio::sync::watch::channel(false);
-    let admin_app = admin::router_with_auth(
-        Arc::new(registry),
+    let admin_app = admin::router_with_status(
+        registry,
         health.clone(),
         metrics.clone(),
         qtx.clone(),
         cfg.admin_auth.clone(),
+        status,
     );
     let admin_task = tokio::spawn(async move {
         if let Err(e) = axum::serve(admin_l, admin_app)
