@@ -349,6 +349,26 @@ fn hide_userinfo(s: &str) -> String {
     }
 }
 
+/// Every `scheme://user:password@` in free text (a problem message naming an endpoint) with
+/// the user part as `<set>`.
+pub fn hide_userinfo_in_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        let start = rest[..i]
+            .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '+' || c == '-' || c == '.'))
+            .map_or(0, |p| p + 1);
+        out.push_str(&rest[..start]);
+        let url_end = rest[i + 3..]
+            .find(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == '>')
+            .map_or(rest.len(), |e| i + 3 + e);
+        out.push_str(&hide_userinfo(&rest[start..url_end]));
+        rest = &rest[url_end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// The tree as indented `key: value` lines (for the page's fallback and for tests).
 pub fn to_text(n: &Node) -> String {
     let mut out = String::new();

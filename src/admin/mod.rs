@@ -8,7 +8,7 @@ pub mod scrape;
 pub mod status;
 pub mod summary;
 
-use crate::auth::{bearer_challenge, Authenticator, Denied};
+use crate::auth::{bearer_challenge, Authenticator};
 use crate::pipeline::queue::QueueSender;
 use crate::vocab::{metrics, Health};
 use axum::extract::State;
@@ -88,7 +88,8 @@ fn authorize(st: &AdminState, headers: &HeaderMap, challenge: Challenge) -> Resu
                 "missing or invalid bearer token\n",
             )
                 .into_response();
-            if challenge == Challenge::Browser && denied == Denied::Missing {
+            // A browser asks again after a wrong password too.
+            if challenge == Challenge::Browser {
                 r.headers_mut().append(
                     header::WWW_AUTHENTICATE,
                     HeaderValue::from_static(

@@ -4,7 +4,7 @@
 //! sink's state. `GET /api/v1/config`: the effective configuration (secrets as `<set>`) and the
 //! loaded rule packs.
 
-use super::config_view::Node;
+use super::config_view::{self, Node};
 use super::process::{self, Checkpoint, LogSource};
 use super::scrape::Sample;
 use crate::vocab::{DropReason, Health, RefuseReason};
@@ -250,7 +250,7 @@ pub fn build(
         .map(|s| {
             let name = s.name();
             let ex = [("exporter", name)];
-            let problem = s.problem();
+            let problem = s.problem().map(|p| config_view::hide_userinfo_in_text(&p));
             let state = if !s.ready() {
                 "failed"
             } else if problem.is_some() {
@@ -313,7 +313,11 @@ pub fn build(
         uptime_seconds: uptime.as_secs_f64(),
         ready: health.not_ready_reason().is_none(),
         not_ready_reason: health.not_ready_reason(),
-        problems: health.sink_problems(),
+        problems: health
+            .sink_problems()
+            .iter()
+            .map(|p| config_view::hide_userinfo_in_text(p))
+            .collect(),
         signals: [("traces", traces)].into_iter().collect(),
         refused_spans,
         refused_requests,

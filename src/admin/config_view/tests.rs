@@ -193,3 +193,14 @@ pipeline: {{ queue: {{ max_spans: 4242 }} }}
     assert_eq!(j["admin_auth"]["file"], tokens.display().to_string());
     assert!(j["redaction"]["enabled"].as_bool().unwrap());
 }
+
+#[test]
+fn userinfo_in_free_text() {
+    assert_eq!(
+        hide_userinfo_in_text(
+            "next stage https://u:CANARY@h:4317/x not answering; also http://h:1 and a://b@c"
+        ),
+        "next stage https://<set>@h:4317/x not answering; also http://h:1 and a://<set>@c"
+    );
+    assert_eq!(hide_userinfo_in_text("no url here"), "no url here");
+}
