@@ -71,6 +71,11 @@ impl Tmux {
 
     /// Runs `spanward top ARGS` in a new 80×24 session.
     fn top(&self, session: &str, args: &[&str]) {
+        self.top_env(session, &[], args)
+    }
+
+    /// Runs `spanward top ARGS` with `envs` (`NAME=value`) in a new 80×24 session.
+    fn top_env(&self, session: &str, envs: &[&str], args: &[&str]) {
         // Through a shell that prints top's exit status when it ends, and then waits (tmux does
         // not show what a pane printed just before it died); killing the server ends it.
         let mut cmd = vec![
@@ -91,9 +96,9 @@ impl Tmux {
             "RUST_LOG",
             "-u",
             "SPANWARD_ADMIN_TOKEN",
-            env!("CARGO_BIN_EXE_spanward"),
-            "top",
         ];
+        cmd.extend_from_slice(envs);
+        cmd.extend_from_slice(&[env!("CARGO_BIN_EXE_spanward"), "top"]);
         cmd.extend_from_slice(args);
         self.run(&cmd);
         let size = self.run(&[
@@ -292,5 +297,48 @@ async fn top_says_when_the_endpoint_is_unreachable_and_keeps_retrying() {
     });
     assert!(s.contains("file  ok"), "{s}");
     tmux.quit("top");
+    svc.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn top_takes_the_admin_token_from_a_file_or_the_environment() {
+    let Some(tmux) = Tmux::start("top_token") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let token = "tok-top-0123456789abcdef";
+    let tokens = dir.path().join("admin.tokens");
+    std::fs::write(&tokens, format!("ops:{token}\n")).unwrap();
+    let token_file = dir.path().join("admin.token");
+    std::fs::write(&token_file, format!("{token}\n")).unwrap();
+    let data_dir = tempfile::tempdir().unwrap();
+    let yaml = format!(
+        "receivers:\n  otlp:\n    grpc: {{ endpoint: \"127.0.0.1:0\" }}\n    http: {{ endpoint: \"127.0.0.1:0\" }}\n\
+         exporters:\n  file: {{ path: \"{}\" }}\n\
+         admin: {{ endpoint: \"127.0.0.1:0\", auth: {{ tokens_file: \"{}\" }} }}\n",
+        data_dir.path().join("log").display(),
+        tokens.display()
+    );
+    let svc = Service::start_yaml(&yaml, data_dir).await;
+    let endpoint = svc.admin.to_string();
+    tmux.top("none", &["--endpoint", &endpoint]);
+    let s = tmux.wait_screen("none", "the token refusal", 15, |s| {
+        s.contains("UNAUTHORIZED")
+    });
+    assert!(s.contains("HTTP 401"), "{s}");
+    let file = token_file.display().to_string();
+    tmux.top("file", &["--endpoint", &endpoint, "--token-file", &file]);
+    tmux.wait_screen("file", "figures with --token-file", 15, |s| {
+        s.contains("ready") && s.contains("file  ok")
+    });
+    let env = format!("SPANWARD_ADMIN_TOKEN={token}");
+    tmux.top_env("env", &[&env], &["--endpoint", &endpoint]);
+    let s = tmux.wait_screen("env", "figures with SPANWARD_ADMIN_TOKEN", 15, |s| {
+        s.contains("ready") && s.contains("file  ok")
+    });
+    assert!(!s.contains(token), "the token is on the screen");
+    for session in ["none", "file", "env"] {
+        tmux.quit(session);
+    }
     svc.stop().await;
 }

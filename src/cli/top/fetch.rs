@@ -15,7 +15,7 @@ pub enum FetchError {
     Connect(String),
     #[error("no answer within {0:?}")]
     Timeout(Duration),
-    #[error("the admin endpoint wants a token (--token-file or SPANWARD_ADMIN_TOKEN): HTTP 401")]
+    #[error("HTTP 401: a wrong or missing admin token (--token-file, SPANWARD_ADMIN_TOKEN)")]
     Unauthorized,
     #[error("HTTP {0} from {1} (is this spanward's admin endpoint?)")]
     Status(u16, String),
@@ -23,6 +23,17 @@ pub enum FetchError {
     Body(String),
     #[error("not a status document: {0}")]
     Json(String),
+}
+
+impl FetchError {
+    /// The word `top`'s title shows for it.
+    pub fn label(&self) -> &'static str {
+        match self {
+            FetchError::Unauthorized => "UNAUTHORIZED",
+            FetchError::Status(..) | FetchError::Json(_) => "NOT SPANWARD",
+            _ => "UNREACHABLE",
+        }
+    }
 }
 
 /// Why the endpoint or token cannot be used at all.

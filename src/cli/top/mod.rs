@@ -85,7 +85,7 @@ pub fn run(args: TopArgs) -> anyhow::Result<ExitCode> {
                         app.error = None;
                         app.last_ok = Some(clock());
                     }
-                    Err(e) => app.error = Some(e.to_string()),
+                    Err(e) => app.error = Some((e.label(), e.to_string())),
                 }
             }
             terminal.draw(|f| view::draw(f, &app))?;

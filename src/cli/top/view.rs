@@ -12,8 +12,8 @@ pub struct App {
     pub endpoint: String,
     pub interval: std::time::Duration,
     pub history: History,
-    /// The last reading's error, while the endpoint is unreachable.
-    pub error: Option<String>,
+    /// The last reading's error while readings fail: the title's word and the message.
+    pub error: Option<(&'static str, String)>,
     /// When a reading last succeeded (local clock, `HH:MM:SS`).
     pub last_ok: Option<String>,
 }
@@ -23,7 +23,7 @@ pub fn count(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::with_capacity(s.len() + s.len() / 3);
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -116,9 +116,9 @@ fn title_line(app: &App) -> Line<'static> {
         Span::raw(format!(" {} ", app.endpoint)),
     ];
     match (&app.error, &app.history.current) {
-        (Some(_), _) => {
+        (Some((word, _)), _) => {
             spans.push(Span::styled(
-                "UNREACHABLE",
+                *word,
                 Style::new()
                     .fg(Color::White)
                     .bg(Color::Red)
@@ -351,7 +351,7 @@ fn short_bytes(n: u64) -> String {
 }
 
 fn footer_line(app: &App, s: &Status) -> Line<'static> {
-    if let Some(e) = &app.error {
+    if let Some((_, e)) = &app.error {
         let since = app
             .last_ok
             .as_ref()
@@ -516,7 +516,7 @@ mod tests {
             !text.contains("queue_full requests"),
             "counted as spans already:\n{text}"
         );
-        app.error = Some("connection refused".into());
+        app.error = Some(("UNREACHABLE", "connection refused".into()));
         let text = screen(&app);
         assert!(
             text.contains("spanward top 127.0.0.1:8888 UNREACHABLE retrying every 1s"),
