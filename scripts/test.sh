@@ -49,6 +49,25 @@ if [ ! -x "$tansu_root/bin/tansu" ]; then
 fi
 export SPANWARD_TANSU=$tansu_root/bin/tansu SPANWARD_REQUIRE_KAFKA=1
 
+# The operator views are tested as a person uses them: `spanward top` in tmux, the status page
+# in headless Chromium, the alert rules and a live scrape with promtool. Their tests skip (and
+# say so) without these programs; as root with apt, install what is missing.
+views_tools=()
+command -v tmux >/dev/null 2>&1 || views_tools+=(tmux)
+command -v chromium >/dev/null 2>&1 || views_tools+=(chromium fonts-dejavu-core)
+command -v promtool >/dev/null 2>&1 || views_tools+=(prometheus)
+if [ ${#views_tools[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    step "installing ${views_tools[*]} for the operator-view tests (log: target/apt-views.log)"
+    mkdir -p target
+    if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${views_tools[@]}"; } >target/apt-views.log 2>&1; then
+      echo "note: installing ${views_tools[*]} failed (target/apt-views.log): their tests will say they were skipped"
+    fi
+  else
+    echo "note: ${views_tools[*]} not installed (not root, or no apt-get): the tests that need them will say they were skipped"
+  fi
+fi
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 step "cargo clippy"

@@ -15,7 +15,8 @@
 //!   Kafka), and the registry of the exporters a config can name ([`sink::registry`]).
 //! - [`vocab`]: the shared vocabulary at the bottom of the module graph: drop and refuse
 //!   reasons, health, the metrics handles, the span attributes spanward writes.
-//! - [`admin`]: `/metrics`, `/healthz`, `/readyz`, the summary log line.
+//! - [`admin`]: `/metrics`, `/healthz`, `/readyz`, the status page and its JSON, the summary
+//!   log line; [`introspect`] gathers what the status page says of the setup.
 //! - [`scrub`]: the redaction engine: pattern packs, prefilter + regex engine, validators,
 //!   JSON-aware text walk, span walk, replacement actions.
 //! - [`audit`]: JSON audit records of agent operations.
@@ -37,6 +38,7 @@ pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod introspect;
 pub mod keys;
 pub mod load;
 pub mod otlp;

@@ -195,7 +195,12 @@ fn build_sinks(cfg: &Resolved) -> Result<Vec<Arc<dyn Sink>>, RunError> {
 /// Everything between the receivers and the sinks, built once from the config.
 struct Pipeline {
     metrics: Metrics,
-    registry: Arc<prometheus_client::registry::Registry>,
+    /// The metrics registry and what the status views report, until the admin endpoint
+    /// takes them.
+    admin: Option<(
+        prometheus_client::registry::Registry,
+        crate::admin::status::Sources,
+    )>,
     health: Arc<Health>,
     sinks: Vec<Arc<dyn Sink>>,
     queue: QueueSender,
@@ -219,6 +224,14 @@ impl Pipeline {
             .stages
             .build(StageContext { key: &cfg.hmac_key })
             .map_err(|e| cfg.invalid(e))?;
+        let status = crate::introspect::sources(
+            &format!("{cfg:#?}"),
+            cfg.exporters
+                .iter()
+                .find_map(|e| e.config::<crate::sink::log::LogConfig>()),
+            &cfg.pipeline.memory_limiter,
+            built.stages.scrub.as_ref(),
+        );
         let sinks = build_sinks(cfg)?;
         let health = Arc::new(Health::new(cfg.workers, crate::sink::statuses(&sinks)));
         let qc = &cfg.pipeline.queue;
@@ -256,7 +269,7 @@ impl Pipeline {
         });
         Ok(Pipeline {
             metrics,
-            registry: Arc::new(registry),
+            admin: Some((registry, status)),
             health,
             sinks,
             queue: qtx,
@@ -429,6 +442,10 @@ fn spawn_admin(
     cfg: &Resolved,
     l: std::net::TcpListener,
     p: &Pipeline,
+    admin_parts: (
+        prometheus_client::registry::Registry,
+        crate::admin::status::Sources,
+    ),
 ) -> Result<Stoppable, RunError> {
     let l = tokio_listener("admin endpoint", l)?;
     tracing::info!(addr = %l.local_addr().map(|a| a.to_string()).unwrap_or_default(), "admin endpoint listening");
@@ -439,12 +456,14 @@ fn spawn_admin(
     {
         tracing::warn!("{w}");
     }
-    let app = admin::router_with_auth(
-        p.registry.clone(),
+    let (registry, status) = admin_parts;
+    let app = admin::router_with_status(
+        registry,
         p.health.clone(),
         p.metrics.clone(),
         p.queue.clone(),
         cfg.admin_auth.clone(),
+        status,
     );
     Ok(Stoppable::spawn(|rx| async move {
         if let Err(e) = axum::serve(l, app)
@@ -495,7 +514,7 @@ struct Servers {
 impl Servers {
     /// Spawns the receivers on their listeners, the SIGHUP reloader, the admin endpoint and the
     /// summary line.
-    fn start(cfg: &Resolved, listeners: Listeners, p: &Pipeline) -> Result<Servers, RunError> {
+    fn start(cfg: &Resolved, listeners: Listeners, p: &mut Pipeline) -> Result<Servers, RunError> {
         if let Some(w) = tls::exposure_warning(&[
             ("OTLP/gRPC", listeners.grpc_addr(), cfg.grpc_tls.is_some()),
             ("OTLP/HTTP", listeners.http_addr(), cfg.http_tls.is_some()),
@@ -535,7 +554,11 @@ impl Servers {
         .filter_map(|(w, a)| a.map(|a| (w, a)))
         .collect();
         let reload = reload_on_sighup(reloadable_tls, reload_auth, stopped(stop_rx));
-        let admin = spawn_admin(cfg, listeners.admin, p)?;
+        let admin_parts = p.admin.take().unwrap_or_else(|| {
+            // Started once per pipeline; a second start gets a fresh, empty registry.
+            (Default::default(), Default::default())
+        });
+        let admin = spawn_admin(cfg, listeners.admin, p, admin_parts)?;
         p.health.listeners_bound.store(true, Ordering::Release);
         Ok(Servers {
             stop,
@@ -568,8 +591,8 @@ pub async fn run(
     listeners: Listeners,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), RunError> {
-    let pipeline = Pipeline::start(&cfg)?;
-    let servers = Servers::start(&cfg, listeners, &pipeline)?;
+    let mut pipeline = Pipeline::start(&cfg)?;
+    let servers = Servers::start(&cfg, listeners, &mut pipeline)?;
     shutdown.await;
     drain(&cfg, pipeline, servers).await;
     Ok(())

@@ -102,6 +102,10 @@ const LAYERS: &[Layer] = &[
             "keys", "tls", "yaml", "auth", "otlp", "scrub", "audit", "sink", "pipeline", "receiver",
         ],
     ),
+    // What the admin status page says of the setup (packs and their rule counts, the memory
+    // limiter's limits, the log's checkpoint file, the masked configuration), read from the
+    // types of `scrub`, `sink` and `receiver` that `admin` may not see, for `admin`.
+    l("introspect", 6, &["admin", "scrub", "sink", "receiver"]),
     //
     // Layer 7, `service::run` assembles everything from a resolved config.
     l(
@@ -122,6 +126,7 @@ const LAYERS: &[Layer] = &[
             "receiver",
             "admin",
             "config",
+            "introspect",
         ],
     ),
     //

@@ -6,6 +6,7 @@ pub mod log;
 pub mod patterns;
 pub mod scrub;
 pub mod token;
+pub mod top;
 
 use crate::config::{Config, Resolved};
 use clap::{Parser, Subcommand};
@@ -77,6 +78,8 @@ enum Command {
     Patterns(patterns::PatternsArgs),
     /// Run the redaction engine over files (OTLP JSON, JSONL payloads, plain text).
     Scrub(scrub::ScrubArgs),
+    /// A live terminal dashboard of a running instance, read from its admin endpoint.
+    Top(top::TopArgs),
 }
 
 fn init_logging(level: &str) {
@@ -311,6 +314,7 @@ pub fn main() -> ExitCode {
             }
         },
         Command::Scrub(args) => scrub::run(args),
+        Command::Top(args) => top::run(args),
     };
     match res {
         Ok(code) => code,

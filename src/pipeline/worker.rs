@@ -112,7 +112,10 @@ fn handle(ctx: &WorkerContext, mut batch: Batch, scratch: &mut Scratch) {
             let label = ExporterLabel {
                 exporter: sink.name(),
             };
-            match write_holding(ctx, sink.as_ref(), &p.request, spans, &mut prov) {
+            let wrote = Instant::now();
+            let res = write_holding(ctx, sink.as_ref(), &p.request, spans, &mut prov);
+            m.exporter_write_duration(sink.name(), wrote.elapsed());
+            match res {
                 Ok(_) => {
                     m.exporter_sent_spans
                         .get_or_create(&label)

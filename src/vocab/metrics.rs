@@ -76,6 +76,9 @@ pub struct Metrics {
     pub pipeline_in_process_spans: Gauge,
     /// Time from taking a batch off the queue to the last sink's answer.
     pub batch_duration: Histogram,
+    /// Time one sink took to write one batch (its retries and back-pressure holds included),
+    /// per exporter.
+    pub exporter_write_duration: Family<ExporterLabel, Histogram, fn() -> Histogram>,
     /// Redactions applied, by type.
     pub redactions: Family<TypeLabel, Counter>,
     /// `bytes` attribute values the scrubber left alone (`redaction.bytes: keep`, or not UTF-8
@@ -112,6 +115,9 @@ impl Metrics {
             queue_capacity_bytes: Gauge::default(),
             pipeline_in_process_spans: Gauge::default(),
             batch_duration: Histogram::new(exponential_buckets(0.0001, 2.0, 16)),
+            exporter_write_duration: Family::new_with_constructor(|| {
+                Histogram::new(exponential_buckets(0.0001, 2.0, 18))
+            }),
             redactions: Family::default(),
             scrub_bytes_values_skipped: Counter::default(),
             scrub_dropped_attributes: Counter::default(),
@@ -192,6 +198,11 @@ impl Metrics {
             m.batch_duration.clone(),
         );
         r.register(
+            "exporter_write_duration_seconds",
+            "Time one exporter took to write one batch, retries and holds included",
+            m.exporter_write_duration.clone(),
+        );
+        r.register(
             "redactions",
             "Values redacted, by type",
             m.redactions.clone(),
@@ -236,6 +247,13 @@ impl Metrics {
                 .get_or_create(&l)
                 .inc_by(spans as u64);
         }
+    }
+
+    /// One sink's write of one batch took `took`.
+    pub fn exporter_write_duration(&self, exporter: &'static str, took: std::time::Duration) {
+        self.exporter_write_duration
+            .get_or_create(&ExporterLabel { exporter })
+            .observe(took.as_secs_f64());
     }
 
     pub fn dropped(&self, reason: DropReason, spans: usize) {
