@@ -73,10 +73,12 @@ mod tests {
         .unwrap()
         .resolve("t")
         .unwrap();
-        let scrub = Scrubber::new(&cfg.redaction, cfg.hmac_key.clone()).unwrap();
+        let scrub = Scrubber::new(&cfg.stages.redaction, cfg.hmac_key.clone()).unwrap();
         let s = sources(
             &format!("{cfg:#?}"),
-            cfg.file_sink.as_ref(),
+            cfg.exporters
+                .iter()
+                .find_map(|e| e.config::<crate::sink::log::LogConfig>()),
             &cfg.pipeline.memory_limiter,
             Some(&scrub),
         );
