@@ -103,6 +103,11 @@ fn validate_names_exact_key_paths_and_lines() {
             "at least 1",
         ),
         (
+            "pipeline:\n  summary_interval: 0s\n",
+            "`pipeline.summary_interval` (line 2)",
+            "longer than 0s",
+        ),
+        (
             "receivers:\n  otlp:\n    grpc: {}\n    limits:\n      max_spans_per_request: 0\n",
             "`receivers.otlp.limits.max_spans_per_request` (line 5)",
             "at least 1",

@@ -255,7 +255,10 @@ fn is_secret_name(name: &str) -> bool {
     let names_words = p
         .last()
         .is_some_and(|l| ["words", "patterns", "file", "files", "env", "id"].contains(&l.as_str()));
-    (last_secret || p.iter().any(|x| ANY.contains(&x.as_str()))) && !names_words
+    // The configuration's own source text (the resolved config keeps it to name lines in
+    // errors): it holds every value as written, secrets included.
+    let source_text = name == "locator";
+    source_text || ((last_secret || p.iter().any(|x| ANY.contains(&x.as_str()))) && !names_words)
 }
 
 /// A field or key whose value may show even where secrets are about: identifiers, where a key

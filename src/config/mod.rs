@@ -235,7 +235,8 @@ pub struct PipelineConfig {
     /// Retry hint sent with refusals (`Retry-After`, `RetryInfo`). Default `1s`.
     #[serde(with = "humantime_serde")]
     pub retry_after: Duration,
-    /// Period of the INFO line summarising refused and dropped spans. Default `10s`.
+    /// Period of the INFO line summarising refused and dropped spans. Default `10s`; `0s` is
+    /// refused.
     #[serde(with = "humantime_serde")]
     pub summary_interval: Duration,
     /// Admission control on resident memory; on by default when the cgroup has a memory
@@ -517,6 +518,13 @@ impl Config {
             return Err(invalid(
                 "pipeline.queue.max_bytes",
                 "must be at least 1".into(),
+            ));
+        }
+        // A zero period would stop the summary task at start (a timer cannot tick every 0s).
+        if self.pipeline.summary_interval.is_zero() {
+            return Err(invalid(
+                "pipeline.summary_interval",
+                "must be longer than 0s".into(),
             ));
         }
         let workers = if self.pipeline.workers == 0 {

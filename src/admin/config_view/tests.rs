@@ -184,14 +184,15 @@ pipeline: {{ queue: {{ max_spans: 4242 }} }}
     let j = serde_json::to_value(&n).unwrap();
     assert_eq!(j["pipeline"]["queue"]["max_spans"], 4242);
     assert_eq!(j["env"]["SPANWARD_SIGNING_KEY"], SET);
-    assert_eq!(j["kafka_sink"]["properties"]["sasl.password"], SET);
-    assert_eq!(
-        j["kafka_sink"]["properties"]["security.protocol"],
-        "SASL_PLAINTEXT"
-    );
+    // The exporters are a list of `{ key, config }` in fan-out order: file, otlp, kafka.
+    let kafka = &j["exporters"][2]["config"];
+    assert_eq!(kafka["properties"]["sasl.password"], SET);
+    assert_eq!(kafka["properties"]["security.protocol"], "SASL_PLAINTEXT");
+    // The configuration's source text is kept for error messages: never shown.
+    assert_eq!(j["locator"]["text"], SET);
     assert_eq!(j["hmac_key"]["source"], "Env");
     assert_eq!(j["admin_auth"]["file"], tokens.display().to_string());
-    assert!(j["redaction"]["enabled"].as_bool().unwrap());
+    assert!(j["stages"]["redaction"]["enabled"].as_bool().unwrap());
 }
 
 #[test]
