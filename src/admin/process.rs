@@ -59,18 +59,7 @@ pub fn cpu_seconds() -> Option<f64> {
         .map(|t| t.tv_sec() as f64 + t.tv_nsec() as f64 / 1e9)
 }
 
-/// Resident set size of this process, from `/proc/self/status`.
-pub fn rss_bytes() -> Option<u64> {
-    let t = std::fs::read_to_string("/proc/self/status").ok()?;
-    let kib: u64 = t
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()?;
-    Some(kib * 1024)
-}
+pub use crate::vocab::rss_bytes;
 
 /// Seconds since the Unix epoch, now.
 pub fn now_unix() -> f64 {

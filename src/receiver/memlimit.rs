@@ -114,18 +114,7 @@ pub fn cgroup_limit() -> Option<u64> {
     })
 }
 
-/// Resident set size of this process, from `/proc/self/status`.
-pub fn rss_bytes() -> Option<u64> {
-    let t = std::fs::read_to_string("/proc/self/status").ok()?;
-    let kib: u64 = t
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()?;
-    Some(kib * 1024)
-}
+pub use crate::vocab::rss_bytes;
 
 /// Where memory stands against the limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,7 +10,9 @@ pub mod attr;
 pub mod metrics;
 
 mod health;
+mod process;
 mod reasons;
 
 pub use health::{Health, SinkStatus};
+pub use process::rss_bytes;
 pub use reasons::{DropReason, RefuseReason};
