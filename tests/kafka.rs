@@ -511,6 +511,7 @@ fn full_producer_queue_holds_the_writer_and_loses_nothing() {
     let batch = req(900, 10, 3);
     assert_eq!(
         sink.write(
+            spanward::vocab::Signal::Traces,
             &bytes::Bytes::from(prost::Message::encode_to_vec(&batch)),
             30
         )

@@ -3,6 +3,7 @@
 
 mod log_support;
 
+use spanward::vocab::Signal;
 use std::sync::Arc;
 
 use log_support::*;
@@ -44,7 +45,10 @@ fn disk_full_refuses_without_acknowledging_and_recovers_when_space_returns() {
     // The Sink interface reports it as retryable.
     let req = otlp("via-sink", 1);
     let enc = bytes::Bytes::from(prost::Message::encode_to_vec(&req));
-    assert_eq!(s.write(&enc, 1).unwrap_err().kind, FailureKind::Retryable);
+    assert_eq!(
+        s.write(Signal::Traces, &enc, 1).unwrap_err().kind,
+        FailureKind::Retryable
+    );
     assert!(s.stats().disk_full_refusals as usize > refused.len());
     // Space returns: writes resume by themselves, with the next sequence number.
     fs.set_space(None);
@@ -101,7 +105,10 @@ fn failed_fsync_is_fatal_and_never_retried() {
     // Even with the disk healthy again, the sink stays failed.
     let req = otlp("x", 1);
     let enc = bytes::Bytes::from(prost::Message::encode_to_vec(&req));
-    assert_eq!(s.write(&enc, 1).unwrap_err().kind, FailureKind::Fatal);
+    assert_eq!(
+        s.write(Signal::Traces, &enc, 1).unwrap_err().kind,
+        FailureKind::Fatal
+    );
     assert!(matches!(s.append(b"later"), Err(LogError::Fatal(_))));
     drop(s);
     // A restart recovers; the unacknowledged record may or may not be there (it was written

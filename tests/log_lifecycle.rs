@@ -4,6 +4,7 @@
 
 mod log_support;
 
+use spanward::vocab::Signal;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -123,7 +124,7 @@ fn fsync_always_makes_every_append_durable_before_it_returns() {
     assert_eq!(s.stats().fsyncs - fsyncs0, 20);
     let req = otlp("via-sink", 1);
     let enc = bytes::Bytes::from(prost::Message::encode_to_vec(&req));
-    assert_eq!(s.write(&enc, 1).unwrap(), Delivery::Durable);
+    assert_eq!(s.write(Signal::Traces, &enc, 1).unwrap(), Delivery::Durable);
     payloads.push(enc.to_vec());
     // Power loss right after the last append: everything not fsynced is lost, and yet every
     // acknowledged record is there.

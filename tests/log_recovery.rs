@@ -2,6 +2,7 @@
 
 mod log_support;
 
+use spanward::vocab::Signal;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -142,10 +143,12 @@ fn sink_contract_durable_and_failure_kinds() {
     let s = LogSink::open(&cfg, &env, false).unwrap();
     let req = otlp("x", 3);
     let enc = bytes::Bytes::from(prost::Message::encode_to_vec(&req));
-    assert_eq!(s.write(&enc, 3).unwrap(), Delivery::Durable);
+    assert_eq!(s.write(Signal::Traces, &enc, 3).unwrap(), Delivery::Durable);
     assert_eq!(s.stats().spans, 3);
     let big = vec![0u8; 2000];
-    let e = s.write(&bytes::Bytes::from(big), 1).unwrap_err();
+    let e = s
+        .write(Signal::Traces, &bytes::Bytes::from(big), 1)
+        .unwrap_err();
     assert_eq!(e.kind, FailureKind::Permanent);
     assert!(s.ready());
     Sink::shutdown(&s).unwrap();

@@ -76,7 +76,7 @@ pub fn service_name(resource: Option<&Resource>) -> &str {
         .unwrap_or("unknown_service")
 }
 
-/// Field numbers of the OTLP trace messages (opentelemetry-proto v1).
+/// Field numbers of the OTLP messages (opentelemetry-proto v1): traces, then logs and metrics.
 pub mod num {
     /// `ExportTraceServiceRequest`.
     pub const REQUEST_RESOURCE_SPANS: u32 = 1;
@@ -164,6 +164,99 @@ pub mod num {
 
     /// `Status.StatusCode.STATUS_CODE_ERROR`.
     pub const STATUS_CODE_ERROR: u64 = 2;
+
+    /// `ExportLogsServiceRequest` and `ExportMetricsServiceRequest`: the same outer shape as
+    /// traces (request → resource → scope → items, with the same field numbers), so
+    /// `REQUEST_RESOURCE_SPANS`, `RS_*` and `SS_*` read all three; only the items differ.
+    pub const SS_ITEMS: u32 = 2;
+
+    /// `LogRecord`.
+    pub const LOG_TIME: u32 = 1;
+    pub const LOG_SEVERITY_NUMBER: u32 = 2;
+    pub const LOG_SEVERITY_TEXT: u32 = 3;
+    pub const LOG_BODY: u32 = 5;
+    pub const LOG_ATTRIBUTES: u32 = 6;
+    pub const LOG_DROPPED_ATTRIBUTES: u32 = 7;
+    pub const LOG_FLAGS: u32 = 8;
+    pub const LOG_TRACE_ID: u32 = 9;
+    pub const LOG_SPAN_ID: u32 = 10;
+    pub const LOG_OBSERVED_TIME: u32 = 11;
+    pub const LOG_EVENT_NAME: u32 = 12;
+
+    /// `Metric`.
+    pub const METRIC_NAME: u32 = 1;
+    pub const METRIC_DESCRIPTION: u32 = 2;
+    pub const METRIC_UNIT: u32 = 3;
+    pub const METRIC_GAUGE: u32 = 5;
+    pub const METRIC_SUM: u32 = 7;
+    pub const METRIC_HISTOGRAM: u32 = 9;
+    pub const METRIC_EXP_HISTOGRAM: u32 = 10;
+    pub const METRIC_SUMMARY: u32 = 11;
+    pub const METRIC_METADATA: u32 = 12;
+
+    /// `Gauge`, `Sum`, `Histogram`, `ExponentialHistogram`, `Summary`.
+    pub const DATA_POINTS: u32 = 1;
+    pub const DATA_TEMPORALITY: u32 = 2;
+    pub const SUM_IS_MONOTONIC: u32 = 3;
+
+    /// Fields every data point kind has at the same number.
+    pub const DP_START_TIME: u32 = 2;
+    pub const DP_TIME: u32 = 3;
+
+    /// `NumberDataPoint`.
+    pub const NDP_AS_DOUBLE: u32 = 4;
+    pub const NDP_EXEMPLARS: u32 = 5;
+    pub const NDP_AS_INT: u32 = 6;
+    pub const NDP_ATTRIBUTES: u32 = 7;
+    pub const NDP_FLAGS: u32 = 8;
+
+    /// `HistogramDataPoint`.
+    pub const HDP_COUNT: u32 = 4;
+    pub const HDP_SUM: u32 = 5;
+    pub const HDP_BUCKET_COUNTS: u32 = 6;
+    pub const HDP_EXPLICIT_BOUNDS: u32 = 7;
+    pub const HDP_EXEMPLARS: u32 = 8;
+    pub const HDP_ATTRIBUTES: u32 = 9;
+    pub const HDP_FLAGS: u32 = 10;
+    pub const HDP_MIN: u32 = 11;
+    pub const HDP_MAX: u32 = 12;
+
+    /// `ExponentialHistogramDataPoint`.
+    pub const EDP_ATTRIBUTES: u32 = 1;
+    pub const EDP_COUNT: u32 = 4;
+    pub const EDP_SUM: u32 = 5;
+    pub const EDP_SCALE: u32 = 6;
+    pub const EDP_ZERO_COUNT: u32 = 7;
+    pub const EDP_POSITIVE: u32 = 8;
+    pub const EDP_NEGATIVE: u32 = 9;
+    pub const EDP_FLAGS: u32 = 10;
+    pub const EDP_EXEMPLARS: u32 = 11;
+    pub const EDP_MIN: u32 = 12;
+    pub const EDP_MAX: u32 = 13;
+    pub const EDP_ZERO_THRESHOLD: u32 = 14;
+
+    /// `ExponentialHistogramDataPoint.Buckets`.
+    pub const BUCKETS_OFFSET: u32 = 1;
+    pub const BUCKETS_COUNTS: u32 = 2;
+
+    /// `SummaryDataPoint`.
+    pub const SDP_COUNT: u32 = 4;
+    pub const SDP_SUM: u32 = 5;
+    pub const SDP_QUANTILES: u32 = 6;
+    pub const SDP_ATTRIBUTES: u32 = 7;
+    pub const SDP_FLAGS: u32 = 8;
+
+    /// `SummaryDataPoint.ValueAtQuantile`.
+    pub const VAQ_QUANTILE: u32 = 1;
+    pub const VAQ_VALUE: u32 = 2;
+
+    /// `Exemplar`.
+    pub const EX_TIME: u32 = 2;
+    pub const EX_AS_DOUBLE: u32 = 3;
+    pub const EX_SPAN_ID: u32 = 4;
+    pub const EX_TRACE_ID: u32 = 5;
+    pub const EX_AS_INT: u32 = 6;
+    pub const EX_ATTRIBUTES: u32 = 7;
 }
 
 #[cfg(test)]

@@ -51,10 +51,12 @@ impl Drop for Ack {
 
 /// The spans of one export request on their way through the pipeline.
 pub struct Batch {
-    /// The request, encoded: an OTLP `ExportTraceServiceRequest` the receivers checked (see
-    /// [`crate::otlp`]); stages read it in place.
+    /// Which signal's export request `request` is.
+    pub signal: crate::vocab::Signal,
+    /// The request, encoded: an OTLP `Export{Trace,Logs,Metrics}ServiceRequest` the receivers
+    /// checked (see [`crate::otlp`]); stages read it in place.
     pub request: bytes::Bytes,
-    /// Spans in `request` (after early sampling).
+    /// Items in `request` (after early sampling): spans, log records or metric data points.
     pub spans: usize,
     /// Encoded size of the request as received (after decompression); what the queue's byte
     /// bound counts.

@@ -28,6 +28,7 @@ impl std::fmt::Debug for Batch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never print span contents.
         f.debug_struct("Batch")
+            .field("signal", &self.signal)
             .field("spans", &self.spans)
             .field("bytes", &self.bytes)
             .finish()
@@ -295,6 +296,7 @@ mod tests {
 
     fn batch(spans: usize, bytes: usize) -> Batch {
         Batch {
+            signal: crate::vocab::Signal::Traces,
             request: bytes::Bytes::new(),
             spans,
             bytes,

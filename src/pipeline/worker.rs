@@ -59,6 +59,7 @@ fn run(ctx: &WorkerContext) {
 fn write_holding(
     ctx: &WorkerContext,
     sink: &dyn Sink,
+    signal: crate::vocab::Signal,
     request: &Bytes,
     spans: usize,
     prov: &mut crate::sink::Provenance,
@@ -66,7 +67,7 @@ fn write_holding(
     let mut wait = Duration::from_millis(50);
     let mut warned = false;
     loop {
-        match sink.write_in_fanout(request, spans, prov) {
+        match sink.write_in_fanout(signal, request, spans, prov) {
             Err(e)
                 if e.kind == crate::sink::FailureKind::Retryable
                     && sink.hold_on_retryable()
@@ -113,7 +114,14 @@ fn handle(ctx: &WorkerContext, mut batch: Batch, scratch: &mut Scratch) {
                 exporter: sink.name(),
             };
             let wrote = Instant::now();
-            let res = write_holding(ctx, sink.as_ref(), &p.request, spans, &mut prov);
+            let res = write_holding(
+                ctx,
+                sink.as_ref(),
+                batch.signal,
+                &p.request,
+                spans,
+                &mut prov,
+            );
             m.exporter_write_duration(sink.name(), wrote.elapsed());
             match res {
                 Ok(_) => {

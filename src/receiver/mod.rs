@@ -303,6 +303,7 @@ impl Ingest {
             AckMode::Accepted => (None, None),
         };
         let batch = Batch {
+            signal: crate::vocab::Signal::Traces,
             request,
             spans,
             bytes,

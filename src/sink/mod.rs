@@ -2,7 +2,7 @@
 //! fan-out; each call blocks that worker until the sink's guarantee holds, which is how a slow
 //! sink becomes back-pressure on the queue and then on the receivers.
 
-use crate::vocab::SinkStatus;
+use crate::vocab::{Signal, SinkStatus};
 use bytes::Bytes;
 use std::sync::Arc;
 
@@ -77,20 +77,22 @@ pub trait Sink: Send + Sync {
     /// Stable short name, used as the `exporter` metrics label.
     fn name(&self) -> &'static str;
 
-    /// Writes one processed batch: `encoded` is the OTLP protobuf `ExportTraceServiceRequest`
-    /// (shared by every sink of the fan-out, and cheap to clone), `spans` its span count.
-    /// Blocking.
-    fn write(&self, encoded: &Bytes, spans: usize) -> Result<Delivery, SinkError>;
+    /// Writes one processed batch: `encoded` is `signal`'s OTLP protobuf export request
+    /// (`ExportTraceServiceRequest`, `ExportLogsServiceRequest` or
+    /// `ExportMetricsServiceRequest`; shared by every sink of the fan-out, and cheap to clone),
+    /// `spans` its item count (spans, log records or metric data points). Blocking.
+    fn write(&self, signal: Signal, encoded: &Bytes, spans: usize) -> Result<Delivery, SinkError>;
 
     /// `write` as part of the worker's fan-out: sinks earlier in the fan-out record what they
     /// learned in `prov`, later ones may use it. Defaults to `write`.
     fn write_in_fanout(
         &self,
+        signal: Signal,
         encoded: &Bytes,
         spans: usize,
         _prov: &mut Provenance,
     ) -> Result<Delivery, SinkError> {
-        self.write(encoded, spans)
+        self.write(signal, encoded, spans)
     }
 
     /// False once the sink can no longer accept data (e.g. after a fatal fsync error).

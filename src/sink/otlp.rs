@@ -553,7 +553,12 @@ impl Sink for OtlpSink {
             .map(|why| format!("next stage {} not answering: {why}", self.cfg.endpoint))
     }
 
-    fn write(&self, encoded: &Bytes, spans: usize) -> Result<Delivery, SinkError> {
+    fn write(
+        &self,
+        _signal: crate::vocab::Signal,
+        encoded: &Bytes,
+        spans: usize,
+    ) -> Result<Delivery, SinkError> {
         self.rt.block_on(self.send(encoded.clone(), spans))
     }
 

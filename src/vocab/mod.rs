@@ -12,7 +12,9 @@ pub mod metrics;
 mod health;
 mod process;
 mod reasons;
+mod signal;
 
 pub use health::{Health, SinkStatus};
 pub use process::rss_bytes;
 pub use reasons::{DropReason, RefuseReason};
+pub use signal::Signal;

@@ -337,12 +337,18 @@ impl Sink for KafkaSink {
         NAME
     }
 
-    fn write(&self, encoded: &Bytes, spans: usize) -> Result<Delivery, SinkError> {
-        self.write_in_fanout(encoded, spans, &mut Provenance::default())
+    fn write(
+        &self,
+        signal: crate::vocab::Signal,
+        encoded: &Bytes,
+        spans: usize,
+    ) -> Result<Delivery, SinkError> {
+        self.write_in_fanout(signal, encoded, spans, &mut Provenance::default())
     }
 
     fn write_in_fanout(
         &self,
+        _signal: crate::vocab::Signal,
         encoded: &Bytes,
         _spans: usize,
         prov: &mut Provenance,

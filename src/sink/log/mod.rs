@@ -492,12 +492,23 @@ impl Sink for LogSink {
         "file"
     }
 
-    fn write(&self, encoded: &Bytes, spans: usize) -> Result<Delivery, SinkError> {
-        self.write_in_fanout(encoded, spans, &mut crate::sink::Provenance::default())
+    fn write(
+        &self,
+        signal: crate::vocab::Signal,
+        encoded: &Bytes,
+        spans: usize,
+    ) -> Result<Delivery, SinkError> {
+        self.write_in_fanout(
+            signal,
+            encoded,
+            spans,
+            &mut crate::sink::Provenance::default(),
+        )
     }
 
     fn write_in_fanout(
         &self,
+        _signal: crate::vocab::Signal,
         encoded: &Bytes,
         spans: usize,
         prov: &mut crate::sink::Provenance,
