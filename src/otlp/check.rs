@@ -281,7 +281,7 @@ fn schema(kind: Kind, num: u32, items: Kind) -> Option<(Ty, bool)> {
 /// Whether `b` is a valid packed field of `ty`'s elements.
 fn packed_ok(ty: Ty, b: &[u8]) -> bool {
     match ty {
-        Ty::Packed64 => !b.is_empty() && b.len() % 8 == 0,
+        Ty::Packed64 => !b.is_empty() && b.len().is_multiple_of(8),
         Ty::PackedVarint => {
             let mut pos = 0;
             while pos < b.len() {
@@ -458,10 +458,8 @@ impl Walker<'_> {
                 oneofs |= 1 << g;
             }
             match (ty, f.val) {
-                (Ty::Packed64 | Ty::PackedVarint, Val::Len(b)) => {
-                    if !packed_ok(ty, b.bytes()) {
-                        return Err(CheckError::NotCanonical);
-                    }
+                (Ty::Packed64 | Ty::PackedVarint, Val::Len(b)) if !packed_ok(ty, b.bytes()) => {
+                    return Err(CheckError::NotCanonical);
                 }
                 (Ty::Str, Val::Len(s)) => {
                     if simdutf8::basic::from_utf8(s.bytes()).is_err() {
