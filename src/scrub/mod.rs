@@ -40,6 +40,7 @@ pub mod phone;
 pub mod replace;
 pub mod rules;
 pub(crate) mod scan;
+pub mod records;
 pub mod span;
 mod tail;
 pub mod validate;
