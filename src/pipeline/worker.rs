@@ -101,7 +101,9 @@ fn handle(ctx: &WorkerContext, mut batch: Batch, scratch: &mut Scratch) {
     m.pipeline_in_process_spans.inc_by(spans_in as i64);
     let started = Instant::now();
     let request = std::mem::take(&mut batch.request);
-    let p = ctx.stages.process_encoded(request, spans_in, m, scratch);
+    let p = ctx
+        .stages
+        .process_signal(batch.signal, request, spans_in, m, scratch);
     for (reason, n) in &p.report.dropped {
         m.dropped(*reason, *n);
     }

@@ -116,7 +116,10 @@ fn benign_records_and_metrics_are_left_byte_for_byte() {
         event_name: "gen_ai.choice".into(),
         severity_text: "INFO".into(),
         body: s("The weather in Lisbon is sunny, 24 degrees, light wind from the north."),
-        attributes: vec![kv("code.function.name", "fetch_weather"), kv("city", "Lisbon")],
+        attributes: vec![
+            kv("code.function.name", "fetch_weather"),
+            kv("city", "Lisbon"),
+        ],
         ..Default::default()
     };
     let before = r.clone();
