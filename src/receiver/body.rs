@@ -68,6 +68,8 @@ impl BodyError {
 /// form (see [`crate::otlp`]), within the structural limits, oversized values replaced.
 #[derive(Debug, Clone)]
 pub struct Admitted {
+    /// Which signal's export request `body` is.
+    pub signal: Signal,
     pub body: Bytes,
     pub spans: usize,
     /// String and bytes attribute values over `max_attribute_value_bytes`, replaced by
@@ -132,6 +134,7 @@ pub fn admit_signal(
         Bytes::from(out)
     };
     Ok(Admitted {
+        signal,
         body,
         spans: checked.spans,
         oversize_values: checked.oversize_values,
