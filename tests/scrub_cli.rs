@@ -258,3 +258,54 @@ fn otlp_json_masks_revealed_values_across_spans() {
     assert!(!text.contains("Zq4AQMrQ6a0E55pw"), "{text}");
     assert!(text.contains("connecting with"), "{text}");
 }
+
+/// `spanward log cat DIR | spanward scrub --format otlp-json` on a log that holds all three
+/// signals: each line is scrubbed as its own signal and written back in its own shape.
+#[test]
+fn otlp_json_scrubs_log_and_metric_exports_too() {
+    let logs = r#"{"resourceLogs":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"agent"}}]},"scopeLogs":[{"logRecords":[{"eventName":"gen_ai.user.message","traceId":"5b8efff798038103d269b633813fc60c","body":{"kvlistValue":{"values":[{"key":"content","value":{"stringValue":"mail bob@example.com please"}}]}},"attributes":[{"key":"note","value":{"stringValue":"the weather is fine"}}]}]}]}]}"#;
+    let metrics = r#"{"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"gen_ai.client.token.usage","unit":"{token}","gauge":{"dataPoints":[{"asInt":"4111111111111111","attributes":[{"key":"user","value":{"stringValue":"bob@example.com"}}]}]}}]}]}]}"#;
+    let compact = |s: &str| {
+        serde_json::to_string(&serde_json::from_str::<serde_json::Value>(s).unwrap()).unwrap()
+    };
+    let input = format!(
+        "{}\n{}\n{}\n",
+        compact(OTLP),
+        compact(logs),
+        compact(metrics)
+    );
+    let mut out = Vec::new();
+    let mut rep = ScrubReport::default();
+    scrub_stream(
+        &scrubber(),
+        ScrubFormat::OtlpJson,
+        input.as_bytes(),
+        &mut out,
+        &mut rep,
+    )
+    .unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(!text.contains("bob@example.com"), "{text}");
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    let rec = &lines[1]["resourceLogs"][0]["scopeLogs"][0]["logRecords"][0];
+    assert_eq!(rec["eventName"], "gen_ai.user.message");
+    assert_eq!(
+        rec["attributes"][0]["value"]["stringValue"],
+        "the weather is fine"
+    );
+    let body = rec["body"]["kvlistValue"]["values"][0]["value"]["stringValue"]
+        .as_str()
+        .unwrap();
+    assert!(
+        body.starts_with("mail ") && body.ends_with(" please"),
+        "{body}"
+    );
+    let m = &lines[2]["resourceMetrics"][0]["scopeMetrics"][0]["metrics"][0];
+    assert_eq!(m["name"], "gen_ai.client.token.usage");
+    // Values are measurements: never scanned.
+    assert_eq!(m["gauge"]["dataPoints"][0]["asInt"], "4111111111111111");
+}

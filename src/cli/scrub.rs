@@ -4,7 +4,11 @@
 use crate::keys::{HmacKey, KeySource, ProcessEnv};
 use crate::scrub::{RedactionConfig, ScrubReport, Scrubber};
 use clap::{Args, ValueEnum};
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::InstrumentationScope;
+use opentelemetry_proto::tonic::resource::v1::Resource;
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -69,43 +73,29 @@ pub fn scrub_stream(
             let mut text = String::new();
             input.read_to_string(&mut text)?;
             // One export, or several one after another (newline-delimited, as `spanward log cat`
-            // prints them). The error names the position only: serde_json messages do not
-            // quote input.
+            // prints them), of any signal: the top-level key says which. The error names the
+            // position only: serde_json messages do not quote input.
             let mut reqs = Vec::new();
-            for (i, r) in serde_json::Deserializer::from_str(&text)
-                .into_iter::<ExportTraceServiceRequest>()
+            for (i, v) in serde_json::Deserializer::from_str(&text)
+                .into_iter::<serde_json::Value>()
                 .enumerate()
             {
-                reqs.push(r.map_err(|e| {
-                    anyhow::anyhow!("request {} is not an OTLP/JSON trace export: {e}", i + 1)
-                })?);
+                let not_otlp = |e: &dyn std::fmt::Display| {
+                    anyhow::anyhow!("request {} is not an OTLP/JSON export: {e}", i + 1)
+                };
+                let v = v.map_err(|e| not_otlp(&e))?;
+                reqs.push(Export::from_json(v).map_err(|e| not_otlp(&e))?);
             }
-            // Nothing is written unless every part of every request was scrubbed: fail closed.
-            let failed = |e| anyhow::anyhow!("could not scrub the export, nothing written: {e}");
-            let walk = |req: &mut ExportTraceServiceRequest, rep: &mut ScrubReport| {
-                for rs in &mut req.resource_spans {
-                    if let Some(r) = rs.resource.as_mut() {
-                        scrubber.scrub_resource(r, rep).map_err(failed)?;
-                    }
-                    for ss in &mut rs.scope_spans {
-                        if let Some(s) = ss.scope.as_mut() {
-                            scrubber.scrub_scope(s, rep).map_err(failed)?;
-                        }
-                        for sp in &mut ss.spans {
-                            scrubber.scrub_span(sp, rep).map_err(failed)?;
-                        }
-                    }
-                }
-                anyhow::Ok(())
-            };
             for req in &mut reqs {
                 // As the service does: a value one part of the request revealed is masked in
                 // every other part too, before or after it (a second walk, only when needed).
+                // Nothing is written unless every part of every request was scrubbed: fail
+                // closed.
                 let mut first = ScrubReport::default();
-                walk(req, &mut first)?;
+                req.scrub(scrubber, &mut first)?;
                 if first.found_secrets() {
                     let mut second = ScrubReport::with_known(Some(first.known_from_found()));
-                    walk(req, &mut second)?;
+                    req.scrub(scrubber, &mut second)?;
                     first.found.clear();
                     rep.merge(&first);
                     second.found.clear();
@@ -116,7 +106,7 @@ pub fn scrub_stream(
                 }
             }
             for req in &reqs {
-                serde_json::to_writer(&mut *out, req)?;
+                req.write_json(&mut *out)?;
                 writeln!(out)?;
             }
         }
@@ -190,4 +180,84 @@ pub fn run(args: ScrubArgs) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One OTLP/JSON export request of any signal.
+enum Export {
+    Traces(ExportTraceServiceRequest),
+    Logs(ExportLogsServiceRequest),
+    Metrics(ExportMetricsServiceRequest),
+}
+
+impl Export {
+    /// The request a JSON object holds, by its top-level key (`resourceSpans`, `resourceLogs`,
+    /// `resourceMetrics`; an object with none of them is an empty trace export).
+    fn from_json(v: serde_json::Value) -> Result<Export, serde_json::Error> {
+        let has = |k: &str| v.get(k).is_some();
+        Ok(if has("resourceLogs") {
+            Export::Logs(serde_json::from_value(v)?)
+        } else if has("resourceMetrics") {
+            Export::Metrics(serde_json::from_value(v)?)
+        } else {
+            Export::Traces(serde_json::from_value(v)?)
+        })
+    }
+
+    fn write_json(&self, out: &mut impl Write) -> serde_json::Result<()> {
+        match self {
+            Export::Traces(r) => serde_json::to_writer(out, r),
+            Export::Logs(r) => serde_json::to_writer(out, r),
+            Export::Metrics(r) => serde_json::to_writer(out, r),
+        }
+    }
+
+    /// Scrubs every resource, scope and item; the first failure stops it (the caller then
+    /// writes nothing).
+    fn scrub(&mut self, sc: &Scrubber, rep: &mut ScrubReport) -> anyhow::Result<()> {
+        let failed = |e| anyhow::anyhow!("could not scrub the export, nothing written: {e}");
+        let outer = |r: Option<&mut Resource>, rep: &mut ScrubReport| match r {
+            Some(r) => sc.scrub_resource(r, rep).map_err(failed),
+            None => Ok(()),
+        };
+        let scope = |s: Option<&mut InstrumentationScope>, rep: &mut ScrubReport| match s {
+            Some(s) => sc.scrub_scope(s, rep).map_err(failed),
+            None => Ok(()),
+        };
+        match self {
+            Export::Traces(req) => {
+                for rs in &mut req.resource_spans {
+                    outer(rs.resource.as_mut(), rep)?;
+                    for ss in &mut rs.scope_spans {
+                        scope(ss.scope.as_mut(), rep)?;
+                        for sp in &mut ss.spans {
+                            sc.scrub_span(sp, rep).map_err(failed)?;
+                        }
+                    }
+                }
+            }
+            Export::Logs(req) => {
+                for rl in &mut req.resource_logs {
+                    outer(rl.resource.as_mut(), rep)?;
+                    for sl in &mut rl.scope_logs {
+                        scope(sl.scope.as_mut(), rep)?;
+                        for r in &mut sl.log_records {
+                            sc.scrub_log_record(r, rep).map_err(failed)?;
+                        }
+                    }
+                }
+            }
+            Export::Metrics(req) => {
+                for rm in &mut req.resource_metrics {
+                    outer(rm.resource.as_mut(), rep)?;
+                    for sm in &mut rm.scope_metrics {
+                        scope(sm.scope.as_mut(), rep)?;
+                        for m in &mut sm.metrics {
+                            sc.scrub_metric(m, rep).map_err(failed)?;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
 }
