@@ -603,22 +603,27 @@ pub async fn run(
 /// in flight, the queue closes, the workers process what is left (what they cannot by the
 /// deadline is dropped and counted), the sinks flush; the admin endpoint answers until the end.
 async fn drain(cfg: &Resolved, mut p: Pipeline, mut s: Servers) {
-    tracing::info!("shutting down: no longer accepting spans, draining the queue");
+    tracing::info!("shutting down: no longer accepting requests, draining the queue");
     p.health.shutting_down.store(true, Ordering::Release);
     let deadline = tokio::time::Instant::now() + cfg.pipeline.shutdown_timeout;
     s.stop_receivers(deadline).await;
     p.queue.close();
     p.finish(deadline).await;
     s.summary.stop().await;
-    let dropped_on_shutdown = p
-        .metrics
-        .pipeline_dropped_spans
-        .get_or_create(&crate::vocab::metrics::ReasonLabel {
-            reason: DropReason::Shutdown.as_str(),
-        })
-        .get();
+    let m = &p.metrics;
+    let on_shutdown = crate::vocab::metrics::ReasonLabel {
+        reason: DropReason::Shutdown.as_str(),
+    };
+    let dropped_on_shutdown = m.pipeline_dropped_spans.get_or_create(&on_shutdown).get()
+        + m.logs.pipeline_dropped.get_or_create(&on_shutdown).get()
+        + m.metric_points
+            .pipeline_dropped
+            .get_or_create(&on_shutdown)
+            .get();
     tracing::info!(
-        delivered = p.metrics.pipeline_delivered_spans.get(),
+        delivered = m.pipeline_delivered_spans.get(),
+        delivered_log_records = m.logs.pipeline_delivered.get(),
+        delivered_metric_points = m.metric_points.pipeline_delivered.get(),
         dropped_on_shutdown,
         "shutdown complete"
     );
