@@ -682,3 +682,63 @@ fn wayflow_kind_from_the_first_event_when_the_span_is_renamed() {
     let other = wf_span("GET /", &[], vec![wf_event("request", &[])]);
     assert!(build_record(&res, &other).is_none());
 }
+
+#[test]
+fn genai_events_are_audited_with_their_event_name_and_other_records_are_not() {
+    let r = resource();
+    let event = LogRecord {
+        event_name: "gen_ai.client.inference.operation.details".into(),
+        time_unix_nano: 1_700_000_000_000_000_000,
+        severity_number: 9,
+        trace_id: vec![0xab; 16],
+        span_id: vec![0xcd; 8],
+        attributes: vec![
+            kv("gen_ai.operation.name", "chat"),
+            kv("gen_ai.agent.name", "support"),
+            kv(crate::vocab::attr::INPUT_HASH, "ab12"),
+            kv("redaction.types", "email:1"),
+            kv(
+                "gen_ai.input.messages",
+                "[{\"role\":\"user\",\"content\":\"hi\"}]",
+            ),
+        ],
+        ..Default::default()
+    };
+    let rec = build_event_record(&r, &event).unwrap();
+    assert_eq!(
+        rec.event.as_deref(),
+        Some("gen_ai.client.inference.operation.details")
+    );
+    assert_eq!(rec.operation, "chat");
+    assert_eq!(rec.agent.as_deref(), Some("support"));
+    assert_eq!(rec.status, "unset");
+    assert_eq!(rec.trace_id, "ab".repeat(16));
+    assert_eq!(rec.input_hash.as_deref(), Some("ab12"));
+    assert_eq!(rec.redaction_types, "email:1");
+    let line = serde_json::to_string(&rec).unwrap();
+    assert!(!line.contains("content"), "never a payload: {line}");
+
+    // The legacy form: the name in an `event.name` attribute, an error severity.
+    let legacy = LogRecord {
+        severity_number: 17,
+        attributes: vec![kv("event.name", "gen_ai.choice")],
+        ..Default::default()
+    };
+    let rec = build_event_record(&r, &legacy).unwrap();
+    assert_eq!(rec.operation, "gen_ai.choice");
+    assert_eq!(rec.status, "error");
+
+    // An ordinary log line is not an agent operation.
+    let plain = LogRecord {
+        body: Some(AnyValue {
+            value: Some(Value::StringValue("GET /health 200".into())),
+        }),
+        ..Default::default()
+    };
+    assert!(build_event_record(&r, &plain).is_none());
+
+    // Span records carry no `event` field at all.
+    let span_line =
+        serde_json::to_string(&build_record(&r, &processed_tool_span()).unwrap()).unwrap();
+    assert!(!span_line.contains("\"event\""), "{span_line}");
+}
