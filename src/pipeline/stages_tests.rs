@@ -194,6 +194,55 @@ fn revealed_values_are_masked_across_the_request() {
     }
 }
 
+/// A long string remembered clean from an earlier request is still scanned when this request
+/// revealed a secret it holds: the memo never lets an echo through.
+#[test]
+fn a_remembered_clean_long_string_is_rescanned_for_echoes() {
+    let secret = "Zq8vR2kLm0xQ7hw";
+    let long = format!(
+        "The deployment log follows. {} Retrying the login with {secret} as before.",
+        "Step completed without errors. ".repeat(8)
+    );
+    assert!(long.len() > 96);
+    let span = |text: String| Span {
+        name: "tool".into(),
+        attributes: vec![kv("gen_ai.tool.call.result", Value::StringValue(text))],
+        ..Default::default()
+    };
+    let req = |spans: Vec<Span>| ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            scope_spans: vec![ScopeSpans {
+                spans,
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    };
+    let m = crate::vocab::metrics::Metrics::new().0;
+    let mut scratch = Scratch::default();
+    // Alone, the long string is clean: it comes out unchanged and is remembered.
+    for _ in 0..2 {
+        let p = stages().process_encoded(
+            Bytes::from(req(vec![span(long.clone())]).encode_to_vec()),
+            1,
+            &m,
+            &mut scratch,
+        );
+        let out = ExportTraceServiceRequest::decode(p.request).unwrap();
+        assert!(format!("{out:?}").contains(secret));
+    }
+    // With the secret revealed elsewhere in the request, it is masked there too.
+    let both = req(vec![
+        span(format!("DB_PASSWORD={secret} ./migrate")),
+        span(long),
+    ]);
+    let p = stages().process_encoded(Bytes::from(both.encode_to_vec()), 2, &m, &mut scratch);
+    let out = ExportTraceServiceRequest::decode(p.request).unwrap();
+    let text = format!("{out:?}");
+    assert!(!text.contains(secret), "{text}");
+    assert!(text.contains("Retrying the login with "), "{text}");
+}
+
 /// `Stages::process` fails closed, as `edit_decoded` does: a processed request that does
 /// not decode leaves no span behind in the caller's request (which would otherwise go on
 /// unscrubbed), and its spans are counted as dropped.

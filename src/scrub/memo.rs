@@ -8,8 +8,17 @@
 //!
 //! The memo is per worker thread (no lock on the hot path) and per [`super::Scrubber`] (a reload
 //! builds a new scrubber with other rules; its id differs, so the old entries are discarded).
-//! It is bounded: strings longer than [`MAX_BYTES`] are never remembered, and a full memo is
-//! emptied, so high-cardinality values (ids, timestamps) cost at most a hash and an insert each.
+//! It is bounded: a full memo is emptied, so high-cardinality values (ids, timestamps) cost at
+//! most a hash and an insert each.
+//!
+//! Long strings (over [`MAX_BYTES`]) are remembered by a 128-bit keyed digest of their bytes,
+//! never by their text: agents repeat their system prompt, tool schemas and few-shot examples in
+//! every call, and scanning a 4 KB prompt costs tens of microseconds where the digest costs one
+//! or two. The digest is SipHash-1-3 with 128-bit output under a key drawn at random once per
+//! process and never written anywhere: without the key nobody can craft a string that collides
+//! with a remembered clean one (which would then pass unscanned); with it, a collision still
+//! needs about 2^64 tries. At most `redaction.memo_long_strings` digests (default 4096, 16 bytes
+//! each) are kept per worker thread; `0` turns this memo off.
 //!
 //! Hasher: foldhash, not the standard SipHash. Every attribute key and short value of every
 //! span is hashed here, and SipHash showed as 3 % of the full pipeline's CPU in perf. SipHash's
@@ -21,6 +30,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 type Map = HashMap<Box<str>, u8, foldhash::fast::RandomState>;
+type Digests = std::collections::HashSet<u128, foldhash::fast::RandomState>;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Longest string remembered, in bytes.
@@ -69,32 +79,96 @@ struct Memo {
     owner: u64,
     /// Clean strings → key-rule bits (0 until asked as a key).
     clean: Map,
+    /// Digests of clean long strings.
+    long: Digests,
 }
 
 thread_local! {
     static MEMO: RefCell<Memo> = RefCell::new(Memo {
         owner: 0,
         clean: Map::default(),
+        long: Digests::default(),
     });
 }
 
-fn with<R>(owner: u64, f: impl FnOnce(&mut Map) -> R) -> R {
+fn with_memo<R>(owner: u64, f: impl FnOnce(&mut Memo) -> R) -> R {
     MEMO.with(|m| {
         let mut m = m.borrow_mut();
         if m.owner != owner {
             m.owner = owner;
             m.clean.clear();
+            m.long.clear();
         }
-        f(&mut m.clean)
+        f(&mut m)
     })
 }
 
-/// Whether `text` is known to scan clean under scrubber `owner`.
-pub(crate) fn is_clean(owner: u64, text: &str) -> bool {
-    text.len() <= MAX_BYTES && with(owner, |c| c.contains_key(text))
+fn with<R>(owner: u64, f: impl FnOnce(&mut Map) -> R) -> R {
+    with_memo(owner, |m| f(&mut m.clean))
 }
 
-/// Remembers that `text` scanned clean under scrubber `owner`.
+/// The per-process key of the long-string digests.
+fn digest_key() -> (u64, u64) {
+    static KEY: std::sync::OnceLock<(u64, u64)> = std::sync::OnceLock::new();
+    *KEY.get_or_init(rand::random)
+}
+
+fn digest(text: &str) -> u128 {
+    use siphasher::sip128::Hasher128;
+    let (k0, k1) = digest_key();
+    let mut h = siphasher::sip128::SipHasher13::new_with_keys(k0, k1);
+    std::hash::Hasher::write(&mut h, text.as_bytes());
+    h.finish128().as_u128()
+}
+
+/// What the memo knows of a string: clean, or not known (with what [`note_clean`] needs to
+/// remember it, so a long string is hashed once).
+pub(crate) enum Seen {
+    Clean,
+    New(Option<u128>),
+}
+
+/// Whether `text` is known to scan clean under scrubber `owner`; `long_entries`: the
+/// long-string memo's size (`0`: off).
+pub(crate) fn seen(owner: u64, text: &str, long_entries: usize) -> Seen {
+    if text.len() <= MAX_BYTES {
+        return match with(owner, |c| c.contains_key(text)) {
+            true => Seen::Clean,
+            false => Seen::New(None),
+        };
+    }
+    if long_entries == 0 {
+        return Seen::New(None);
+    }
+    let d = digest(text);
+    match with_memo(owner, |m| m.long.contains(&d)) {
+        true => Seen::Clean,
+        false => Seen::New(Some(d)),
+    }
+}
+
+/// Whether `text` is known to scan clean under scrubber `owner` (short strings only).
+#[cfg(test)]
+pub(crate) fn is_clean(owner: u64, text: &str) -> bool {
+    matches!(seen(owner, text, 0), Seen::Clean)
+}
+
+/// Remembers that `text` scanned clean under scrubber `owner` (`seen`: what [`seen`] said of
+/// it).
+pub(crate) fn note_clean_seen(owner: u64, text: &str, seen: Seen, long_entries: usize) {
+    match seen {
+        Seen::Clean => {}
+        Seen::New(None) => note_clean(owner, text),
+        Seen::New(Some(d)) => with_memo(owner, |m| {
+            if m.long.len() >= long_entries {
+                m.long.clear();
+            }
+            m.long.insert(d);
+        }),
+    }
+}
+
+/// Remembers that short `text` scanned clean under scrubber `owner`.
 pub(crate) fn note_clean(owner: u64, text: &str) {
     if text.len() > MAX_BYTES {
         return;
@@ -155,6 +229,33 @@ mod tests {
         }
         let n = with(a, |c| c.len());
         assert!(n > 0 && n <= MAX_ENTRIES, "{n}");
+    }
+
+    #[test]
+    fn long_strings_are_remembered_by_digest_bounded_and_off_at_zero() {
+        let a = next_id();
+        let prompt = "You are a careful travel agent. ".repeat(20);
+        let Seen::New(d) = seen(a, &prompt, 8) else {
+            panic!("not seen yet")
+        };
+        assert!(d.is_some());
+        note_clean_seen(a, &prompt, Seen::New(d), 8);
+        assert!(matches!(seen(a, &prompt, 8), Seen::Clean));
+        // One byte more is another string.
+        assert!(matches!(seen(a, &format!("{prompt}."), 8), Seen::New(_)));
+        // Off: never clean, never remembered.
+        assert!(matches!(seen(a, &prompt, 0), Seen::New(None)));
+        // Another scrubber starts from nothing.
+        assert!(matches!(seen(next_id(), &prompt, 8), Seen::New(_)));
+        // Bounded: a full memo empties itself.
+        let b = next_id();
+        for i in 0..20 {
+            let t = format!("{prompt}{i}");
+            let s = seen(b, &t, 8);
+            note_clean_seen(b, &t, s, 8);
+        }
+        let n = with_memo(b, |m| m.long.len());
+        assert!(n > 0 && n <= 8, "{n}");
     }
 
     #[test]

@@ -178,6 +178,11 @@ pub struct RedactionConfig {
     /// (every string is scanned to the end, whatever it costs).
     #[serde(with = "humantime_serde")]
     pub max_scan_cpu_per_mib: std::time::Duration,
+    /// Clean long strings (over 96 bytes) each worker thread remembers by a keyed 128-bit
+    /// digest, so a system prompt or tool schema repeated in every call is scanned once (see
+    /// `memo`). Default `4096` (64 KiB of digests per worker); when full, the memo is emptied
+    /// and refills. `0` turns it off: every long string is scanned every time.
+    pub memo_long_strings: usize,
 }
 
 impl Default for RedactionConfig {
@@ -201,6 +206,7 @@ impl Default for RedactionConfig {
             max_value_bytes: 4 << 20,
             max_escape_depth: 8,
             max_scan_cpu_per_mib: std::time::Duration::from_millis(200),
+            memo_long_strings: 4096,
         }
     }
 }
@@ -468,6 +474,7 @@ pub struct Scrubber {
     pub(crate) max_value_bytes: usize,
     pub(crate) max_escape_depth: usize,
     pub(crate) max_scan_cpu_per_mib: std::time::Duration,
+    pub(crate) memo_long_strings: usize,
     pub(crate) t_blocked: Arc<str>,
     pub(crate) t_oversize: Arc<str>,
     pub(crate) t_too_deep: Arc<str>,
@@ -595,6 +602,7 @@ impl Scrubber {
             max_value_bytes: cfg.max_value_bytes.max(1),
             max_escape_depth: cfg.max_escape_depth.clamp(1, 16),
             max_scan_cpu_per_mib: cfg.max_scan_cpu_per_mib,
+            memo_long_strings: cfg.memo_long_strings,
             t_blocked: "blocked_key".into(),
             t_oversize: "oversize".into(),
             t_too_deep: "too_deep".into(),

@@ -93,10 +93,15 @@ impl Scrubber {
                 drop: false,
             });
         }
-        let memo_ok = known.values.is_empty();
-        if memo_ok && super::memo::is_clean(self.memo_id, text) {
-            return None;
-        }
+        // A string the memo knows clean is what a scan would say, unless the request revealed
+        // secrets it might echo.
+        let seen = match known.values.is_empty() {
+            true => match super::memo::seen(self.memo_id, text, self.memo_long_strings) {
+                super::memo::Seen::Clean => return None,
+                new => Some(new),
+            },
+            false => None,
+        };
         // Every pass below shares one CPU budget (see `budget`); the outermost scrub arms it.
         let _budget = super::budget::arm(text.len(), self.max_scan_cpu_per_mib);
         let whole = |typ: &std::sync::Arc<str>, rep: &mut ScrubReport, drop: bool| {
@@ -113,8 +118,8 @@ impl Scrubber {
             _ if super::budget::over() => return whole(&self.t_over_budget, rep, false),
             Ok(Some(r)) => r,
             Ok(None) => {
-                if memo_ok {
-                    super::memo::note_clean(self.memo_id, text);
+                if let Some(seen) = seen {
+                    super::memo::note_clean_seen(self.memo_id, text, seen, self.memo_long_strings);
                 }
                 return None;
             }

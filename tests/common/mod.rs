@@ -208,12 +208,14 @@ impl Service {
     }
 
     async fn wait_ready(&self) {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        // A deadline for a hung start, not a speed target: a debug build on a loaded 2-core
+        // machine (CI, or helpers compiling beside the suite) has taken over 10 s.
+        let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Ok((200, _)) = http_get(self.admin, "/readyz").await {
                 return;
             }
-            assert!(Instant::now() < deadline, "service not ready in 10s");
+            assert!(Instant::now() < deadline, "service not ready in 60s");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
