@@ -286,10 +286,7 @@ impl ScrubReport {
 
     /// The revealed values, as the secrets a second walk looks for in every string.
     pub(crate) fn known_from_found(&self) -> Arc<scan::Known> {
-        let mut values = self.found.clone();
-        values.sort_unstable();
-        values.dedup_by(|a, b| a.0 == b.0);
-        Arc::new(scan::Known { values })
+        Arc::new(scan::Known::new(&self.found))
     }
 
     /// Strings scrubbed into this report also mask `known` values.

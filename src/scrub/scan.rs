@@ -76,8 +76,60 @@ fn within_budget() -> Result<(), ScanError> {
 /// every string.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Known {
+    /// In their echo form, echo-worthy, once each.
     pub values: Vec<(String, u32)>,
+    set: std::collections::HashSet<String>,
+    /// Built once per request, when there are more values than are searched one by one: a
+    /// request of thousands of small strings each revealing a few values would otherwise build
+    /// an automaton of all of them for every string, its size times their number.
+    ac: Option<aho_corasick::AhoCorasick>,
 }
+
+impl Known {
+    /// The values revealed in a request (as `ScrubReport::found` holds them).
+    pub(crate) fn new(found: &[(String, u32)]) -> Known {
+        let mut vals: Vec<(&str, u32)> = found.iter().map(|(v, r)| (echo_form(v), *r)).collect();
+        vals.sort_unstable();
+        vals.dedup_by(|a, b| a.0 == b.0);
+        let values: Vec<(String, u32)> = vals
+            .into_iter()
+            .filter(|(v, _)| echo_worthy(v))
+            .map(|(v, r)| (v.to_string(), r))
+            .collect();
+        let set = values.iter().map(|(v, _)| v.clone()).collect();
+        let ac = (values.len() > ECHO_PER_VALUE)
+            .then(|| aho_corasick::AhoCorasick::new(values.iter().map(|(v, _)| v.as_bytes())).ok())
+            .flatten();
+        Known { values, set, ac }
+    }
+
+    fn contains(&self, v: &str) -> bool {
+        self.set.contains(v)
+    }
+
+    /// Every occurrence of every value in `t`, overlapping ones included.
+    fn hits(&self, t: &str, found: &mut Vec<Hit>) {
+        match &self.ac {
+            Some(ac) => {
+                super::engine::add_work(t.len());
+                for m in ac.find_overlapping_iter(t) {
+                    if super::budget::tick(32) {
+                        return;
+                    }
+                    found.push(hit(
+                        t,
+                        m.start()..m.end(),
+                        self.values[m.pattern().as_usize()].1,
+                    ));
+                }
+            }
+            None => echo_hits(t, &self.values, found),
+        }
+    }
+}
+
+/// Echo values up to this many are searched one by one; more in one automaton pass.
+const ECHO_PER_VALUE: usize = 4;
 
 /// Our own replacement forms.
 fn own_tokens() -> &'static Option<Regex> {
@@ -397,6 +449,7 @@ impl Scrubber {
         // Layer 5.
         let echoes = echo_values(&found, &inner_values, known);
         echo_hits(t0, &echoes, &mut found);
+        known.hits(t0, &mut found);
         within_budget()?;
         if found.is_empty() && found_j.is_empty() {
             return Ok(());
@@ -546,14 +599,15 @@ pub fn echo_worthy(v: &str) -> bool {
     kinds >= 2 || core.len() >= 24
 }
 
-/// The values to look for again: those found here (and inside decoded runs) and those known
-/// from the rest of the request, at least [`ECHO_MIN_BYTES`] long, once each.
+/// The values to look for again that this string found (and found inside decoded runs), at
+/// least [`ECHO_MIN_BYTES`] long, once each; those `known` from the rest of the request are
+/// searched with its own automaton ([`Known::hits`]).
 fn echo_values(found: &[Hit], inner: &[(String, u32)], known: &Known) -> Vec<(String, u32)> {
     let mut vals: Vec<(&str, u32)> = found
         .iter()
         .map(|h| (echo_form(&h.value), h.rule))
         .chain(inner.iter().map(|(v, r)| (echo_form(v), *r)))
-        .chain(known.values.iter().map(|(v, r)| (echo_form(v), *r)))
+        .filter(|(v, _)| !known.contains(v))
         .collect();
     // Once each (a text full of one token holds thousands of the same value), then judged.
     vals.sort_unstable();
@@ -569,9 +623,9 @@ fn echo_values(found: &[Hit], inner: &[(String, u32)], known: &Known) -> Vec<(St
 /// an automaton, because a text holding thousands of distinct found values (`token=…` lines)
 /// searched once per value cost its length times their number.
 fn echo_hits(t: &str, echoes: &[(String, u32)], found: &mut Vec<Hit>) {
-    const PER_VALUE: usize = 4;
-    if echoes.len() <= PER_VALUE {
+    if echoes.len() <= ECHO_PER_VALUE {
         for (v, rule) in echoes {
+            super::engine::add_work(t.len());
             let finder = memchr::memmem::Finder::new(v.as_bytes());
             let mut from = 0;
             while let Some(k) = finder.find(&t.as_bytes()[from..]) {
@@ -585,7 +639,9 @@ fn echo_hits(t: &str, echoes: &[(String, u32)], found: &mut Vec<Hit>) {
         return;
     }
     // Building the automaton costs a few hundred ns per pattern byte, before any search.
-    if super::budget::tick(8 * echoes.iter().map(|(v, _)| v.len()).sum::<usize>()) {
+    let pattern_bytes: usize = echoes.iter().map(|(v, _)| v.len()).sum();
+    super::engine::add_work(8 * pattern_bytes + t.len());
+    if super::budget::tick(8 * pattern_bytes) {
         return;
     }
     match aho_corasick::AhoCorasick::new(echoes.iter().map(|(v, _)| v.as_bytes())) {
