@@ -188,11 +188,45 @@ pub fn decode_json(body: &[u8]) -> Result<ExportTraceServiceRequest, BodyError> 
 pub fn json_to_protobuf(signal: Signal, body: &[u8]) -> Result<Vec<u8>, BodyError> {
     use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
     use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
-    Ok(match signal {
+    let encoded = match signal {
         Signal::Traces => decode_json_as::<ExportTraceServiceRequest>(body)?.encode_to_vec(),
         Signal::Logs => decode_json_as::<ExportLogsServiceRequest>(body)?.encode_to_vec(),
         Signal::Metrics => decode_json_as::<ExportMetricsServiceRequest>(body)?.encode_to_vec(),
-    })
+    };
+    if encoded.is_empty() {
+        // Unknown fields are ignored (the OTLP/JSON mapping), so another signal's export sent
+        // to this path decodes as an empty request and would be answered OK and lost: refuse
+        // it, naming the path it belongs to.
+        if let Some(other) = other_signal(signal, body) {
+            return Err(BodyError::Json(format!(
+                "this is an OTLP/JSON {other} export; send it to {}",
+                other.http_path()
+            )));
+        }
+    }
+    Ok(encoded)
+}
+
+/// The signal whose top-level key an OTLP/JSON body has, when it is not `signal`'s.
+fn other_signal(signal: Signal, body: &[u8]) -> Option<Signal> {
+    #[derive(serde::Deserialize)]
+    struct Top {
+        #[serde(rename = "resourceSpans", alias = "resource_spans")]
+        spans: Option<serde::de::IgnoredAny>,
+        #[serde(rename = "resourceLogs", alias = "resource_logs")]
+        logs: Option<serde::de::IgnoredAny>,
+        #[serde(rename = "resourceMetrics", alias = "resource_metrics")]
+        metrics: Option<serde::de::IgnoredAny>,
+    }
+    let top: Top = serde_json::from_slice(body).ok()?;
+    [
+        (Signal::Traces, top.spans.is_some()),
+        (Signal::Logs, top.logs.is_some()),
+        (Signal::Metrics, top.metrics.is_some()),
+    ]
+    .into_iter()
+    .find(|(s, present)| *present && *s != signal)
+    .map(|(s, _)| s)
 }
 
 fn decode_json_as<M: serde::de::DeserializeOwned>(body: &[u8]) -> Result<M, BodyError> {
@@ -655,6 +689,34 @@ mod tests {
                 field: "span span_id",
                 len: 7
             })
+        );
+    }
+
+    /// Another signal's OTLP/JSON export on this path decodes as an empty request (unknown
+    /// fields are ignored): refused, naming the right path, rather than answered OK and lost.
+    #[test]
+    fn another_signals_json_export_is_refused_naming_its_path() {
+        let l = Limits::default();
+        let logs =
+            br#"{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"body":{"stringValue":"x"}}]}]}]}"#;
+        let e = admit_signal(Signal::Traces, Bytes::from_static(logs), true, &l).unwrap_err();
+        assert_eq!(e.error.reason(), RefuseReason::Malformed);
+        assert!(e.error.to_string().contains("/v1/logs"), "{}", e.error);
+        let spans = br#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"name":"x"}]}]}]}"#;
+        let e = admit_signal(Signal::Metrics, Bytes::from_static(spans), true, &l).unwrap_err();
+        assert!(e.error.to_string().contains("/v1/traces"), "{}", e.error);
+        // Its own path takes it; an empty export stays an empty export.
+        assert_eq!(
+            admit_signal(Signal::Logs, Bytes::from_static(logs), true, &l)
+                .unwrap()
+                .spans,
+            1
+        );
+        assert_eq!(
+            admit_signal(Signal::Logs, Bytes::from_static(b"{}"), true, &l)
+                .unwrap()
+                .spans,
+            0
         );
     }
 }

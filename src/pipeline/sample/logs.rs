@@ -1,6 +1,8 @@
 //! Sampling of log records, consistent with the span sampler.
 //!
-//! - A record at or above `keep_severity` (by its `severity_number`) is always kept.
+//! - A record at or above `keep_severity` (by its `severity_number`; when that is unset, by a
+//!   `severity_text` of the usual names, `WARN`, `WARNING`, `ERROR`, `CRITICAL`, `FATAL`, any
+//!   case) is always kept.
 //! - A record with a valid trace id follows its trace: it is kept iff the trace's randomness
 //!   (the low 56 bits of the trace id, as for spans) passes the threshold of the policy that
 //!   applies to its service: the first rule whose `service` glob matches and that has no
@@ -134,14 +136,19 @@ impl Sampler {
     fn keep_record(&self, record: Msg<'_>, traced: &Policy) -> Result<bool, WireError> {
         let lp = &self.logs;
         let mut severity = 0u64;
+        let mut text = "";
         let mut trace_id: &[u8] = &[];
         for f in record.fields() {
             let f = f?;
             match f.num {
                 num::LOG_SEVERITY_NUMBER => severity = f.varint().unwrap_or(0),
+                num::LOG_SEVERITY_TEXT => text = f.str().unwrap_or(""),
                 num::LOG_TRACE_ID => trace_id = f.bytes(),
                 _ => {}
             }
+        }
+        if severity == 0 {
+            severity = severity_of_text(text);
         }
         if lp.keep_severity > 0 && severity >= u64::from(lp.keep_severity) {
             return Ok(true);
@@ -160,6 +167,24 @@ impl Sampler {
             Policy::Threshold { th, .. } => randomness >= *th,
         })
     }
+}
+
+/// The severity number a bridge would have set for a level name (the lowest of its range), or 0:
+/// some loggers send only the text.
+fn severity_of_text(text: &str) -> u64 {
+    const NAMES: [(&str, u64); 6] = [
+        ("warn", 13),
+        ("warning", 13),
+        ("error", 17),
+        ("critical", 21),
+        ("fatal", 21),
+        ("panic", 21),
+    ];
+    let t = text.trim();
+    NAMES
+        .iter()
+        .find(|(n, _)| t.eq_ignore_ascii_case(n))
+        .map_or(0, |(_, s)| *s)
 }
 
 /// 56 bits drawn from a record's bytes (SipHash with fixed keys: the same record gets the same
@@ -273,6 +298,31 @@ mod tests {
             ..Default::default()
         });
         assert_eq!(kept_logs(&s, records(50, true, 21)).len(), 0);
+    }
+
+    #[test]
+    fn a_level_name_counts_when_the_severity_number_is_unset() {
+        let s = sampler(SamplingConfig {
+            ratio: 0.0,
+            ..Default::default()
+        });
+        for (text, kept) in [
+            ("ERROR", true),
+            ("warning", true),
+            ("Fatal", true),
+            ("INFO", false),
+            ("", false),
+        ] {
+            let mut req = records(10, true, 0);
+            for r in &mut req.resource_logs[0].scope_logs[0].log_records {
+                r.severity_text = text.into();
+            }
+            assert_eq!(
+                kept_logs(&s, req).len(),
+                if kept { 10 } else { 0 },
+                "{text}"
+            );
+        }
     }
 
     #[test]
