@@ -333,14 +333,23 @@ fn integers_bytes_and_oversize() {
     assert_eq!(s_of(get(&sp.attributes, "big")), "[REDACTED:oversize]");
     assert_eq!(rep.oversize_values, 1);
 
-    // The default: UTF-8 bytes are scanned like strings; other bytes are kept and counted.
+    // The default: UTF-8 bytes are scanned like strings; other bytes are scanned with the
+    // invalid bytes as U+FFFD, replaced when something is found, kept and counted otherwise.
     let s = scrubber(RedactionConfig::default());
+    let mut latin1 = b"caf\xe9 login for ".to_vec();
+    latin1.extend_from_slice(EMAIL.as_bytes());
     let mut sp = Span {
         attributes: vec![
             kv(
                 "raw",
                 AnyValue {
                     value: Some(Value::BytesValue(vec![0xff, 0xfe, 0x00, 0x41])),
+                },
+            ),
+            kv(
+                "latin1",
+                AnyValue {
+                    value: Some(Value::BytesValue(latin1)),
                 },
             ),
             kv(
@@ -362,6 +371,11 @@ fn integers_bytes_and_oversize() {
         Some(&Value::BytesValue(vec![0xff, 0xfe, 0x00, 0x41]))
     );
     assert_eq!(rep.bytes_values_skipped, 1);
+    let Some(Value::BytesValue(l)) = get(&sp.attributes, "latin1") else {
+        panic!("latin1 kept its type")
+    };
+    let l = String::from_utf8(l.clone()).unwrap();
+    assert!(l.starts_with("caf\u{fffd} login for <email:"), "{l}");
 }
 
 #[test]

@@ -84,8 +84,9 @@ pub enum BytesPolicy {
     Keep,
     /// Remove the attribute holding them.
     Drop,
-    /// Scan them as text when they are valid UTF-8 (request bodies, tokens); others are kept
-    /// and counted. The default.
+    /// Scan them as text (request bodies, tokens); bytes that are not UTF-8 are scanned with
+    /// the invalid bytes read as U+FFFD, replaced by the scrubbed text when something is found
+    /// and otherwise kept as sent and counted. The default.
     #[default]
     Scan,
 }

@@ -248,9 +248,24 @@ impl Scrubber {
                         }
                         None => Fate::Keep,
                     },
+                    // Not UTF-8 (a Latin-1 log line, one stray byte): scanned with the invalid
+                    // bytes read as U+FFFD. Where something is found, the value becomes that
+                    // text scrubbed (so a secret beside a stray byte is not stored); where
+                    // nothing is, it is kept exactly as sent and counted as not scanned as is.
                     Err(_) => {
-                        w.rep.bytes_values_skipped += 1;
-                        Fate::Keep
+                        let lossy = String::from_utf8_lossy(m.bytes());
+                        match self.scrub_text(&lossy, w.rep) {
+                            Some(out) => {
+                                w.edits.replace(&av, m.range(), |o| {
+                                    put_len_field(o, AV_BYTES, out.text.as_bytes())
+                                });
+                                Fate::of(out.drop)
+                            }
+                            None => {
+                                w.rep.bytes_values_skipped += 1;
+                                Fate::Keep
+                            }
+                        }
                     }
                 },
             },

@@ -82,7 +82,7 @@ pub struct Metrics {
     /// Redactions applied, by type.
     pub redactions: Family<TypeLabel, Counter>,
     /// `bytes` attribute values the scrubber left alone (`redaction.bytes: keep`, or not UTF-8
-    /// under `scan`): stored as sent, so an operator can see how much was not scanned.
+    /// and nothing found under `scan`): stored as sent, so an operator can see how many.
     pub scrub_bytes_values_skipped: Counter,
     /// Attributes the scrubber removed (`drop_keys`, the `drop` action, `bytes: drop`).
     pub scrub_dropped_attributes: Counter,
@@ -263,7 +263,7 @@ impl Metrics {
         );
         r.register(
             "scrub_bytes_values_skipped",
-            "Bytes attribute values left unscanned (redaction.bytes: keep, or not UTF-8)",
+            "Bytes attribute values left unscanned (redaction.bytes: keep), or not UTF-8 with nothing found",
             m.scrub_bytes_values_skipped.clone(),
         );
         r.register(
