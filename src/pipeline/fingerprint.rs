@@ -386,6 +386,7 @@ impl Fingerprinter {
             attrs: num::SPAN_ATTRIBUTES,
             events: Some((num::SPAN_EVENTS, num::EVENT_ATTRIBUTES)),
             body: None,
+            body_entries: None,
         };
         self.apply_item(service_name, span, &shape, edits, removed)
     }
@@ -396,8 +397,11 @@ impl Fingerprinter {
     /// so its digests equal those of a span carrying the same values). The body of the older
     /// GenAI events is one field named after the event: `gen_ai.system.message`,
     /// `gen_ai.user.message`, `gen_ai.assistant.message` and `gen_ai.tool.message` are input,
-    /// `gen_ai.choice` is output (`hash_only` removes the body). The event name is the record's
-    /// `event_name`, or its `event.name` attribute as older SDKs write it.
+    /// `gen_ai.choice` is output (`hash_only` removes the body). Any other body that is a
+    /// key-value list (the Events API's payload, a structured log) has its entries read as
+    /// attributes are: `{"gen_ai.input.messages": …}` in a body is an input field, and
+    /// `hash_only` removes that entry. The event name is the record's `event_name`, or its
+    /// `event.name` attribute as older SDKs write it.
     pub fn apply_log_encoded(
         &self,
         service_name: &str,
@@ -406,10 +410,12 @@ impl Fingerprinter {
         removed: &mut Vec<usize>,
     ) -> Result<(), WireError> {
         let event = event_name(record)?;
+        let body = legacy_event_role(event).map(|r| (num::LOG_BODY, r, event));
         let shape = Shape {
             attrs: num::LOG_ATTRIBUTES,
             events: None,
-            body: legacy_event_role(event).map(|r| (num::LOG_BODY, r, event)),
+            body,
+            body_entries: body.is_none().then_some(num::LOG_BODY),
         };
         self.apply_item(service_name, record, &shape, edits, removed)
     }
@@ -455,6 +461,13 @@ impl Fingerprinter {
                 match role {
                     Role::Input => inp.push(key, f.msg())?,
                     Role::Output => out.push(key, f.msg())?,
+                }
+            } else if shape.body_entries == Some(f.num) {
+                if let Some(list) = kvlist_of(f.msg())? {
+                    for g in view::each(list, num::LIST_VALUES) {
+                        let Some(m) = g?.msg() else { continue };
+                        self.collect(&Kv::read(m)?, &mut inp, &mut out)?;
+                    }
                 }
             }
         }
@@ -533,6 +546,21 @@ impl Fingerprinter {
                 }
             }
         }
+        if let Some(body) = shape.body_entries {
+            for b in view::each(item, body) {
+                let Some(list) = kvlist_of(b?.msg())? else {
+                    continue;
+                };
+                for f in view::each(list, num::LIST_VALUES) {
+                    let f = f?;
+                    let Some(m) = f.msg() else { continue };
+                    if gone(self.role_of(Kv::read(m)?.key)) {
+                        edits.delete(&list, f.range());
+                        removed.push(f.start);
+                    }
+                }
+            }
+        }
         Ok(())
     }
 }
@@ -544,6 +572,16 @@ struct Shape<'a> {
     attrs: u32,
     events: Option<(u32, u32)>,
     body: Option<(u32, Role, &'a str)>,
+    /// A body field whose key-value list entries are role fields like attributes.
+    body_entries: Option<u32>,
+}
+
+/// The key-value list an `AnyValue` holds, if it holds one.
+fn kvlist_of(av: Option<Msg<'_>>) -> Result<Option<Msg<'_>>, WireError> {
+    let Some(av) = av else { return Ok(None) };
+    Ok(view::any_member(av)?
+        .filter(|m| m.num == num::AV_KVLIST)
+        .and_then(|m| m.msg()))
 }
 
 /// A log record's event name: its `event_name`, else its `event.name` attribute, else "".

@@ -536,3 +536,71 @@ mod logs_and_metrics {
         assert!(dump.contains("gen_ai.client.operation.duration"));
     }
 }
+
+/// `hash_only` on a log record whose body is a key-value list (the Events API's payload): the
+/// role entries are hashed and removed, the rest is kept and scrubbed.
+#[test]
+fn hash_only_removes_role_entries_from_a_structured_log_body() {
+    use crate::pipeline::fingerprint::{ContentConfig, ContentMode, INPUT_HASH};
+    use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+    use opentelemetry_proto::tonic::common::v1::KeyValueList;
+    use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+    let key = || HmacKey::from_bytes(vec![5; 32], None, KeySource::File);
+    let st = Stages {
+        fingerprint: Some(
+            Fingerprinter::new(
+                &FingerprintConfig {
+                    content: ContentConfig {
+                        input: ContentMode::HashOnly,
+                        output: ContentMode::Scrub,
+                    },
+                    ..FingerprintConfig::default()
+                },
+                key(),
+            )
+            .unwrap(),
+        ),
+        scrub: Some(Scrubber::new(&RedactionConfig::default(), key()).unwrap()),
+        audit: None,
+    };
+    let body = AnyValue {
+        value: Some(Value::KvlistValue(KeyValueList {
+            values: vec![
+                kv(
+                    "gen_ai.input.messages",
+                    Value::StringValue("what is my balance?".into()),
+                ),
+                kv("note", Value::StringValue("mail ann@example.com".into())),
+            ],
+        })),
+    };
+    let req = ExportLogsServiceRequest {
+        resource_logs: vec![ResourceLogs {
+            scope_logs: vec![ScopeLogs {
+                log_records: vec![LogRecord {
+                    event_name: "agent.step".into(),
+                    body: Some(body),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    };
+    let m = crate::vocab::metrics::Metrics::new().0;
+    let mut scratch = Scratch::default();
+    let p = st.process_signal(
+        Signal::Logs,
+        Bytes::from(req.encode_to_vec()),
+        1,
+        &m,
+        &mut scratch,
+    );
+    let out = ExportLogsServiceRequest::decode(p.request).unwrap();
+    let rec = &out.resource_logs[0].scope_logs[0].log_records[0];
+    let dump = format!("{rec:?}");
+    assert!(!dump.contains("balance"), "{dump}");
+    assert!(!dump.contains("ann@example.com"), "{dump}");
+    assert!(dump.contains("mail "), "{dump}");
+    assert!(rec.attributes.iter().any(|a| a.key == INPUT_HASH));
+}

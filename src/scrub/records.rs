@@ -45,6 +45,15 @@ impl Scrubber {
                 }
                 LOG_BODY => {
                     let Some(av) = f.msg() else { continue };
+                    // A key-value list body's entries may have been removed by the fingerprint
+                    // stage (`hash_only`): walked as attributes are, skipping those.
+                    if let Some(list) = view::any_member(av)?
+                        .filter(|m| m.num == AV_KVLIST)
+                        .and_then(|m| m.msg())
+                    {
+                        self.scrub_attrs(list, LIST_VALUES, &mut w, 1, skip)?;
+                        continue;
+                    }
                     let cp = w.edits.checkpoint();
                     // The body is a level-1 value, as an attribute's value is.
                     if let Fate::Drop = self.scrub_value(av, &mut w, 0)? {
