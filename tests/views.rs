@@ -672,3 +672,31 @@ async fn a_live_scrape_passes_promtool_check_metrics() {
     assert!(ok, "promtool check metrics: {out}\n{scrape}");
     svc.stop().await;
 }
+
+/// The status document counts log records and metric points under their own signals.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_json_counts_logs_and_metrics_per_signal() {
+    let svc = Service::start(None, "").await;
+    let logs = br#"{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"body":{"stringValue":"a"}},{"body":{"stringValue":"b"}}]}]}]}"#;
+    let metrics = br#"{"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"m","gauge":{"dataPoints":[{"asInt":"1"},{"asInt":"2"},{"asInt":"3"}]}}]}]}]}"#;
+    for (path, body) in [("/v1/logs", &logs[..]), ("/v1/metrics", &metrics[..])] {
+        let (code, _, _) = http_request(
+            svc.http,
+            "POST",
+            path,
+            &[("content-type", "application/json")],
+            body,
+        )
+        .await
+        .unwrap();
+        assert_eq!(code, 200, "{path}");
+    }
+    let s = wait_status(svc.admin, "2 log records and 3 points delivered", |s| {
+        s["signals"]["logs"]["delivered"] == 2 && s["signals"]["metrics"]["delivered"] == 3
+    })
+    .await;
+    assert_eq!(s["signals"]["logs"]["accepted_by_transport"]["http"], 2);
+    assert_eq!(s["signals"]["metrics"]["accepted"], 3);
+    assert_eq!(s["signals"]["traces"]["accepted"], 0);
+    svc.stop().await;
+}

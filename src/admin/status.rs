@@ -59,7 +59,8 @@ pub struct Status {
     pub not_ready_reason: Option<String>,
     /// Problems sinks are riding out (as `/readyz` says them).
     pub problems: Vec<String>,
-    /// Per signal: spanward receives traces only.
+    /// Per signal (`traces`, `logs`, `metrics`), in its items (spans, log records, data
+    /// points).
     pub signals: BTreeMap<&'static str, Signal>,
     /// Spans refused before acceptance, by reason (both transports), every reason listed.
     pub refused_spans: BTreeMap<&'static str, u64>,
@@ -87,6 +88,8 @@ pub struct Signal {
     pub delivered: u64,
     pub refused: u64,
     pub dropped: u64,
+    /// Items taken off the queue and not yet delivered or dropped. One gauge counts every
+    /// signal's items: it is reported under `traces`, and is 0 under the others.
     pub in_process: u64,
 }
 
@@ -183,6 +186,19 @@ impl Scrape<'_> {
             *out.entry(s.label(label).to_string()).or_insert(0) += s.value.max(0.0) as u64;
         }
         out
+    }
+}
+
+/// The counters of the logs or metrics signal (`items`: `log_records`, `metric_points`).
+fn other_signal(m: &Scrape<'_>, items: &str) -> Signal {
+    let name = |what: &str| format!("spanward_{what}_{items}_total");
+    Signal {
+        accepted: m.count(&name("receiver_accepted"), &[]),
+        accepted_by_transport: m.by(&name("receiver_accepted"), "transport"),
+        delivered: m.count(&name("pipeline_delivered"), &[]),
+        refused: m.count(&name("receiver_refused"), &[]),
+        dropped: m.count(&name("pipeline_dropped"), &[]),
+        in_process: 0,
     }
 }
 
@@ -318,7 +334,13 @@ pub fn build(
             .iter()
             .map(|p| config_view::hide_userinfo_in_text(p))
             .collect(),
-        signals: [("traces", traces)].into_iter().collect(),
+        signals: [
+            ("traces", traces),
+            ("logs", other_signal(&m, "log_records")),
+            ("metrics", other_signal(&m, "metric_points")),
+        ]
+        .into_iter()
+        .collect(),
         refused_spans,
         refused_requests,
         dropped_spans,
