@@ -152,11 +152,11 @@ async fn python_logs_case(protocol: &str) {
         out["span_id"].as_str().unwrap().to_string(),
     );
     // The script flushed before it exited: everything was acknowledged.
-    down.wait_for("log records", 4, 30, |d| d.log_records().len())
+    down.wait_for("log records", 5, 30, |d| d.log_records().len())
         .await;
     down.wait_spans(1, 30).await;
     let records = down.log_records();
-    assert_eq!(records.len(), 4, "{records:#?}");
+    assert_eq!(records.len(), 5, "{records:#?}");
     for r in &records {
         assert_no_raw(&record_text(r), "a log record");
     }
@@ -192,6 +192,23 @@ async fn python_logs_case(protocol: &str) {
         .expect("the billing line");
     assert_eq!(billing.severity_number, 13, "WARN");
     assert!(body_str(billing).unwrap().contains(" and token "));
+    // A logged exception: its message (which held the card and the email) replaced, the
+    // logged line and the exception type byte-identical.
+    let failed = records
+        .iter()
+        .find(|r| body_str(r) == Some("tool refund failed"))
+        .expect("the exception line");
+    assert_eq!(failed.severity_number, 17, "ERROR");
+    assert_eq!(
+        attr(&failed.attributes, "exception.type"),
+        Some("ValueError")
+    );
+    let msg = attr(&failed.attributes, "exception.message").expect("exception.message");
+    assert!(
+        msg.starts_with("card ") && msg.contains(" declined for "),
+        "{msg}"
+    );
+    assert!(attr(&failed.attributes, "exception.stacktrace").is_some());
 
     // The GenAI event: same call as the span, same fingerprints, scrubbed content.
     let event = records
@@ -235,10 +252,10 @@ async fn python_logs_case(protocol: &str) {
     let m = svc.metrics().await;
     assert_eq!(
         metric_value(&m, "spanward_receiver_accepted_log_records_total", &[]),
-        4.0
+        5.0
     );
 
-    // The tamper-evident log holds the same four records, and no raw value anywhere.
+    // The tamper-evident log holds the same five records, and no raw value anywhere.
     let dir = svc.stop().await;
     let stored: Vec<LogRecord> = file_sink_logs(dir.path())
         .iter()

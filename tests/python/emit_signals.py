@@ -8,7 +8,8 @@ per-signal paths (/v1/traces, /v1/logs, /v1/metrics) are appended for HTTP.
 
 MODE
   logs     Python `logging` bridged through `LoggingHandler` (a benign line, lines holding the
-           seeded PII and secrets in the message and in `extra` attributes), and, inside a
+           seeded PII and secrets in the message and in `extra` attributes, a logged
+           exception whose message holds them), and, inside a
            `chat` span, a `gen_ai.client.inference.operation.details` event (LogRecord with
            `event_name`) whose gen_ai.input.messages / gen_ai.output.messages /
            gen_ai.system_instructions carry the same values as the span's attributes.
@@ -87,6 +88,12 @@ def logs(a, span_exp, log_exp):
     log.info("tool get_weather finished: sunny, 21 degrees in Paris")
     log.info(f"refund requested by {a.email} for card {a.card}", extra={"user.email": a.email, "tool.name": "refund"})
     log.warning(f"calling billing with aws key {a.aws} and token {a.token}", extra={"billing.auth": a.token})
+    try:
+        raise ValueError(f"card {a.card} declined for {a.email}")
+    except ValueError:
+        # exception.type / exception.message / exception.stacktrace attributes, all holding
+        # the seeded values (the stack trace quotes the raising line's f-string source only).
+        log.exception("tool refund failed")
 
     system = json.dumps([{"type": "text", "content": f"You are a support agent. Escalate to {a.email}."}])
     inp = json.dumps([{"role": "user", "parts": [{"type": "text", "content": f"Refund card {a.card}, my key is {a.aws}"}]}])
