@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-targets=(otlp_proto otlp_json scrub scrub_cost config log_verify)
+targets=(otlp_proto otlp_json otlp_logs otlp_metrics scrub scrub_cost config log_verify)
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "== installing cargo-fuzz (into ~/.cargo/bin, kept for next time)"
   cargo install cargo-fuzz --locked

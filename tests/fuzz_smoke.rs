@@ -1,5 +1,5 @@
 //! The suite's bounded smoke of every fuzz target: the very checks the cargo-fuzz targets run
-//! (`fuzz/fuzz_targets/*_check.rs` and `pipeline.rs`, included here by path), over every
+//! (`fuzz/fuzz_targets/*_check.rs`, `pipeline.rs` and `signals.rs`, included here by path), over every
 //! committed seed and a fixed number of deterministic mutations of them. A panic or failed
 //! invariant fails the test and names the input. Coverage-guided runs are `scripts/fuzz.sh`.
 
@@ -11,6 +11,8 @@ mod log_check;
 mod pipeline;
 #[path = "../fuzz/fuzz_targets/scrub_check.rs"]
 mod scrub_check;
+#[path = "../fuzz/fuzz_targets/signals.rs"]
+mod signals;
 
 use std::path::Path;
 
@@ -139,4 +141,40 @@ fn config_target_smoke() {
 #[test]
 fn log_verify_target_smoke() {
     smoke("log_verify", 1000, log_check::run);
+}
+
+#[test]
+fn otlp_logs_target_smoke() {
+    smoke("otlp_logs", 2000, |d| {
+        signals::run(spanward::vocab::Signal::Logs, d)
+    });
+}
+
+#[test]
+fn otlp_metrics_target_smoke() {
+    smoke("otlp_metrics", 2000, |d| {
+        signals::run(spanward::vocab::Signal::Metrics, d)
+    });
+}
+
+/// The committed seeds reach the stages (are admitted), so the smoke above exercises more than
+/// the decoders' refusals.
+#[test]
+fn signal_seeds_are_admitted() {
+    use spanward::vocab::Signal;
+    for (target, signal) in [
+        ("otlp_logs", Signal::Logs),
+        ("otlp_metrics", Signal::Metrics),
+    ] {
+        for s in seeds(target) {
+            let json = s.first() == Some(&b'{');
+            let r = spanward::receiver::body::admit_signal(
+                signal,
+                prost::bytes::Bytes::from(s),
+                json,
+                &spanward::otlp::Limits::default(),
+            );
+            assert!(r.is_ok(), "{target}: a seed is refused: {r:?}");
+        }
+    }
 }

@@ -2,6 +2,18 @@
 //! service started in-process on ephemeral loopback ports.
 #![allow(dead_code)]
 
+use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{
+    LogsService, LogsServiceServer,
+};
+use opentelemetry_proto::tonic::collector::logs::v1::{
+    ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
+use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
+    MetricsService, MetricsServiceServer,
+};
+use opentelemetry_proto::tonic::collector::metrics::v1::{
+    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+};
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
     TraceService, TraceServiceServer,
 };
@@ -9,6 +21,8 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
+use opentelemetry_proto::tonic::logs::v1::LogRecord;
+use opentelemetry_proto::tonic::metrics::v1::Metric;
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use spanward::config::Config;
@@ -37,6 +51,59 @@ pub struct Downstream {
     pub script: Arc<Mutex<std::collections::VecDeque<ScriptedAnswer>>>,
     /// Every call as it arrived: when, and its `grpc-encoding` header.
     pub calls: Arc<Mutex<Vec<Call>>>,
+    /// Every logs request received (`LogsService/Export`; stall, delay and failure apply as
+    /// for traces, the script does not).
+    pub logs_received: Arc<Mutex<Vec<ExportLogsServiceRequest>>>,
+    /// Every metrics request received (`MetricsService/Export`; as for logs).
+    pub metrics_received: Arc<Mutex<Vec<ExportMetricsServiceRequest>>>,
+}
+
+impl Downstream {
+    /// What every signal's export goes through before it is recorded: stall, delay, failure.
+    async fn gate(&self) -> Result<(), tonic::Status> {
+        use std::sync::atomic::Ordering;
+        while self.stall.load(Ordering::Acquire) {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let d = self.delay_ms.load(Ordering::Acquire);
+        if d > 0 {
+            tokio::time::sleep(Duration::from_millis(d)).await;
+        }
+        if self.fail_unavailable.load(Ordering::Acquire) {
+            return Err(tonic::Status::unavailable("test downstream down"));
+        }
+        Ok(())
+    }
+}
+
+#[tonic::async_trait]
+impl LogsService for Downstream {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportLogsServiceRequest>,
+    ) -> Result<tonic::Response<ExportLogsServiceResponse>, tonic::Status> {
+        self.gate().await?;
+        self.logs_received
+            .lock()
+            .unwrap()
+            .push(request.into_inner());
+        Ok(tonic::Response::new(ExportLogsServiceResponse::default()))
+    }
+}
+
+#[tonic::async_trait]
+impl MetricsService for Downstream {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportMetricsServiceRequest>,
+    ) -> Result<tonic::Response<ExportMetricsServiceResponse>, tonic::Status> {
+        self.gate().await?;
+        self.metrics_received
+            .lock()
+            .unwrap()
+            .push(request.into_inner());
+        Ok(tonic::Response::new(ExportMetricsServiceResponse::default()))
+    }
 }
 
 #[tonic::async_trait]
@@ -95,6 +162,12 @@ impl Downstream {
         let svc = TraceServiceServer::new(d.clone())
             .accept_compressed(tonic::codec::CompressionEncoding::Gzip)
             .max_decoding_message_size(256 << 20);
+        let logs = LogsServiceServer::new(d.clone())
+            .accept_compressed(tonic::codec::CompressionEncoding::Gzip)
+            .max_decoding_message_size(256 << 20);
+        let metrics = MetricsServiceServer::new(d.clone())
+            .accept_compressed(tonic::codec::CompressionEncoding::Gzip)
+            .max_decoding_message_size(256 << 20);
         let mut builder = tonic::transport::Server::builder();
         if let Some(t) = tls {
             builder = builder.tls_config(t).unwrap();
@@ -102,6 +175,8 @@ impl Downstream {
         tokio::spawn(async move {
             builder
                 .add_service(svc)
+                .add_service(logs)
+                .add_service(metrics)
                 .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(l))
                 .await
                 .unwrap();
@@ -129,6 +204,48 @@ impl Downstream {
         spanward::pipeline::count_spans_all(&self.received.lock().unwrap())
     }
 
+    /// Every log record received, in arrival order.
+    pub fn log_records(&self) -> Vec<LogRecord> {
+        self.logs_received
+            .lock()
+            .unwrap()
+            .iter()
+            .flat_map(|r| r.resource_logs.iter())
+            .flat_map(|r| r.scope_logs.iter())
+            .flat_map(|s| s.log_records.iter().cloned())
+            .collect()
+    }
+
+    /// Every metric received, in arrival order.
+    pub fn metrics_list(&self) -> Vec<Metric> {
+        self.metrics_received
+            .lock()
+            .unwrap()
+            .iter()
+            .flat_map(|r| r.resource_metrics.iter())
+            .flat_map(|r| r.scope_metrics.iter())
+            .flat_map(|s| s.metrics.iter().cloned())
+            .collect()
+    }
+
+    /// Metric data points received (what spanward counts for metrics).
+    pub fn metric_point_count(&self) -> usize {
+        self.metrics_list().iter().map(metric_points).sum()
+    }
+
+    /// Waits until `what()` reaches at least `n`, or panics after `secs`.
+    pub async fn wait_for(&self, label: &str, n: usize, secs: u64, what: impl Fn(&Self) -> usize) {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        while what(self) < n {
+            assert!(
+                Instant::now() < deadline,
+                "downstream got {} {label}, expected {n}",
+                what(self)
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// Waits until at least `n` spans arrived, or panics after `secs`.
     pub async fn wait_spans(&self, n: usize, secs: u64) {
         let deadline = Instant::now() + Duration::from_secs(secs);
@@ -140,6 +257,19 @@ impl Downstream {
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+}
+
+/// The data points of a metric, of whichever kind.
+pub fn metric_points(m: &Metric) -> usize {
+    use opentelemetry_proto::tonic::metrics::v1::metric::Data;
+    match &m.data {
+        Some(Data::Gauge(g)) => g.data_points.len(),
+        Some(Data::Sum(s)) => s.data_points.len(),
+        Some(Data::Histogram(h)) => h.data_points.len(),
+        Some(Data::ExponentialHistogram(h)) => h.data_points.len(),
+        Some(Data::Summary(s)) => s.data_points.len(),
+        None => 0,
     }
 }
 
@@ -420,6 +550,36 @@ pub fn file_sink_requests(dir: &std::path::Path) -> Vec<ExportTraceServiceReques
         .collect()
 }
 
+/// Every line `spanward log cat` prints for the log in `dir` (each batch in its signal's
+/// OTLP/JSON: `resourceSpans`, `resourceLogs` or `resourceMetrics` at the top).
+pub fn file_sink_lines(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    spanward::sink::log::verify::cat(dir, 0, &mut out).unwrap();
+    String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// The logs batches of the tamper-evident log, as `spanward log cat` prints them.
+pub fn file_sink_logs(dir: &std::path::Path) -> Vec<ExportLogsServiceRequest> {
+    file_sink_lines(dir)
+        .iter()
+        .filter(|l| l.contains("\"resourceLogs\""))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The metrics batches of the tamper-evident log, as `spanward log cat` prints them.
+pub fn file_sink_metrics(dir: &std::path::Path) -> Vec<ExportMetricsServiceRequest> {
+    file_sink_lines(dir)
+        .iter()
+        .filter(|l| l.contains("\"resourceMetrics\""))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
 /// The raw bytes of every file in a log directory (for grepping for values that must not be there).
 pub fn log_dir_bytes(dir: &std::path::Path) -> Vec<u8> {
     let mut all = Vec::new();
@@ -463,11 +623,33 @@ pub fn python() -> std::path::PathBuf {
 
 /// Runs `tests/python/emit_genai.py` (the OpenTelemetry Python SDK) and returns its trace id.
 pub async fn emit_genai(protocol: &str, endpoint: String, tag: &str, extra: &[&str]) -> String {
-    let script =
-        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/python/emit_genai.py");
-    let py = python();
     let mut args: Vec<String> = vec![protocol.into(), endpoint, tag.into()];
     args.extend(extra.iter().map(|s| s.to_string()));
+    run_python("emit_genai.py", args).await
+}
+
+/// Runs `tests/python/emit_signals.py MODE PROTOCOL ENDPOINT TAG EXTRA…` (the OpenTelemetry
+/// Python SDK's logs, metrics and traces exporters) and returns the JSON line it prints.
+pub async fn emit_signals(
+    mode: &str,
+    protocol: &str,
+    endpoint: String,
+    tag: &str,
+    extra: &[&str],
+) -> serde_json::Value {
+    let mut args: Vec<String> = vec![mode.into(), protocol.into(), endpoint, tag.into()];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let out = run_python("emit_signals.py", args).await;
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
+}
+
+/// Runs a script of `tests/python/` with the venv's interpreter; panics (with its stderr)
+/// unless it succeeds; returns its standard output, trimmed.
+pub async fn run_python(script: &str, args: Vec<String>) -> String {
+    let script = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/python")
+        .join(script);
+    let py = python();
     let out = tokio::task::spawn_blocking(move || {
         std::process::Command::new(py)
             .arg(script)
