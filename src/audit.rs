@@ -21,6 +21,14 @@
 //! | `input_hash`, `output_hash`, `hash_key_id` | the fingerprint attributes |
 //! | `redaction.types` | the scrubber's per-span summary (`email:2,jwt:1`), empty if none |
 //!
+//! # GenAI events (log records)
+//! A log record whose event name (its `event_name`, or its `event.name` attribute) starts with
+//! `gen_ai.`, or that carries a fingerprint, gets a record too, with `event` set to that name
+//! (span records have no `event` field): `time` is the record's time (its observed time when it
+//! has none), `operation` is `gen_ai.operation.name` or else the event name, `step` the event
+//! name, `status` is `error` for severity ERROR and above and `unset` otherwise, `duration_ms`
+//! is 0, and the other fields come from the record's attributes as they do from a span's.
+//!
 //! # WayFlow spans
 //! WayFlow (Oracle's `wayflowcore`) sets no GenAI or OpenInference attribute. Its OpenTelemetry
 //! export (`wayflowcore/tracing/opentelemetry/span.py`, `convert_wayflow_span_into_otel_span`)
@@ -46,6 +54,7 @@
 
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::common::v1::KeyValue;
+use opentelemetry_proto::tonic::logs::v1::LogRecord;
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
 use opentelemetry_proto::tonic::trace::v1::Span;
@@ -168,6 +177,9 @@ pub struct AuditRecord<'a> {
     pub hash_key_id: Option<Cow<'a, str>>,
     #[serde(rename = "redaction.types")]
     pub redaction_types: Cow<'a, str>,
+    /// The event name, on records of GenAI events (log records); absent on span records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<Cow<'a, str>>,
 }
 
 struct FileSink {
@@ -262,10 +274,26 @@ impl AuditLog {
         if !self.is_enabled() {
             return Ok(());
         }
-        let Some(rec) = build_record(resource, span) else {
+        match build_record(resource, span) {
+            Some(rec) => self.write(&rec),
+            None => Ok(()),
+        }
+    }
+
+    /// Records one log record if it is a GenAI event (see the module docs); call after
+    /// scrubbing, for kept records only.
+    pub fn record_event(&self, resource: &Resource, record: &LogRecord) -> Result<(), AuditError> {
+        if !self.is_enabled() {
             return Ok(());
-        };
-        let mut line = serde_json::to_string(&rec)?;
+        }
+        match build_event_record(resource, record) {
+            Some(rec) => self.write(&rec),
+            None => Ok(()),
+        }
+    }
+
+    fn write(&self, rec: &AuditRecord<'_>) -> Result<(), AuditError> {
+        let mut line = serde_json::to_string(rec)?;
         if self.log {
             tracing::info!(target: LOG_TARGET, "{line}");
         }
@@ -654,6 +682,60 @@ pub fn build_record<'a>(resource: &'a Resource, span: &'a Span) -> Option<AuditR
         output_hash,
         hash_key_id: str_attr(a, HASH_KEY_ID),
         redaction_types: str_attr(a, "redaction.types").unwrap_or(Cow::Borrowed("")),
+        event: None,
+    })
+}
+
+/// The audit record for a log record, or `None` when it is not a GenAI event (see the module
+/// docs).
+pub fn build_event_record<'a>(
+    resource: &'a Resource,
+    record: &'a LogRecord,
+) -> Option<AuditRecord<'a>> {
+    use crate::vocab::attr::{HASH_KEY_ID, INPUT_HASH, OUTPUT_HASH};
+    let a = &record.attributes;
+    let event = if record.event_name.is_empty() {
+        str_attr(a, "event.name").unwrap_or(Cow::Borrowed(""))
+    } else {
+        Cow::Borrowed(record.event_name.as_str())
+    };
+    let input_hash = str_attr(a, INPUT_HASH);
+    let output_hash = str_attr(a, OUTPUT_HASH);
+    if !event.starts_with("gen_ai.") && input_hash.is_none() && output_hash.is_none() {
+        return None;
+    }
+    let event = match event {
+        Cow::Borrowed(e) => Cow::Borrowed(cut(e)),
+        Cow::Owned(e) => Cow::Owned(cut(&e).to_string()),
+    };
+    let time = if record.time_unix_nano > 0 {
+        record.time_unix_nano
+    } else {
+        record.observed_time_unix_nano
+    };
+    Some(AuditRecord {
+        time: rfc3339(time),
+        trace_id: hex::encode(&record.trace_id),
+        span_id: hex::encode(&record.span_id),
+        service: Cow::Borrowed(cut(crate::otlp::service_name(Some(resource)))),
+        operation: str_attr(a, "gen_ai.operation.name").unwrap_or_else(|| event.clone()),
+        conversation_id: first_attr(a, CONVERSATION_KEYS)
+            .or_else(|| first_attr(&resource.attributes, CONVERSATION_KEYS)),
+        agent: first_attr(a, &["gen_ai.agent.name", "agent.name"]),
+        tool: first_attr(a, &["gen_ai.tool.name", "tool.name"]),
+        step: event.clone(),
+        // SeverityNumber 17 and up: ERROR and FATAL.
+        status: if record.severity_number >= 17 {
+            "error"
+        } else {
+            "unset"
+        },
+        duration_ms: 0.0,
+        input_hash,
+        output_hash,
+        hash_key_id: str_attr(a, HASH_KEY_ID),
+        redaction_types: str_attr(a, "redaction.types").unwrap_or(Cow::Borrowed("")),
+        event: Some(event),
     })
 }
 

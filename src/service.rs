@@ -266,6 +266,7 @@ impl Pipeline {
                 .then(|| crate::receiver::ratelimit::RateLimiter::new(cfg.rate_limit.clone())),
             memory: crate::receiver::memlimit::MemoryLimiter::start(&cfg.pipeline.memory_limiter)
                 .map_err(RunError::Workers)?,
+            signals: cfg.signals.clone(),
         });
         Ok(Pipeline {
             metrics,
@@ -375,7 +376,7 @@ async fn serve_grpc(
     incoming: Incoming,
     stop: impl Future<Output = ()>,
 ) {
-    let server = tonic::transport::Server::builder().add_service(svc);
+    let server = svc.add_to(tonic::transport::Server::builder());
     let r = match incoming {
         Incoming::Plain(l) => {
             let conns = tokio_stream::wrappers::TcpListenerStream::new(l);

@@ -335,3 +335,326 @@ async fn a_dead_next_stage_is_reported_at_start_in_logs_readyz_and_metrics() {
     );
     svc.stop().await;
 }
+
+// ---- Logs and metrics: each signal to its own service on the one endpoint. ----
+
+use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{
+    LogsService, LogsServiceServer,
+};
+use opentelemetry_proto::tonic::collector::logs::v1::{
+    ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
+use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
+    MetricsService, MetricsServiceServer,
+};
+use opentelemetry_proto::tonic::collector::metrics::v1::{
+    ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::TraceServiceServer;
+use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+use opentelemetry_proto::tonic::metrics::v1::{
+    metric, Gauge, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics,
+};
+use spanward::sink::otlp::{OtlpExporterConfig, OtlpSink};
+use spanward::sink::{Delivery, FailureKind, Sink};
+use spanward::vocab::Signal;
+use std::sync::Mutex;
+
+/// What the logs/metrics test downstream answers a call with.
+#[derive(Clone, Copy, Debug)]
+enum Answer {
+    Fail(tonic::Code, Option<Duration>),
+    /// OK with a `partial_success` rejecting this many items.
+    Reject(i64),
+}
+
+/// One call the logs/metrics downstream received: its signal, when, its `grpc-encoding`.
+type SignalCall = (Signal, Instant, Option<String>);
+
+/// A next stage serving LogsService and MetricsService (and TraceService, through the common
+/// recorder) on one port; records each call's signal, `grpc-encoding` and request.
+#[derive(Clone, Default)]
+struct SignalDownstream {
+    logs: Arc<Mutex<Vec<ExportLogsServiceRequest>>>,
+    metrics: Arc<Mutex<Vec<ExportMetricsServiceRequest>>>,
+    calls: Arc<Mutex<Vec<SignalCall>>>,
+    script: Arc<Mutex<std::collections::VecDeque<Answer>>>,
+}
+
+impl SignalDownstream {
+    async fn start() -> (SignalDownstream, Downstream, std::net::SocketAddr) {
+        let d = SignalDownstream::default();
+        let traces = Downstream::default();
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        let gz = tonic::codec::CompressionEncoding::Gzip;
+        let router = tonic::transport::Server::builder()
+            .add_service(TraceServiceServer::new(traces.clone()).accept_compressed(gz))
+            .add_service(LogsServiceServer::new(d.clone()).accept_compressed(gz))
+            .add_service(MetricsServiceServer::new(d.clone()).accept_compressed(gz));
+        tokio::spawn(async move {
+            router
+                .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(l))
+                .await
+                .unwrap();
+        });
+        (d, traces, addr)
+    }
+
+    /// Records the call; the scripted answer for it, if any.
+    fn call<T>(&self, signal: Signal, req: &tonic::Request<T>) -> Option<Answer> {
+        let enc = req
+            .metadata()
+            .get("grpc-encoding")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        self.calls
+            .lock()
+            .unwrap()
+            .push((signal, Instant::now(), enc));
+        self.script.lock().unwrap().pop_front()
+    }
+}
+
+fn failed(code: tonic::Code, retry: Option<Duration>) -> tonic::Status {
+    spanward::rpc_status::tonic_status(code, "scripted test failure", retry)
+}
+
+#[tonic::async_trait]
+impl LogsService for SignalDownstream {
+    async fn export(
+        &self,
+        req: tonic::Request<ExportLogsServiceRequest>,
+    ) -> Result<tonic::Response<ExportLogsServiceResponse>, tonic::Status> {
+        let mut resp = ExportLogsServiceResponse::default();
+        match self.call(Signal::Logs, &req) {
+            Some(Answer::Fail(code, retry)) => return Err(failed(code, retry)),
+            Some(Answer::Reject(n)) => {
+                resp.partial_success = Some(ExportLogsPartialSuccess {
+                    rejected_log_records: n,
+                    error_message: "test rejects".into(),
+                })
+            }
+            None => {}
+        }
+        self.logs.lock().unwrap().push(req.into_inner());
+        Ok(tonic::Response::new(resp))
+    }
+}
+
+#[tonic::async_trait]
+impl MetricsService for SignalDownstream {
+    async fn export(
+        &self,
+        req: tonic::Request<ExportMetricsServiceRequest>,
+    ) -> Result<tonic::Response<ExportMetricsServiceResponse>, tonic::Status> {
+        let mut resp = ExportMetricsServiceResponse::default();
+        match self.call(Signal::Metrics, &req) {
+            Some(Answer::Fail(code, retry)) => return Err(failed(code, retry)),
+            Some(Answer::Reject(n)) => {
+                resp.partial_success = Some(ExportMetricsPartialSuccess {
+                    rejected_data_points: n,
+                    error_message: "test rejects".into(),
+                })
+            }
+            None => {}
+        }
+        self.metrics.lock().unwrap().push(req.into_inner());
+        Ok(tonic::Response::new(resp))
+    }
+}
+
+fn logs_request(n: usize) -> ExportLogsServiceRequest {
+    ExportLogsServiceRequest {
+        resource_logs: vec![ResourceLogs {
+            scope_logs: vec![ScopeLogs {
+                log_records: (0..n)
+                    .map(|i| LogRecord {
+                        event_name: "gen_ai.client.inference.operation.details".into(),
+                        trace_id: vec![7; 16],
+                        time_unix_nano: i as u64,
+                        ..Default::default()
+                    })
+                    .collect(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    }
+}
+
+fn metrics_request(points: usize) -> ExportMetricsServiceRequest {
+    ExportMetricsServiceRequest {
+        resource_metrics: vec![ResourceMetrics {
+            scope_metrics: vec![ScopeMetrics {
+                metrics: vec![Metric {
+                    name: "gen_ai.client.token.usage".into(),
+                    unit: "{token}".into(),
+                    data: Some(metric::Data::Gauge(Gauge {
+                        data_points: (0..points)
+                            .map(|i| NumberDataPoint {
+                                time_unix_nano: i as u64,
+                                ..Default::default()
+                            })
+                            .collect(),
+                    })),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    }
+}
+
+/// An exporter to `addr` with a short retry schedule, and the runtime it runs on (its `write`
+/// blocks, so tests call it from the test thread).
+fn signal_exporter(addr: std::net::SocketAddr, extra: &str) -> (tokio::runtime::Runtime, OtlpSink) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let cfg: OtlpExporterConfig = serde_norway::from_str(&format!(
+        "endpoint: \"http://{addr}\"\nretry: {{ initial_interval: 10ms, max_interval: 20ms, max_elapsed_time: 2s }}\n{extra}"
+    ))
+    .unwrap();
+    let sink = OtlpSink::new(&cfg, rt.handle().clone()).unwrap();
+    (rt, sink)
+}
+
+/// Logs go to `LogsService/Export` and metrics to `MetricsService/Export` on the same endpoint
+/// as traces, arrive intact (with and without gzip), and a trace batch still goes to
+/// `TraceService`.
+#[test]
+fn logs_and_metrics_reach_their_own_services_intact() {
+    for gzip in [false, true] {
+        let rt0 = tokio::runtime::Runtime::new().unwrap();
+        let (down, traces, addr) = rt0.block_on(SignalDownstream::start());
+        let extra = if gzip { "compression: gzip\n" } else { "" };
+        let (_rt, sink) = signal_exporter(addr, extra);
+        let logs = logs_request(3);
+        let metrics = metrics_request(5);
+        let w = |s: Signal, b: Vec<u8>, n: usize| sink.write(s, &bytes::Bytes::from(b), n);
+        assert_eq!(
+            w(Signal::Logs, logs.encode_to_vec(), 3).unwrap(),
+            Delivery::Accepted
+        );
+        assert_eq!(
+            w(Signal::Metrics, metrics.encode_to_vec(), 5).unwrap(),
+            Delivery::Accepted
+        );
+        w(Signal::Traces, request(2, 1).encode_to_vec(), 2).unwrap();
+        assert_eq!(*down.logs.lock().unwrap(), vec![logs]);
+        assert_eq!(*down.metrics.lock().unwrap(), vec![metrics]);
+        assert_eq!(traces.span_count(), 2);
+        let calls = down.calls.lock().unwrap().clone();
+        let signals: Vec<Signal> = calls.iter().map(|c| c.0).collect();
+        assert_eq!(signals, [Signal::Logs, Signal::Metrics]);
+        let want = gzip.then(|| "gzip".to_string());
+        assert!(calls.iter().all(|c| c.2 == want), "{calls:?}");
+    }
+}
+
+/// A `partial_success` rejecting log records or data points fails the batch permanently, as
+/// rejected spans do (the items are counted `export_failed`, not retried).
+#[test]
+fn partial_success_of_logs_and_metrics_is_a_permanent_failure() {
+    let rt0 = tokio::runtime::Runtime::new().unwrap();
+    let (down, _traces, addr) = rt0.block_on(SignalDownstream::start());
+    let (_rt, sink) = signal_exporter(addr, "");
+    down.script
+        .lock()
+        .unwrap()
+        .extend([Answer::Reject(2), Answer::Reject(1)]);
+    let e = sink
+        .write(Signal::Logs, &logs_request(3).encode_to_vec().into(), 3)
+        .unwrap_err();
+    assert_eq!(e.kind, FailureKind::Permanent);
+    assert!(e.message.contains("rejected 2 log_records"), "{e}");
+    let e = sink
+        .write(
+            Signal::Metrics,
+            &metrics_request(4).encode_to_vec().into(),
+            4,
+        )
+        .unwrap_err();
+    assert_eq!(e.kind, FailureKind::Permanent);
+    assert!(e.message.contains("rejected 1 metric_points"), "{e}");
+    // One call each: a rejection is not retried.
+    assert_eq!(down.calls.lock().unwrap().len(), 2);
+    // A partial success rejecting nothing is a success.
+    down.script.lock().unwrap().push_back(Answer::Reject(0));
+    sink.write(Signal::Logs, &logs_request(1).encode_to_vec().into(), 1)
+        .unwrap();
+}
+
+/// Retries are per signal as for traces: UNAVAILABLE is retried with backoff, a `RetryInfo`
+/// delay is never shortened, INVALID_ARGUMENT is permanent, and a next stage that stays down
+/// makes the write give up retryably after `max_elapsed_time`.
+#[test]
+fn logs_and_metrics_are_retried_like_traces() {
+    let rt0 = tokio::runtime::Runtime::new().unwrap();
+    let (down, _traces, addr) = rt0.block_on(SignalDownstream::start());
+    let (_rt, sink) = signal_exporter(addr, "");
+    let delay = Duration::from_millis(300);
+    down.script.lock().unwrap().extend([
+        Answer::Fail(tonic::Code::Unavailable, None),
+        Answer::Fail(tonic::Code::ResourceExhausted, Some(delay)),
+    ]);
+    sink.write(
+        Signal::Metrics,
+        &metrics_request(2).encode_to_vec().into(),
+        2,
+    )
+    .unwrap();
+    let times: Vec<Instant> = down.calls.lock().unwrap().iter().map(|c| c.1).collect();
+    assert_eq!(times.len(), 3, "two refusals, then the delivery");
+    assert!(times[2] - times[1] >= delay, "RetryInfo not honoured");
+    assert_eq!(down.metrics.lock().unwrap().len(), 1);
+
+    down.script
+        .lock()
+        .unwrap()
+        .push_back(Answer::Fail(tonic::Code::InvalidArgument, None));
+    let e = sink
+        .write(Signal::Logs, &logs_request(1).encode_to_vec().into(), 1)
+        .unwrap_err();
+    assert_eq!(e.kind, FailureKind::Permanent);
+
+    down.script.lock().unwrap().extend(std::iter::repeat_n(
+        Answer::Fail(tonic::Code::Unavailable, None),
+        1000,
+    ));
+    let started = Instant::now();
+    let e = sink
+        .write(Signal::Logs, &logs_request(1).encode_to_vec().into(), 1)
+        .unwrap_err();
+    assert_eq!(e.kind, FailureKind::Retryable, "{e}");
+    assert!(started.elapsed() >= Duration::from_secs(1), "gave up early");
+    assert!(down.logs.lock().unwrap().is_empty());
+}
+
+/// `export_signal_raw` reads each signal's answer as its own response type.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_signal_raw_reads_each_signals_partial_success() {
+    let (down, _traces, addr) = SignalDownstream::start().await;
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    down.script.lock().unwrap().push_back(Answer::Reject(4));
+    let ps = spanward::sink::otlp::export_signal_raw(
+        channel,
+        Signal::Metrics,
+        metrics_request(6).encode_to_vec().into(),
+        false,
+        Duration::from_secs(10),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(ps.rejected, 4);
+    assert_eq!(ps.error_message, "test rejects");
+}

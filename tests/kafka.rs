@@ -26,6 +26,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const TOPIC: &str = "otlp_spans";
+const LOGS_TOPIC: &str = "otlp_logs";
+const METRICS_TOPIC: &str = "otlp_metrics";
 const PARTITIONS: i32 = 3;
 const EMAIL: &str = "maria.kafka-test@example.org";
 
@@ -98,7 +100,8 @@ impl Broker {
             .unwrap();
         let res = admin
             .create_topics(
-                &[NewTopic::new(TOPIC, PARTITIONS, TopicReplication::Fixed(1))],
+                &[TOPIC, LOGS_TOPIC, METRICS_TOPIC]
+                    .map(|t| NewTopic::new(t, PARTITIONS, TopicReplication::Fixed(1))),
                 &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10))),
             )
             .await
@@ -144,8 +147,38 @@ struct Consumed {
     request: ExportTraceServiceRequest,
 }
 
-/// Reads the topic from the beginning until `done` says so or `secs` pass.
+/// Reads the traces topic from the beginning until `done` says so or `secs` pass.
 fn consume(brokers: &str, secs: u64, mut done: impl FnMut(&[Consumed]) -> bool) -> Vec<Consumed> {
+    let mut out: Vec<Consumed> = Vec::new();
+    consume_topic(brokers, TOPIC, secs, |raw| {
+        // Called again without a new record while the topic is quiet: decode only new ones.
+        for r in &raw[out.len()..] {
+            out.push(Consumed {
+                key: r.key.clone(),
+                headers: r.headers.clone(),
+                request: ExportTraceServiceRequest::decode(r.value.as_slice()).unwrap(),
+            });
+        }
+        done(&out)
+    });
+    out
+}
+
+/// A record of any topic, undecoded.
+struct RawRecord {
+    key: Option<String>,
+    headers: BTreeMap<String, String>,
+    value: Vec<u8>,
+}
+
+/// Reads `topic` from the beginning until `done` says so or `secs` pass; `done` sees the
+/// records so far, before each poll.
+fn consume_topic(
+    brokers: &str,
+    topic: &str,
+    secs: u64,
+    mut done: impl FnMut(&[RawRecord]) -> bool,
+) -> Vec<RawRecord> {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", brokers)
         .set("group.id", "spanward-test")
@@ -154,7 +187,7 @@ fn consume(brokers: &str, secs: u64, mut done: impl FnMut(&[Consumed]) -> bool) 
         .unwrap();
     let mut tpl = TopicPartitionList::new();
     for p in 0..PARTITIONS {
-        tpl.add_partition_offset(TOPIC, p, Offset::Beginning)
+        tpl.add_partition_offset(topic, p, Offset::Beginning)
             .unwrap();
     }
     consumer.assign(&tpl).unwrap();
@@ -175,10 +208,10 @@ fn consume(brokers: &str, secs: u64, mut done: impl FnMut(&[Consumed]) -> bool) 
                 );
             }
         }
-        out.push(Consumed {
+        out.push(RawRecord {
             key: m.key().map(|k| String::from_utf8(k.to_vec()).unwrap()),
             headers,
-            request: ExportTraceServiceRequest::decode(m.payload().unwrap()).unwrap(),
+            value: m.payload().unwrap_or_default().to_vec(),
         });
     }
     out
@@ -548,4 +581,192 @@ fn full_producer_queue_holds_the_writer_and_loses_nothing() {
             "trace {k} incomplete or missing"
         );
     }
+}
+
+/// Logs and metrics through the log and Kafka sinks in fan-out order, as a worker writes them:
+/// each signal lands on its own topic, log records keyed by trace id (those without one
+/// unkeyed), a metrics batch as unkeyed records cut under `max_message_bytes`; every record is
+/// stamped with its batch's position in the log, which `prove` confirms for log and metric
+/// records alike. Nothing of either signal reaches the traces topic.
+#[test]
+fn logs_and_metrics_land_on_their_own_topics_stamped_with_the_log_position() {
+    use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+    use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+    use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+    use opentelemetry_proto::tonic::metrics::v1::{
+        metric, Gauge, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics,
+    };
+    use spanward::sink::kafka::{KafkaConfig, KafkaSink};
+    use spanward::sink::log::{LogConfig, LogSink};
+    use spanward::sink::{Delivery, Provenance, Sink};
+    use spanward::vocab::Signal;
+    let Some(bin) = tansu() else { return };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let broker = rt.block_on(Broker::start(bin));
+    let cfg: KafkaConfig = serde_norway::from_str(&format!(
+        "brokers: [\"{}\"]\nmax_message_bytes: 4096\n",
+        broker.addr()
+    ))
+    .unwrap();
+    let kafka = KafkaSink::new(&cfg, Some("replica-l"), rt.handle().clone()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let log = LogSink::open(
+        &LogConfig {
+            path: dir.path().to_path_buf(),
+            ..LogConfig::default()
+        },
+        &std::collections::HashMap::<String, String>::new(),
+        false,
+    )
+    .unwrap();
+
+    // Two traces' events and one record outside any trace.
+    let rec = |trace: u8, i: u64| LogRecord {
+        trace_id: if trace == 0 { vec![] } else { vec![trace; 16] },
+        time_unix_nano: i,
+        event_name: "gen_ai.client.inference.operation.details".into(),
+        body: Some(AnyValue {
+            value: Some(any_value::Value::StringValue(format!("event {i}"))),
+        }),
+        ..Default::default()
+    };
+    let logs = ExportLogsServiceRequest {
+        resource_logs: vec![ResourceLogs {
+            resource: Some(Resource {
+                attributes: vec![kvs("service.name", "kafka-agent")],
+                ..Default::default()
+            }),
+            scope_logs: vec![ScopeLogs {
+                log_records: vec![rec(0x11, 1), rec(0, 2), rec(0x22, 3), rec(0x11, 4)],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    };
+    // 400 data points of ~20 bytes: over the 4096-byte records, so cut by points.
+    let metrics = ExportMetricsServiceRequest {
+        resource_metrics: vec![ResourceMetrics {
+            scope_metrics: vec![ScopeMetrics {
+                metrics: vec![Metric {
+                    name: "gen_ai.client.token.usage".into(),
+                    data: Some(metric::Data::Gauge(Gauge {
+                        data_points: (0..400)
+                            .map(|i| NumberDataPoint {
+                                time_unix_nano: i + 1,
+                                value: Some(
+                                    opentelemetry_proto::tonic::metrics::v1::number_data_point::Value::AsInt(i as i64),
+                                ),
+                                ..Default::default()
+                            })
+                            .collect(),
+                    })),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    };
+    let mut positions = BTreeMap::new();
+    for (signal, body, n) in [
+        (Signal::Logs, logs.encode_to_vec(), 4),
+        (Signal::Metrics, metrics.encode_to_vec(), 400),
+    ] {
+        let body = bytes::Bytes::from(body);
+        let mut prov = Provenance::default();
+        log.write_in_fanout(signal, &body, n, &mut prov).unwrap();
+        assert_eq!(
+            kafka.write_in_fanout(signal, &body, n, &mut prov).unwrap(),
+            Delivery::Durable
+        );
+        positions.insert(signal.as_str(), prov.log.unwrap().seq);
+    }
+    kafka.shutdown().unwrap();
+    log.close().unwrap();
+
+    let check_stamp = |r: &RawRecord, signal: &str| {
+        assert_eq!(r.headers["spanward-origin"], "replica-l");
+        let seq: u64 = r.headers["spanward-log-seq"].parse().unwrap();
+        assert_eq!(seq, positions[signal]);
+        let proof = spanward::sink::log::verify::prove(dir.path(), seq).unwrap();
+        let leaf =
+            base64::Engine::decode(&base64::engine::general_purpose::STANDARD, &proof.leaf_hash)
+                .unwrap();
+        assert_eq!(r.headers["spanward-log-leaf"], hex::encode(leaf));
+    };
+
+    let got = consume_topic(&broker.addr(), LOGS_TOPIC, 30, |c| c.len() >= 3);
+    assert_eq!(got.len(), 3, "one record per trace id, one for the unkeyed");
+    let mut by_key: BTreeMap<Option<String>, Vec<u64>> = BTreeMap::new();
+    for r in &got {
+        check_stamp(r, "logs");
+        let req = ExportLogsServiceRequest::decode(r.value.as_slice()).unwrap();
+        assert_eq!(
+            req.resource_logs[0].resource.as_ref().unwrap().attributes[0],
+            kvs("service.name", "kafka-agent")
+        );
+        for l in req
+            .resource_logs
+            .iter()
+            .flat_map(|r| &r.scope_logs)
+            .flat_map(|s| &s.log_records)
+        {
+            let want = (!l.trace_id.is_empty()).then(|| hex::encode(&l.trace_id));
+            assert_eq!(r.key, want);
+            by_key
+                .entry(r.key.clone())
+                .or_default()
+                .push(l.time_unix_nano);
+        }
+    }
+    assert_eq!(
+        by_key,
+        BTreeMap::from([
+            (None, vec![2]),
+            (Some("11".repeat(16)), vec![1, 4]),
+            (Some("22".repeat(16)), vec![3]),
+        ])
+    );
+
+    let got = consume_topic(&broker.addr(), METRICS_TOPIC, 30, |c| {
+        let n: usize = c
+            .iter()
+            .map(|r| {
+                ExportMetricsServiceRequest::decode(r.value.as_slice())
+                    .unwrap()
+                    .resource_metrics
+                    .iter()
+                    .flat_map(|r| &r.scope_metrics)
+                    .flat_map(|s| &s.metrics)
+                    .map(spanward::sink::log::kind::data_points)
+                    .sum::<usize>()
+            })
+            .sum();
+        n >= 400
+    });
+    assert!(got.len() > 1, "400 points cannot fit one 4096-byte record");
+    let mut times = BTreeSet::new();
+    for r in &got {
+        check_stamp(r, "metrics");
+        assert_eq!(r.key, None);
+        assert!(r.value.len() <= 4096);
+        let req = ExportMetricsServiceRequest::decode(r.value.as_slice()).unwrap();
+        for m in req
+            .resource_metrics
+            .iter()
+            .flat_map(|r| &r.scope_metrics)
+            .flat_map(|s| &s.metrics)
+        {
+            assert_eq!(m.name, "gen_ai.client.token.usage");
+            let Some(metric::Data::Gauge(g)) = &m.data else {
+                panic!("{m:?}")
+            };
+            times.extend(g.data_points.iter().map(|p| p.time_unix_nano));
+        }
+    }
+    assert_eq!(times, (1..=400).collect::<BTreeSet<u64>>());
+
+    // The traces topic got nothing.
+    let spans = consume_topic(&broker.addr(), TOPIC, 3, |c| !c.is_empty());
+    assert!(spans.is_empty());
 }

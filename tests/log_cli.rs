@@ -214,3 +214,291 @@ fn cli_keygen_verify_prove_and_verify_proof() {
     })
     .is_err());
 }
+
+// ---- Record kinds: traces, logs and metrics in one log. ----
+
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+use opentelemetry_proto::tonic::metrics::v1::{
+    metric, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum,
+};
+use spanward::sink::log::verify::cat_signal;
+use spanward::sink::{Delivery, Sink};
+use spanward::vocab::Signal;
+
+fn log_batch(tag: &str, n: usize) -> ExportLogsServiceRequest {
+    ExportLogsServiceRequest {
+        resource_logs: vec![ResourceLogs {
+            scope_logs: vec![ScopeLogs {
+                log_records: (0..n)
+                    .map(|i| LogRecord {
+                        event_name: "gen_ai.client.inference.operation.details".into(),
+                        severity_text: format!("{tag}-{i}"),
+                        trace_id: vec![3; 16],
+                        ..Default::default()
+                    })
+                    .collect(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    }
+}
+
+fn metric_batch(points: usize) -> ExportMetricsServiceRequest {
+    ExportMetricsServiceRequest {
+        resource_metrics: vec![ResourceMetrics {
+            scope_metrics: vec![ScopeMetrics {
+                metrics: vec![Metric {
+                    name: "gen_ai.client.token.usage".into(),
+                    data: Some(metric::Data::Sum(Sum {
+                        data_points: (0..points)
+                            .map(|i| NumberDataPoint {
+                                time_unix_nano: i as u64 + 1,
+                                ..Default::default()
+                            })
+                            .collect(),
+                        aggregation_temporality: 2,
+                        is_monotonic: true,
+                    })),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    }
+}
+
+/// Writes, through the `Sink` interface as the workers do: trace 0, logs 1, metrics 2, trace 3,
+/// logs 4. Returns the requests.
+fn mixed_log(
+    dir: &std::path::Path,
+) -> (
+    Vec<ExportTraceServiceRequest>,
+    Vec<ExportLogsServiceRequest>,
+    ExportMetricsServiceRequest,
+) {
+    let (env, _) = key_env();
+    let s = LogSink::open(&config(dir), &env, false).unwrap();
+    let traces = vec![otlp("t0", 2), otlp("t3", 1)];
+    let logs = vec![log_batch("l1", 3), log_batch("l4", 1)];
+    let metrics = metric_batch(4);
+    let enc = |m: &dyn Fn() -> Vec<u8>| bytes::Bytes::from(m());
+    let writes: Vec<(Signal, bytes::Bytes, usize)> = vec![
+        (
+            Signal::Traces,
+            enc(&|| prost::Message::encode_to_vec(&traces[0])),
+            2,
+        ),
+        (
+            Signal::Logs,
+            enc(&|| prost::Message::encode_to_vec(&logs[0])),
+            3,
+        ),
+        (
+            Signal::Metrics,
+            enc(&|| prost::Message::encode_to_vec(&metrics)),
+            4,
+        ),
+        (
+            Signal::Traces,
+            enc(&|| prost::Message::encode_to_vec(&traces[1])),
+            1,
+        ),
+        (
+            Signal::Logs,
+            enc(&|| prost::Message::encode_to_vec(&logs[1])),
+            1,
+        ),
+    ];
+    for (sig, b, n) in &writes {
+        assert_eq!(s.write(*sig, b, *n).unwrap(), Delivery::Durable);
+    }
+    let st = s.stats();
+    assert_eq!((st.spans, st.log_records, st.metric_points), (3, 4, 4));
+    s.close().unwrap();
+    (traces, logs, metrics)
+}
+
+/// Trace records stay bare (byte-for-byte what a traces-only log stored); logs and metrics
+/// carry their kind header; all five records verify and prove, and the log reopens.
+#[test]
+fn kinds_share_one_tree_verify_prove_and_reopen() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (traces, logs, metrics) = mixed_log(tmp.path());
+    let all = read_all(tmp.path());
+    assert_eq!(all.len(), 5);
+    assert_eq!(all[0].1, prost::Message::encode_to_vec(&traces[0]));
+    assert_eq!(&all[1].1[..2], &[0, 2]);
+    assert_eq!(&all[1].1[2..], prost::Message::encode_to_vec(&logs[0]));
+    assert_eq!(&all[2].1[..2], &[0, 3]);
+    assert_eq!(&all[2].1[2..], prost::Message::encode_to_vec(&metrics));
+
+    let rep = verify_dir(tmp.path(), None, &mut |_, _| {}).unwrap();
+    assert_eq!(rep.records, 5);
+    assert_eq!((rep.spans, rep.log_records, rep.metric_points), (3, 4, 4));
+    assert_eq!((rep.log_batches, rep.metric_batches), (2, 1));
+    assert_eq!(rep.undecodable_payloads, 0);
+    for seq in 0..5 {
+        verify_proof(&prove(tmp.path(), seq).unwrap(), None).unwrap();
+    }
+
+    // Recovery reads across kinds: reopen, append once more, everything still verifies.
+    let (env, _) = key_env();
+    let s = LogSink::open(&config(tmp.path()), &env, false).unwrap();
+    s.write(
+        Signal::Metrics,
+        &prost::Message::encode_to_vec(&metric_batch(1)).into(),
+        1,
+    )
+    .unwrap();
+    s.close().unwrap();
+    let rep = verify_dir(tmp.path(), None, &mut |_, _| {}).unwrap();
+    assert_eq!((rep.records, rep.metric_points), (6, 5));
+    verify_proof(&prove(tmp.path(), 5).unwrap(), None).unwrap();
+}
+
+/// A flipped kind byte is damage like any other bit: `verify` names the record.
+#[test]
+fn a_flipped_kind_byte_fails_verify() {
+    let tmp = tempfile::tempdir().unwrap();
+    mixed_log(tmp.path());
+    let seg = segments(tmp.path()).remove(0);
+    let spans = record_spans(&seg);
+    let (off, _) = spans[1];
+    let mut bytes = std::fs::read(&seg).unwrap();
+    // Record prefix (len, len check) is 8 bytes; then the header 0x00 0x02.
+    let at = off as usize + 8 + 1;
+    assert_eq!(bytes[at], 2);
+    bytes[at] = 3;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&seg, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::write(&seg, bytes).unwrap();
+    let f = verify_dir(tmp.path(), None, &mut |_, _| {}).unwrap_err();
+    assert_eq!((f.file.clone(), f.offset), (seg, off), "{f}");
+}
+
+/// `log cat` prints each record in its signal's OTLP/JSON, traces exactly as before kinds, and
+/// `--signal` keeps one signal's.
+#[test]
+fn cat_prints_each_kind_in_its_own_otlp_json() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (traces, logs, metrics) = mixed_log(tmp.path());
+    let mut out = Vec::new();
+    let r = cat_signal(tmp.path(), 0, None, &mut out).unwrap();
+    assert_eq!((r.traces, r.logs, r.metrics, r.skipped), (2, 2, 1, 0));
+    let text = String::from_utf8(out).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 5);
+    // Traces: the same bytes the traces-only `log cat` printed.
+    assert_eq!(lines[0], serde_json::to_string(&traces[0]).unwrap());
+    assert_eq!(lines[3], serde_json::to_string(&traces[1]).unwrap());
+    assert!(lines[1].starts_with("{\"resourceLogs\":"), "{}", lines[1]);
+    assert!(
+        lines[2].starts_with("{\"resourceMetrics\":"),
+        "{}",
+        lines[2]
+    );
+    let l1: ExportLogsServiceRequest = serde_json::from_str(lines[1]).unwrap();
+    let l4: ExportLogsServiceRequest = serde_json::from_str(lines[4]).unwrap();
+    assert_eq!(vec![l1, l4], logs);
+    let m: ExportMetricsServiceRequest = serde_json::from_str(lines[2]).unwrap();
+    assert_eq!(m, metrics);
+    // OTLP/JSON: trace ids in hex, enum and 64-bit numbers as OTLP/JSON writes them.
+    assert!(lines[1].contains(&"03".repeat(16)), "{}", lines[1]);
+
+    // The old entry point prints the same five lines.
+    let mut old = Vec::new();
+    assert_eq!(cat(tmp.path(), 0, &mut old).unwrap(), (5, 0));
+    assert_eq!(String::from_utf8(old).unwrap(), text);
+
+    let mut only = Vec::new();
+    let r = cat_signal(tmp.path(), 1, Some(Signal::Logs), &mut only).unwrap();
+    assert_eq!((r.logs, r.traces, r.metrics, r.filtered), (2, 0, 0, 2));
+    let only = String::from_utf8(only).unwrap();
+    assert_eq!(only.lines().collect::<Vec<_>>(), [lines[1], lines[4]]);
+}
+
+/// A log written before record kinds existed (bare trace payloads, appended raw) reads,
+/// verifies and proves as it did, also with kinds appended after it; a record of an unknown
+/// kind is reported, never taken for traces.
+#[test]
+fn a_traces_only_log_reads_unchanged_and_unknown_kinds_are_skipped() {
+    let (env, _) = key_env();
+    let tmp = tempfile::tempdir().unwrap();
+    let s = LogSink::open(&config(tmp.path()), &env, false).unwrap();
+    let old: Vec<ExportTraceServiceRequest> = (0..3).map(|i| otlp(&format!("o{i}"), 2)).collect();
+    for r in &old {
+        s.append(&prost::Message::encode_to_vec(r)).unwrap();
+    }
+    s.append_request(
+        Signal::Logs,
+        &prost::Message::encode_to_vec(&log_batch("n", 2)),
+    )
+    .unwrap();
+    // A later version's kind 9.
+    s.append(&[0, 9, 1, 2, 3]).unwrap();
+    s.close().unwrap();
+    let rep = verify_dir(tmp.path(), None, &mut |_, _| {}).unwrap();
+    assert_eq!((rep.records, rep.spans, rep.log_records), (5, 6, 2));
+    assert_eq!(rep.undecodable_payloads, 1);
+    verify_proof(&prove(tmp.path(), 4).unwrap(), None).unwrap();
+    let mut out = Vec::new();
+    let r = cat_signal(tmp.path(), 0, None, &mut out).unwrap();
+    assert_eq!((r.traces, r.logs, r.skipped), (3, 1, 1));
+    let text = String::from_utf8(out).unwrap();
+    let back: Vec<ExportTraceServiceRequest> = text
+        .lines()
+        .take(3)
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(back, old);
+}
+
+/// The binary: `log cat --signal metrics` prints that signal only and says on stderr what it
+/// printed; `verify` prints the per-kind line; a bad `--signal` is refused.
+#[test]
+fn cli_log_cat_signal_and_verify_name_the_kinds() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, _, metrics) = mixed_log(tmp.path());
+    let bin = env!("CARGO_BIN_EXE_spanward");
+    let out = std::process::Command::new(bin)
+        .args(["log", "cat"])
+        .arg(tmp.path())
+        .args(["--signal", "metrics"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let m: ExportMetricsServiceRequest = serde_json::from_str(stdout.trim_end()).unwrap();
+    assert_eq!(m, metrics);
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("printed 0 trace, 0 log and 1 metric requests")
+            && stderr.contains("4 records of other signals left out"),
+        "{stderr}"
+    );
+    let out = std::process::Command::new(bin)
+        .arg("verify")
+        .arg(tmp.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.starts_with("OK: 5 records (3 spans,"), "{stdout}");
+    assert!(
+        stdout.contains(
+            "of which 2 log batches (4 log records) and 1 metric batches (4 data points)"
+        ),
+        "{stdout}"
+    );
+    let out = std::process::Command::new(bin)
+        .args(["log", "cat"])
+        .arg(tmp.path())
+        .args(["--signal", "profiles"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+}

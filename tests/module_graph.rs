@@ -50,8 +50,9 @@ const LAYERS: &[Layer] = &[
     l("vocab", 0, &[]),
     //
     // Layer 1, the data: encoded OTLP requests, their limits, tracestate, `service.name`.
-    // Depends on nothing of the service: every layer above reads requests through it.
-    l("otlp", 1, &[]),
+    // Depends on nothing of the service but `vocab`'s `Signal` (which request shape to check):
+    // every layer above reads requests through it.
+    l("otlp", 1, &["vocab"]),
     // Bearer tokens, read from a file or from the environment (`keys::Env`).
     l("auth", 1, &["keys"]),
     //

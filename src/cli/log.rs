@@ -56,8 +56,9 @@ pub struct VerifyProofArgs {
 /// `spanward log …`
 #[derive(Debug, Subcommand)]
 pub enum LogCommand {
-    /// Prints records as OTLP JSON, one ExportTraceServiceRequest per line (replayable as
-    /// OTLP/HTTP JSON bodies).
+    /// Prints records as OTLP JSON, one export request per line in its signal's OTLP/JSON
+    /// (top-level `resourceSpans`, `resourceLogs` or `resourceMetrics`), each replayable as an
+    /// OTLP/HTTP JSON body to /v1/traces, /v1/logs or /v1/metrics.
     Cat(CatArgs),
 }
 
@@ -67,6 +68,17 @@ pub struct CatArgs {
     /// First sequence number to print.
     #[arg(long, default_value_t = 0)]
     pub from: u64,
+    /// Print only this signal's records (`traces`, `logs` or `metrics`), so that every line
+    /// can be posted to the same path. Default: all, in log order.
+    #[arg(long, value_parser = parse_signal)]
+    pub signal: Option<crate::vocab::Signal>,
+}
+
+fn parse_signal(s: &str) -> Result<crate::vocab::Signal, String> {
+    crate::vocab::Signal::ALL
+        .into_iter()
+        .find(|x| x.as_str() == s)
+        .ok_or_else(|| format!("`{s}`: expected traces, logs or metrics"))
 }
 
 /// `spanward keygen [--out FILE]` (HMAC key) or `spanward keygen --signing [--name NAME] --out FILE`
@@ -124,6 +136,12 @@ pub fn run_verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
                 "OK: {} records ({} spans, {} bytes in {} segments), {} checkpoints; tree size {}, root {}",
                 r.records, r.spans, r.bytes, r.segments, r.checkpoints, r.tree_size, r.root
             );
+            if r.log_batches + r.metric_batches > 0 {
+                println!(
+                    "    of which {} log batches ({} log records) and {} metric batches ({} data points)",
+                    r.log_batches, r.log_records, r.metric_batches, r.metric_points
+                );
+            }
             if r.pruned_records > 0 {
                 println!(
                     "    {} earlier records were removed by retention (their leaf hashes verified)",
@@ -204,12 +222,28 @@ pub fn run_log(cmd: &LogCommand) -> anyhow::Result<ExitCode> {
         LogCommand::Cat(a) => {
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
-            match verify::cat(&a.dir, a.from, &mut out) {
-                Ok((_, skipped)) => {
+            match verify::cat_signal(&a.dir, a.from, a.signal, &mut out) {
+                Ok(r) => {
                     out.flush()?;
-                    if skipped > 0 {
+                    // Which signal each line is: said once on stderr when the log holds more
+                    // than traces (the trace-only output stays what it always was).
+                    if r.logs + r.metrics > 0 || a.signal.is_some() {
                         eprintln!(
-                            "note: {skipped} records were not OTLP trace requests and were skipped"
+                            "note: printed {} trace, {} log and {} metric requests (one per line; the top-level key says which){}",
+                            r.traces,
+                            r.logs,
+                            r.metrics,
+                            if r.filtered > 0 {
+                                format!("; {} records of other signals left out", r.filtered)
+                            } else {
+                                String::new()
+                            }
+                        );
+                    }
+                    if r.skipped > 0 {
+                        eprintln!(
+                            "note: {} records were not OTLP export requests and were skipped",
+                            r.skipped
                         );
                     }
                     Ok(ExitCode::SUCCESS)

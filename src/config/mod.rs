@@ -113,12 +113,17 @@ pub struct ReceiversConfig {
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct OtlpReceiverConfig {
-    /// OTLP/gRPC (`TraceService/Export`). Default endpoint `127.0.0.1:4317`.
+    /// OTLP/gRPC (`TraceService/Export`, `LogsService/Export`, `MetricsService/Export`).
+    /// Default endpoint `127.0.0.1:4317`.
     #[serde(deserialize_with = "present")]
     pub grpc: Option<GrpcConfig>,
-    /// OTLP/HTTP (`POST /v1/traces`). Default endpoint `127.0.0.1:4318`.
+    /// OTLP/HTTP (`POST /v1/traces`, `/v1/logs`, `/v1/metrics`). Default endpoint
+    /// `127.0.0.1:4318`.
     #[serde(deserialize_with = "present")]
     pub http: Option<HttpConfig>,
+    /// The signals taken, on both protocols: `[traces, logs, metrics]` (default). A signal
+    /// left out is answered gRPC `UNIMPLEMENTED` / HTTP 404, naming this key.
+    pub signals: crate::receiver::Signals,
     /// Request limits shared by both protocols.
     pub limits: crate::otlp::Limits,
     /// Per-client rate limits (off by default); see `crate::receiver::ratelimit`.
@@ -281,6 +286,8 @@ pub struct Resolved {
     pub admin: SocketAddr,
     pub limits: crate::otlp::Limits,
     pub rate_limit: crate::receiver::ratelimit::RateLimitConfig,
+    /// `receivers.otlp.signals`.
+    pub signals: crate::receiver::Signals,
     /// The exporters the config turns on, in fan-out order, their values checked. Built once,
     /// by `service::run`.
     pub exporters: Vec<Exporter>,
@@ -466,6 +473,9 @@ impl Config {
             ));
         }
         let admin = addr("admin.endpoint", &self.admin.endpoint)?;
+        otlp.signals
+            .validate()
+            .map_err(|m| invalid("receivers.otlp.signals", m))?;
         let limits = otlp.limits.clone();
         if limits.max_body_bytes < 1024 {
             return Err(invalid(
@@ -572,6 +582,7 @@ impl Config {
             admin,
             limits,
             rate_limit: otlp.rate_limit.clone(),
+            signals: otlp.signals.clone(),
             pipeline: self.pipeline.clone(),
             workers,
             hmac_key,

@@ -3,14 +3,22 @@
 //! values are over the byte limit (replaced by [`OVERSIZE_MARKER`] through an edit, so they are
 //! never forwarded unscanned and never cost a scan).
 //!
-//! Limits, as `receivers.otlp.limits` documents them: spans per request; key-values and array
-//! elements per resource, per scope and per span (its events and links included, and everything
-//! nested in their values); nesting of array/kvlist values (a plain value is level 1).
+//! Limits, as `receivers.otlp.limits` documents them: items per request (spans, log records or
+//! metric data points); key-values and array elements per resource, per scope and per item (a
+//! span's events and links, a log record's body, a data point's exemplars included, and
+//! everything nested in their values); nesting of array/kvlist values (a plain value is level
+//! 1).
+//!
+//! The three signals' requests share their outer shape (request → resource → scope → items,
+//! with the same field numbers); the walk differs only in the items' schema.
 
 use super::edit::Edits;
 use super::num::*;
 use super::wire::{put_len_field, Msg, Val, I32, I64, LEN, VARINT};
 use super::Limits;
+use crate::vocab::Signal;
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
 
@@ -25,15 +33,16 @@ pub enum CheckError {
     /// with its own message, or yields a request to encode again, see [`canonical`]).
     #[error("not in canonical form")]
     NotCanonical,
-    #[error("more than {limit} spans in one request")]
-    TooManySpans { limit: usize },
-    #[error("more than {limit} attributes in one span, resource or scope")]
+    /// More items (spans, log records or metric data points, `what`) than the limit.
+    #[error("more than {limit} {what} in one request")]
+    TooManySpans { limit: usize, what: &'static str },
+    #[error("more than {limit} attributes in one span, log record, data point, resource or scope")]
     TooManyAttributes { limit: usize },
     #[error("attribute values nested deeper than {limit} levels")]
     TooDeep { limit: usize },
     /// An id of another length than OTLP's (16 bytes for a trace id, 8 for a span id, or empty,
-    /// as the OpenTelemetry Collector accepts them). Ids are not scanned, so they must not be
-    /// able to carry anything else.
+    /// as the OpenTelemetry Collector accepts them), on a span, link, log record or exemplar.
+    /// Ids are not scanned, so they must not be able to carry anything else.
     #[error("{field} of {len} bytes (trace ids are 16 bytes, span ids 8, or empty)")]
     BadId { field: &'static str, len: usize },
 }
@@ -41,12 +50,14 @@ pub enum CheckError {
 /// A request that passed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Checked {
+    /// Items: spans, log records or metric data points.
     pub spans: usize,
     /// String and bytes attribute values over the byte limit, replaced by edits.
     pub oversize_values: u64,
 }
 
-/// The message types of a trace request.
+/// The message types of the three signals' requests. `Request`, `ResourceSpans` and
+/// `ScopeSpans` stand for the logs' and metrics' messages of the same place too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Request,
@@ -63,6 +74,69 @@ enum Kind {
     AnyValue,
     ArrayValue,
     KvList,
+    LogRecord,
+    Metric,
+    /// `Gauge` and `Summary` (data points only), `Sum`, `Histogram`, `ExponentialHistogram`.
+    Gauge,
+    Sum,
+    Histogram,
+    ExpHistogram,
+    Summary,
+    NumberPoint,
+    HistogramPoint,
+    ExpHistogramPoint,
+    Buckets,
+    SummaryPoint,
+    Quantile,
+    Exemplar,
+}
+
+impl Kind {
+    /// The items of a signal's scope message.
+    fn items_of(signal: Signal) -> Kind {
+        match signal {
+            Signal::Traces => Kind::Span,
+            Signal::Logs => Kind::LogRecord,
+            Signal::Metrics => Kind::Metric,
+        }
+    }
+
+    /// What the item limit counts: spans, log records, metric data points.
+    fn is_item(self) -> bool {
+        matches!(
+            self,
+            Kind::Span
+                | Kind::LogRecord
+                | Kind::NumberPoint
+                | Kind::HistogramPoint
+                | Kind::ExpHistogramPoint
+                | Kind::SummaryPoint
+        )
+    }
+
+    /// Messages whose own attributes count against the per-item attribute limit from zero.
+    fn resets_attribute_count(self) -> bool {
+        self.is_item() || matches!(self, Kind::Resource | Kind::Scope | Kind::Metric)
+    }
+
+    /// Messages whose attributes are level-1 values.
+    fn has_attributes(self) -> bool {
+        matches!(
+            self,
+            Kind::Resource
+                | Kind::Scope
+                | Kind::Span
+                | Kind::Event
+                | Kind::Link
+                | Kind::LogRecord
+                | Kind::Metric
+                | Kind::NumberPoint
+                | Kind::HistogramPoint
+                | Kind::ExpHistogramPoint
+                | Kind::SummaryPoint
+                | Kind::Exemplar
+        )
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,11 +146,30 @@ enum Ty {
     Varint,
     Fixed64,
     Fixed32,
+    /// A packed `repeated fixed64`/`double`: one non-empty length-delimited field of 8-byte
+    /// elements, as prost writes it.
+    Packed64,
+    /// A packed `repeated uint64`: one non-empty length-delimited field of varints.
+    PackedVarint,
     Msg(Kind),
 }
 
+/// The oneof group a field belongs to, if any: a message may carry one member of each group
+/// (prost keeps the last of several, so more than one is not canonical).
+fn oneof_group(kind: Kind, num: u32) -> Option<u32> {
+    match (kind, num) {
+        (Kind::AnyValue, _) => Some(0),
+        (Kind::Metric, METRIC_GAUGE | METRIC_SUM | METRIC_HISTOGRAM)
+        | (Kind::Metric, METRIC_EXP_HISTOGRAM | METRIC_SUMMARY) => Some(1),
+        (Kind::NumberPoint, NDP_AS_DOUBLE | NDP_AS_INT) => Some(2),
+        (Kind::Exemplar, EX_AS_DOUBLE | EX_AS_INT) => Some(3),
+        _ => None,
+    }
+}
+
 /// A field's type and whether it repeats; `None` for a field the message does not have.
-fn schema(kind: Kind, num: u32) -> Option<(Ty, bool)> {
+/// `items`: the kind of the scope message's items (spans, log records or metrics).
+fn schema(kind: Kind, num: u32, items: Kind) -> Option<(Ty, bool)> {
     use Kind::*;
     use Ty::*;
     let one = |t| Some((t, false));
@@ -92,7 +185,7 @@ fn schema(kind: Kind, num: u32) -> Option<(Ty, bool)> {
         (EntityRef, ENTITY_SCHEMA_URL | ENTITY_TYPE) => one(Str),
         (EntityRef, ENTITY_ID_KEYS | ENTITY_DESCRIPTION_KEYS) => many(Str),
         (ScopeSpans, SS_SCOPE) => one(Msg(Scope)),
-        (ScopeSpans, SS_SPANS) => many(Msg(Span)),
+        (ScopeSpans, SS_SPANS) => many(Msg(items)),
         (ScopeSpans, SS_SCHEMA_URL) => one(Str),
         (Scope, SCOPE_NAME | SCOPE_VERSION) => one(Str),
         (Scope, SCOPE_ATTRIBUTES) => many(Msg(KeyValue)),
@@ -130,13 +223,81 @@ fn schema(kind: Kind, num: u32) -> Option<(Ty, bool)> {
         (AnyValue, AV_BYTES) => one(Bytes),
         (ArrayValue, LIST_VALUES) => many(Msg(AnyValue)),
         (KvList, LIST_VALUES) => many(Msg(KeyValue)),
+        // Logs.
+        (LogRecord, LOG_TIME | LOG_OBSERVED_TIME) => one(Fixed64),
+        (LogRecord, LOG_SEVERITY_NUMBER | LOG_DROPPED_ATTRIBUTES) => one(Varint),
+        (LogRecord, LOG_SEVERITY_TEXT | LOG_EVENT_NAME) => one(Str),
+        (LogRecord, LOG_BODY) => one(Msg(AnyValue)),
+        (LogRecord, LOG_ATTRIBUTES) => many(Msg(KeyValue)),
+        (LogRecord, LOG_FLAGS) => one(Fixed32),
+        (LogRecord, LOG_TRACE_ID | LOG_SPAN_ID) => one(Bytes),
+        // Metrics.
+        (Metric, METRIC_NAME | METRIC_DESCRIPTION | METRIC_UNIT) => one(Str),
+        (Metric, METRIC_GAUGE) => one(Msg(Gauge)),
+        (Metric, METRIC_SUM) => one(Msg(Sum)),
+        (Metric, METRIC_HISTOGRAM) => one(Msg(Histogram)),
+        (Metric, METRIC_EXP_HISTOGRAM) => one(Msg(ExpHistogram)),
+        (Metric, METRIC_SUMMARY) => one(Msg(Summary)),
+        (Metric, METRIC_METADATA) => many(Msg(KeyValue)),
+        (Gauge | Sum, DATA_POINTS) => many(Msg(NumberPoint)),
+        (Histogram, DATA_POINTS) => many(Msg(HistogramPoint)),
+        (ExpHistogram, DATA_POINTS) => many(Msg(ExpHistogramPoint)),
+        (Summary, DATA_POINTS) => many(Msg(SummaryPoint)),
+        (Sum | Histogram | ExpHistogram, DATA_TEMPORALITY) => one(Varint),
+        (Sum, SUM_IS_MONOTONIC) => one(Varint),
+        (
+            NumberPoint | HistogramPoint | ExpHistogramPoint | SummaryPoint,
+            DP_START_TIME | DP_TIME,
+        ) => one(Fixed64),
+        (NumberPoint, NDP_AS_DOUBLE | NDP_AS_INT) => one(Fixed64),
+        (NumberPoint, NDP_EXEMPLARS) => many(Msg(Exemplar)),
+        (NumberPoint, NDP_ATTRIBUTES) => many(Msg(KeyValue)),
+        (NumberPoint, NDP_FLAGS) => one(Varint),
+        (HistogramPoint, HDP_COUNT | HDP_SUM | HDP_MIN | HDP_MAX) => one(Fixed64),
+        (HistogramPoint, HDP_BUCKET_COUNTS | HDP_EXPLICIT_BOUNDS) => one(Packed64),
+        (HistogramPoint, HDP_EXEMPLARS) => many(Msg(Exemplar)),
+        (HistogramPoint, HDP_ATTRIBUTES) => many(Msg(KeyValue)),
+        (HistogramPoint, HDP_FLAGS) => one(Varint),
+        (ExpHistogramPoint, EDP_ATTRIBUTES) => many(Msg(KeyValue)),
+        (ExpHistogramPoint, EDP_COUNT | EDP_SUM | EDP_ZERO_COUNT) => one(Fixed64),
+        (ExpHistogramPoint, EDP_MIN | EDP_MAX | EDP_ZERO_THRESHOLD) => one(Fixed64),
+        (ExpHistogramPoint, EDP_SCALE | EDP_FLAGS) => one(Varint),
+        (ExpHistogramPoint, EDP_POSITIVE | EDP_NEGATIVE) => one(Msg(Buckets)),
+        (ExpHistogramPoint, EDP_EXEMPLARS) => many(Msg(Exemplar)),
+        (Buckets, BUCKETS_OFFSET) => one(Varint),
+        (Buckets, BUCKETS_COUNTS) => one(PackedVarint),
+        (SummaryPoint, SDP_COUNT | SDP_SUM) => one(Fixed64),
+        (SummaryPoint, SDP_QUANTILES) => many(Msg(Quantile)),
+        (SummaryPoint, SDP_ATTRIBUTES) => many(Msg(KeyValue)),
+        (SummaryPoint, SDP_FLAGS) => one(Varint),
+        (Quantile, VAQ_QUANTILE | VAQ_VALUE) => one(Fixed64),
+        (Exemplar, EX_TIME | EX_AS_DOUBLE | EX_AS_INT) => one(Fixed64),
+        (Exemplar, EX_SPAN_ID | EX_TRACE_ID) => one(Bytes),
+        (Exemplar, EX_ATTRIBUTES) => many(Msg(KeyValue)),
         _ => None,
+    }
+}
+
+/// Whether `b` is a valid packed field of `ty`'s elements.
+fn packed_ok(ty: Ty, b: &[u8]) -> bool {
+    match ty {
+        Ty::Packed64 => !b.is_empty() && b.len().is_multiple_of(8),
+        Ty::PackedVarint => {
+            let mut pos = 0;
+            while pos < b.len() {
+                if super::wire::read_varint(b, &mut pos).is_err() {
+                    return false;
+                }
+            }
+            !b.is_empty()
+        }
+        _ => true,
     }
 }
 
 fn wire_of(t: Ty) -> u8 {
     match t {
-        Ty::Str | Ty::Bytes | Ty::Msg(_) => LEN,
+        Ty::Str | Ty::Bytes | Ty::Msg(_) | Ty::Packed64 | Ty::PackedVarint => LEN,
         Ty::Varint => VARINT,
         Ty::Fixed64 => I64,
         Ty::Fixed32 => I32,
@@ -150,6 +311,10 @@ const MAX_NESTING: usize = 100;
 
 struct Walker<'l> {
     limits: &'l Limits,
+    /// The kind of the scope message's items.
+    items: Kind,
+    /// What the item limit's error calls them.
+    what: &'static str,
     spans: usize,
     oversize: u64,
     /// Key-values and array elements left in the current resource, scope or span.
@@ -159,23 +324,41 @@ struct Walker<'l> {
     bad_id: Option<CheckError>,
 }
 
-/// The expected length and the name of a span's or link's id field.
-fn id_field(kind: Kind, num: u32) -> (usize, &'static str) {
-    match (kind, num) {
+/// The expected length and the name of an id field (of a span, link, log record or exemplar);
+/// `None` for a bytes field that is not an id.
+fn id_field(kind: Kind, num: u32) -> Option<(usize, &'static str)> {
+    Some(match (kind, num) {
         (Kind::Span, SPAN_TRACE_ID) => (16, "span trace_id"),
         (Kind::Span, SPAN_SPAN_ID) => (8, "span span_id"),
         (Kind::Span, _) => (8, "span parent_span_id"),
-        (_, LINK_TRACE_ID) => (16, "link trace_id"),
-        _ => (8, "link span_id"),
-    }
+        (Kind::Link, LINK_TRACE_ID) => (16, "link trace_id"),
+        (Kind::Link, _) => (8, "link span_id"),
+        (Kind::LogRecord, LOG_TRACE_ID) => (16, "log record trace_id"),
+        (Kind::LogRecord, _) => (8, "log record span_id"),
+        (Kind::Exemplar, EX_TRACE_ID) => (16, "exemplar trace_id"),
+        (Kind::Exemplar, _) => (8, "exemplar span_id"),
+        _ => return None,
+    })
 }
 
 /// Checks `buf` (a decompressed `ExportTraceServiceRequest`); oversized attribute values are
 /// replaced through `edits` (apply them before forwarding). On `NotCanonical`, `edits` may hold
 /// partial work: clear it.
 pub fn check(buf: &[u8], limits: &Limits, edits: &mut Edits) -> Result<Checked, CheckError> {
+    check_signal(Signal::Traces, buf, limits, edits)
+}
+
+/// [`check`] for any signal's export request.
+pub fn check_signal(
+    signal: Signal,
+    buf: &[u8],
+    limits: &Limits,
+    edits: &mut Edits,
+) -> Result<Checked, CheckError> {
     let mut w = Walker {
         limits,
+        items: Kind::items_of(signal),
+        what: signal.items(),
         spans: 0,
         oversize: 0,
         left: limits.max_attributes_per_span,
@@ -194,9 +377,21 @@ pub fn check(buf: &[u8], limits: &Limits, edits: &mut Edits) -> Result<Checked, 
 /// Decodes a request with prost and encodes it again: the canonical form [`check`] admits. The
 /// error is prost's own message (no payload text).
 pub fn canonical(buf: &[u8]) -> Result<Vec<u8>, String> {
-    ExportTraceServiceRequest::decode(buf)
-        .map(|r| r.encode_to_vec())
-        .map_err(|e| e.to_string())
+    canonical_signal(Signal::Traces, buf)
+}
+
+/// [`canonical`] for any signal's export request.
+pub fn canonical_signal(signal: Signal, buf: &[u8]) -> Result<Vec<u8>, String> {
+    fn again<M: Message + Default>(buf: &[u8]) -> Result<Vec<u8>, String> {
+        M::decode(buf)
+            .map(|r| r.encode_to_vec())
+            .map_err(|e| e.to_string())
+    }
+    match signal {
+        Signal::Traces => again::<ExportTraceServiceRequest>(buf),
+        Signal::Logs => again::<ExportLogsServiceRequest>(buf),
+        Signal::Metrics => again::<ExportMetricsServiceRequest>(buf),
+    }
 }
 
 impl Walker<'_> {
@@ -223,14 +418,15 @@ impl Walker<'_> {
         if level > MAX_NESTING {
             return Err(CheckError::NotCanonical);
         }
-        if matches!(kind, Kind::Resource | Kind::Scope | Kind::Span) {
+        if kind.resets_attribute_count() {
             self.left = self.limits.max_attributes_per_span;
         }
-        if kind == Kind::Span {
+        if kind.is_item() {
             self.spans += 1;
             if self.spans > self.limits.max_spans_per_request {
                 return Err(CheckError::TooManySpans {
                     limit: self.limits.max_spans_per_request,
+                    what: self.what,
                 });
             }
         }
@@ -240,27 +436,31 @@ impl Walker<'_> {
             });
         }
         let mut seen: u32 = 0;
-        let mut oneof = false;
+        let mut oneofs: u32 = 0;
         for f in m.fields() {
             let f = f.map_err(|_| CheckError::NotCanonical)?;
-            let (ty, repeated) = schema(kind, f.num).ok_or(CheckError::NotCanonical)?;
+            let (ty, repeated) = schema(kind, f.num, self.items).ok_or(CheckError::NotCanonical)?;
             if f.wire_type() != wire_of(ty) {
                 return Err(CheckError::NotCanonical);
             }
             if !repeated {
+                // Field numbers of every schema are under 32.
                 let bit = 1u32 << f.num;
                 if seen & bit != 0 {
                     return Err(CheckError::NotCanonical);
                 }
                 seen |= bit;
             }
-            if kind == Kind::AnyValue {
-                if oneof {
+            if let Some(g) = oneof_group(kind, f.num) {
+                if oneofs & (1 << g) != 0 {
                     return Err(CheckError::NotCanonical);
                 }
-                oneof = true;
+                oneofs |= 1 << g;
             }
             match (ty, f.val) {
+                (Ty::Packed64 | Ty::PackedVarint, Val::Len(b)) if !packed_ok(ty, b.bytes()) => {
+                    return Err(CheckError::NotCanonical);
+                }
                 (Ty::Str, Val::Len(s)) => {
                     if simdutf8::basic::from_utf8(s.bytes()).is_err() {
                         return Err(CheckError::NotCanonical);
@@ -285,20 +485,19 @@ impl Walker<'_> {
                         put_len_field(out, AV_STRING, OVERSIZE_MARKER.as_bytes())
                     });
                 }
-                (Ty::Bytes, Val::Len(b)) if matches!(kind, Kind::Span | Kind::Link) => {
-                    let (want, field) = id_field(kind, f.num);
-                    let len = b.bytes().len();
-                    if len != 0 && len != want && self.bad_id.is_none() {
-                        self.bad_id = Some(CheckError::BadId { field, len });
+                (Ty::Bytes, Val::Len(b)) => {
+                    if let Some((want, field)) = id_field(kind, f.num) {
+                        let len = b.bytes().len();
+                        if len != 0 && len != want && self.bad_id.is_none() {
+                            self.bad_id = Some(CheckError::BadId { field, len });
+                        }
                     }
                 }
                 (Ty::Msg(child), Val::Len(c)) => {
                     let d = match (kind, child) {
-                        // A span's, event's, link's, resource's or scope's attributes.
-                        (
-                            Kind::Resource | Kind::Scope | Kind::Span | Kind::Event | Kind::Link,
-                            Kind::KeyValue,
-                        ) => {
+                        // An item's, event's, link's, exemplar's, metric's, resource's or
+                        // scope's attributes; a log record's body.
+                        (k, Kind::KeyValue | Kind::AnyValue) if k.has_attributes() => {
                             self.take()?;
                             1
                         }
@@ -323,375 +522,5 @@ impl Walker<'_> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::otlp::testgen::{kv, request};
-    use crate::otlp::wire::{put_tag, put_varint_field};
-    use opentelemetry_proto::tonic::common::v1::{
-        any_value::Value, AnyValue, ArrayValue, KeyValueList,
-    };
-    use opentelemetry_proto::tonic::trace::v1::span::Event;
-    use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
-    use proptest::prelude::*;
-
-    fn limits() -> Limits {
-        Limits::default()
-    }
-
-    fn one_span(span: Span) -> ExportTraceServiceRequest {
-        ExportTraceServiceRequest {
-            resource_spans: vec![ResourceSpans {
-                scope_spans: vec![ScopeSpans {
-                    spans: vec![span],
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }],
-        }
-    }
-
-    /// A request with one span whose encoding is `span_bytes`.
-    fn raw_span(span_bytes: &[u8]) -> Vec<u8> {
-        let mut ss = Vec::new();
-        put_len_field(&mut ss, SS_SPANS, span_bytes);
-        let mut rs = Vec::new();
-        put_len_field(&mut rs, RS_SCOPE_SPANS, &ss);
-        let mut req = Vec::new();
-        put_len_field(&mut req, REQUEST_RESOURCE_SPANS, &rs);
-        req
-    }
-
-    fn checked(buf: &[u8], l: &Limits) -> Result<(Checked, Vec<u8>), CheckError> {
-        let mut e = Edits::new();
-        let c = check(buf, l, &mut e)?;
-        let mut out = Vec::new();
-        e.apply(Msg::new(buf), &mut out).unwrap();
-        Ok((c, out))
-    }
-
-    proptest! {
-        /// prost's own encodings pass unchanged, spans counted.
-        #[test]
-        fn prost_encodings_pass(req in request()) {
-            let buf = req.encode_to_vec();
-            let (c, out) = checked(&buf, &limits()).unwrap();
-            prop_assert_eq!(out, buf);
-            prop_assert_eq!(c.spans, crate::pipeline::count_spans(&req));
-            prop_assert_eq!(c.oversize_values, 0);
-        }
-
-        /// Valid encodings with bytes changed: whatever still passes is exactly what prost
-        /// reads from it, and nothing panics.
-        #[test]
-        fn whatever_passes_reads_as_prost_reads_it(
-            req in request(),
-            flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..4),
-        ) {
-            let mut bytes = req.encode_to_vec();
-            if bytes.is_empty() {
-                return Ok(());
-            }
-            for (at, b) in flips {
-                let i = at.index(bytes.len());
-                bytes[i] = b;
-            }
-            if let Ok((_, out)) = checked(&bytes, &limits()) {
-                let decoded = ExportTraceServiceRequest::decode(bytes.as_slice());
-                prop_assert!(decoded.is_ok());
-                let decoded = decoded.unwrap();
-                prop_assert_eq!(ExportTraceServiceRequest::decode(out.as_slice()).unwrap(), decoded);
-            }
-        }
-    }
-
-    #[test]
-    fn ids_of_other_lengths_are_refused_empty_and_otlp_lengths_pass() {
-        let span_with = |num: u32, id: &[u8]| {
-            let mut sp = Vec::new();
-            put_len_field(&mut sp, num, id);
-            raw_span(&sp)
-        };
-        let link_with = |num: u32, id: &[u8]| {
-            let mut link = Vec::new();
-            put_len_field(&mut link, num, id);
-            let mut sp = Vec::new();
-            put_len_field(&mut sp, SPAN_LINKS, &link);
-            raw_span(&sp)
-        };
-        let cases = [
-            (span_with(SPAN_TRACE_ID, &[1; 5]), "span trace_id", 5),
-            (span_with(SPAN_TRACE_ID, &[1; 17]), "span trace_id", 17),
-            (span_with(SPAN_SPAN_ID, &[1; 16]), "span span_id", 16),
-            (
-                span_with(SPAN_PARENT_SPAN_ID, &[1; 3]),
-                "span parent_span_id",
-                3,
-            ),
-            (link_with(LINK_TRACE_ID, &[1; 8]), "link trace_id", 8),
-            (
-                link_with(LINK_SPAN_ID, b"sk_live_hidden"),
-                "link span_id",
-                14,
-            ),
-        ];
-        for (buf, field, len) in cases {
-            assert_eq!(
-                checked(&buf, &limits()).err(),
-                Some(CheckError::BadId { field, len }),
-                "{field}"
-            );
-        }
-        let passing = [
-            span_with(SPAN_TRACE_ID, &[9; 16]),
-            span_with(SPAN_SPAN_ID, &[9; 8]),
-            span_with(SPAN_PARENT_SPAN_ID, &[9; 8]),
-            link_with(LINK_TRACE_ID, &[9; 16]),
-            link_with(LINK_SPAN_ID, &[9; 8]),
-            span_with(SPAN_TRACE_ID, &[]),
-            span_with(SPAN_PARENT_SPAN_ID, &[]),
-            link_with(LINK_SPAN_ID, &[]),
-        ];
-        for buf in passing {
-            let (c, out) = checked(&buf, &limits()).unwrap();
-            assert_eq!((c.spans, out), (1, buf));
-        }
-    }
-
-    #[test]
-    fn a_repeated_id_is_judged_by_the_occurrence_prost_keeps() {
-        // Wrong, then right: not canonical; prost keeps the 16 bytes, which pass.
-        let mut sp = Vec::new();
-        put_len_field(&mut sp, SPAN_TRACE_ID, b"sk_live_hidden");
-        put_len_field(&mut sp, SPAN_TRACE_ID, &[2; 16]);
-        let buf = raw_span(&sp);
-        assert_eq!(
-            checked(&buf, &limits()).err(),
-            Some(CheckError::NotCanonical)
-        );
-        let c = canonical(&buf).unwrap();
-        assert!(checked(&c, &limits()).is_ok());
-        assert!(!c.windows(6).any(|w| w == b"hidden"));
-        // Right, then wrong: prost keeps the wrong one, refused once canonical.
-        let mut sp = Vec::new();
-        put_len_field(&mut sp, SPAN_TRACE_ID, &[2; 16]);
-        put_len_field(&mut sp, SPAN_TRACE_ID, &[2; 4]);
-        let c = canonical(&raw_span(&sp)).unwrap();
-        assert_eq!(
-            checked(&c, &limits()).err(),
-            Some(CheckError::BadId {
-                field: "span trace_id",
-                len: 4
-            })
-        );
-    }
-
-    #[test]
-    fn shapes_prost_would_change_are_not_canonical_and_canonical_fixes_them() {
-        let name = |out: &mut Vec<u8>, n: &str| put_len_field(out, SPAN_NAME, n.as_bytes());
-        let mut cases: Vec<(&str, Vec<u8>)> = Vec::new();
-        // An unknown field (number 99) in a span: prost drops it, so must we.
-        let mut sp = Vec::new();
-        name(&mut sp, "a");
-        put_len_field(&mut sp, 99, b"sk_live_hidden");
-        cases.push(("unknown field", sp));
-        // The name twice: prost keeps the last; the first must not travel on unscanned.
-        let mut sp = Vec::new();
-        name(&mut sp, "first");
-        name(&mut sp, "second");
-        cases.push(("singular field twice", sp));
-        // An AnyValue with two members.
-        let mut av = Vec::new();
-        put_len_field(&mut av, AV_STRING, b"hidden");
-        put_varint_field(&mut av, AV_INT, 5);
-        let mut kvb = Vec::new();
-        put_len_field(&mut kvb, KV_KEY, b"k");
-        put_len_field(&mut kvb, KV_VALUE, &av);
-        let mut sp = Vec::new();
-        put_len_field(&mut sp, SPAN_ATTRIBUTES, &kvb);
-        cases.push(("two oneof members", sp));
-        // The span name as a varint.
-        let mut sp = Vec::new();
-        put_varint_field(&mut sp, SPAN_NAME, 7);
-        cases.push(("wrong wire type", sp));
-        // Invalid UTF-8 in a string.
-        let mut sp = Vec::new();
-        put_len_field(&mut sp, SPAN_NAME, &[0xff, 0xfe]);
-        cases.push(("invalid utf-8", sp));
-        // A group.
-        let mut sp = Vec::new();
-        put_tag(&mut sp, 20, 3);
-        put_tag(&mut sp, 20, 4);
-        cases.push(("group", sp));
-        // Status twice (prost merges the two messages).
-        let mut st = Vec::new();
-        put_len_field(&mut st, STATUS_MESSAGE, b"m");
-        let mut sp = Vec::new();
-        put_len_field(&mut sp, SPAN_STATUS, &st);
-        put_len_field(&mut sp, SPAN_STATUS, &st);
-        cases.push(("message field twice", sp));
-        for (what, sp) in cases {
-            let buf = raw_span(&sp);
-            assert_eq!(
-                checked(&buf, &limits()).err(),
-                Some(CheckError::NotCanonical),
-                "{what}"
-            );
-            match canonical(&buf) {
-                Ok(c) => {
-                    let (_, out) = checked(&c, &limits()).expect(what);
-                    assert_eq!(out, c, "{what}");
-                    assert_eq!(
-                        ExportTraceServiceRequest::decode(c.as_slice()).unwrap(),
-                        ExportTraceServiceRequest::decode(buf.as_slice()).unwrap(),
-                        "{what}"
-                    );
-                    assert!(!c.windows(6).any(|w| w == b"hidden"), "{what}");
-                }
-                Err(e) => assert!(
-                    ExportTraceServiceRequest::decode(buf.as_slice()).is_err(),
-                    "{what}: {e}"
-                ),
-            }
-        }
-        // A length running past the end, and a varint that never ends.
-        for bad in [vec![0x0a, 0x10, 0x00], vec![0x0a, 0x80]] {
-            assert_eq!(
-                checked(&bad, &limits()).err(),
-                Some(CheckError::NotCanonical)
-            );
-            assert!(canonical(&bad).is_err());
-        }
-    }
-
-    /// Nesting prost cannot decode is not admitted either: the boundary is prost's.
-    #[test]
-    fn nesting_stops_where_prost_stops() {
-        let l = Limits {
-            max_attribute_depth: 100,
-            ..Limits::default()
-        };
-        let mut agreed = 0;
-        for n in 30..70 {
-            let mut v = AnyValue {
-                value: Some(Value::BoolValue(true)),
-            };
-            for _ in 1..n {
-                v = AnyValue {
-                    value: Some(Value::ArrayValue(ArrayValue { values: vec![v] })),
-                };
-            }
-            let req = one_span(Span {
-                attributes: vec![opentelemetry_proto::tonic::common::v1::KeyValue {
-                    key: "d".into(),
-                    value: Some(v),
-                    ..Default::default()
-                }],
-                ..Default::default()
-            });
-            let buf = req.encode_to_vec();
-            let prost_ok = ExportTraceServiceRequest::decode(buf.as_slice()).is_ok();
-            let ours = checked(&buf, &l);
-            assert_eq!(ours.is_ok(), prost_ok, "depth {n}: {:?}", ours.err());
-            if !prost_ok {
-                assert_eq!(ours.err(), Some(CheckError::NotCanonical));
-                assert!(canonical(&buf).is_err());
-            }
-            agreed += usize::from(prost_ok);
-        }
-        // Both outcomes were seen.
-        assert!(agreed > 0 && agreed < 40, "{agreed}");
-    }
-
-    #[test]
-    fn limits_are_those_of_the_receivers() {
-        let l = Limits {
-            max_spans_per_request: 2,
-            max_attributes_per_span: 4,
-            max_attribute_depth: 2,
-            max_attribute_value_bytes: 8,
-            ..Limits::default()
-        };
-        let three = ExportTraceServiceRequest {
-            resource_spans: vec![ResourceSpans {
-                scope_spans: vec![ScopeSpans {
-                    spans: vec![Span::default(), Span::default(), Span::default()],
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }],
-        };
-        assert_eq!(
-            checked(&three.encode_to_vec(), &l).err(),
-            Some(CheckError::TooManySpans { limit: 2 })
-        );
-        // Span attributes, event attributes and array elements share the span's budget.
-        let v = |s: &str| Value::StringValue(s.into());
-        let mut sp = Span {
-            attributes: vec![kv("a", v("1")), kv("b", v("2"))],
-            events: vec![Event {
-                attributes: vec![kv("c", v("3"))],
-                ..Default::default()
-            }],
-            ..Default::default()
-        };
-        assert!(checked(&one_span(sp.clone()).encode_to_vec(), &l).is_ok());
-        sp.attributes.push(kv(
-            "arr",
-            Value::ArrayValue(ArrayValue {
-                values: vec![AnyValue {
-                    value: Some(v("x")),
-                }],
-            }),
-        ));
-        assert_eq!(
-            checked(&one_span(sp).encode_to_vec(), &l).err(),
-            Some(CheckError::TooManyAttributes { limit: 4 })
-        );
-        // Depth: a plain value is level 1, a kvlist's values level 2, one more is too deep.
-        let inner = Value::KvlistValue(KeyValueList {
-            values: vec![kv("x", v("1"))],
-        });
-        let ok = Span {
-            attributes: vec![kv("k", inner.clone())],
-            ..Default::default()
-        };
-        assert!(checked(&one_span(ok).encode_to_vec(), &l).is_ok());
-        let deep = Span {
-            attributes: vec![kv(
-                "k",
-                Value::KvlistValue(KeyValueList {
-                    values: vec![kv("y", inner)],
-                }),
-            )],
-            ..Default::default()
-        };
-        assert_eq!(
-            checked(&one_span(deep).encode_to_vec(), &l).err(),
-            Some(CheckError::TooDeep { limit: 2 })
-        );
-        // Oversized string and bytes values, also inside arrays, become the marker string.
-        let big = Span {
-            name: "a name longer than eight bytes is not an attribute".into(),
-            attributes: vec![
-                kv("s", v("123456789")),
-                kv("b", Value::BytesValue(vec![1; 9])),
-                kv(
-                    "arr",
-                    Value::ArrayValue(ArrayValue {
-                        values: vec![AnyValue {
-                            value: Some(v("fits")),
-                        }],
-                    }),
-                ),
-            ],
-            ..Default::default()
-        };
-        let (c, out) = checked(&one_span(big.clone()).encode_to_vec(), &l).unwrap();
-        assert_eq!(c.oversize_values, 2);
-        let got = ExportTraceServiceRequest::decode(out.as_slice()).unwrap();
-        let mut want = big;
-        want.attributes[0] = kv("s", v(OVERSIZE_MARKER));
-        want.attributes[1] = kv("b", v(OVERSIZE_MARKER));
-        assert_eq!(got, one_span(want));
-    }
-}
+#[path = "check_tests.rs"]
+mod tests;

@@ -134,6 +134,49 @@ pub fn count_spans(req: Msg<'_>) -> Result<usize, WireError> {
     Ok(n)
 }
 
+/// Items in a checked request of `signal`: spans, log records or metric data points (what the
+/// receivers count and the queue bounds).
+pub fn count_items(signal: crate::vocab::Signal, req: Msg<'_>) -> Result<usize, WireError> {
+    use crate::vocab::Signal;
+    if signal != Signal::Metrics {
+        return count_spans(req);
+    }
+    let mut n = 0;
+    for rs in each(req, REQUEST_RESOURCE_SPANS) {
+        let Some(rs) = rs?.msg() else { continue };
+        for ss in each(rs, RS_SCOPE_SPANS) {
+            let Some(ss) = ss?.msg() else { continue };
+            for metric in each(ss, SS_ITEMS) {
+                let Some(metric) = metric?.msg() else {
+                    continue;
+                };
+                n += metric_points(metric)?;
+            }
+        }
+    }
+    Ok(n)
+}
+
+/// Data points of one `Metric`.
+pub fn metric_points(metric: Msg<'_>) -> Result<usize, WireError> {
+    let mut n = 0;
+    for f in metric.fields() {
+        let f = f?;
+        if matches!(
+            f.num,
+            METRIC_GAUGE | METRIC_SUM | METRIC_HISTOGRAM | METRIC_EXP_HISTOGRAM | METRIC_SUMMARY
+        ) {
+            if let Some(data) = f.msg() {
+                for p in each(data, DATA_POINTS) {
+                    p?;
+                    n += 1;
+                }
+            }
+        }
+    }
+    Ok(n)
+}
+
 /// What the sampler and the audit need of a span.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SpanFacts<'a> {

@@ -382,38 +382,80 @@ impl Fingerprinter {
         edits: &mut Edits,
         removed: &mut Vec<usize>,
     ) -> Result<(), WireError> {
+        let shape = Shape {
+            attrs: num::SPAN_ATTRIBUTES,
+            events: Some((num::SPAN_EVENTS, num::EVENT_ATTRIBUTES)),
+            body: None,
+        };
+        self.apply_item(service_name, span, &shape, edits, removed)
+    }
+
+    /// [`Fingerprinter::apply_encoded`] on an encoded log record: its attributes are role
+    /// fields as a span's are (the `gen_ai.client.inference.operation.details` event carries
+    /// `gen_ai.input.messages`, `gen_ai.output.messages` and `gen_ai.system_instructions` there,
+    /// so its digests equal those of a span carrying the same values). The body of the older
+    /// GenAI events is one field named after the event: `gen_ai.system.message`,
+    /// `gen_ai.user.message`, `gen_ai.assistant.message` and `gen_ai.tool.message` are input,
+    /// `gen_ai.choice` is output (`hash_only` removes the body). The event name is the record's
+    /// `event_name`, or its `event.name` attribute as older SDKs write it.
+    pub fn apply_log_encoded(
+        &self,
+        service_name: &str,
+        record: Msg<'_>,
+        edits: &mut Edits,
+        removed: &mut Vec<usize>,
+    ) -> Result<(), WireError> {
+        let event = event_name(record)?;
+        let shape = Shape {
+            attrs: num::LOG_ATTRIBUTES,
+            events: None,
+            body: legacy_event_role(event).map(|r| (num::LOG_BODY, r, event)),
+        };
+        self.apply_item(service_name, record, &shape, edits, removed)
+    }
+
+    /// The work of [`Fingerprinter::apply_encoded`] on any item of the given shape.
+    fn apply_item(
+        &self,
+        service_name: &str,
+        item: Msg<'_>,
+        shape: &Shape<'_>,
+        edits: &mut Edits,
+        removed: &mut Vec<usize>,
+    ) -> Result<(), WireError> {
         if !self.enabled {
             return Ok(());
         }
-        // One pass over the span: arriving hash attributes are removed (undone below if they
-        // are to be trusted), role fields collected from the span and its events.
+        // One pass over the item: arriving hash attributes are removed (undone below if they
+        // are to be trusted), role fields collected from the item, its events and its body.
         let cp = edits.checkpoint();
         let removed_from = removed.len();
         let mut upstream = false;
         let mut inp = FieldEncoder::default();
         let mut out = FieldEncoder::default();
-        for f in span.fields() {
+        for f in item.fields() {
             let f = f?;
-            match f.num {
-                num::SPAN_ATTRIBUTES => {
-                    let Some(m) = f.msg() else { continue };
-                    let kv = Kv::read(m)?;
-                    if matches!(kv.key, INPUT_HASH | OUTPUT_HASH | HASH_KEY_ID) {
-                        upstream |= kv.key == HASH_KEY_ID;
-                        edits.delete(&span, f.range());
-                        removed.push(f.start);
-                        continue;
-                    }
-                    self.collect(&kv, &mut inp, &mut out)?;
+            if f.num == shape.attrs {
+                let Some(m) = f.msg() else { continue };
+                let kv = Kv::read(m)?;
+                if matches!(kv.key, INPUT_HASH | OUTPUT_HASH | HASH_KEY_ID) {
+                    upstream |= kv.key == HASH_KEY_ID;
+                    edits.delete(&item, f.range());
+                    removed.push(f.start);
+                    continue;
                 }
-                num::SPAN_EVENTS => {
-                    let Some(ev) = f.msg() else { continue };
-                    for g in view::each(ev, num::EVENT_ATTRIBUTES) {
-                        let Some(m) = g?.msg() else { continue };
-                        self.collect(&Kv::read(m)?, &mut inp, &mut out)?;
-                    }
+                self.collect(&kv, &mut inp, &mut out)?;
+            } else if let Some((_, ev_attrs)) = shape.events.filter(|(n, _)| *n == f.num) {
+                let Some(ev) = f.msg() else { continue };
+                for g in view::each(ev, ev_attrs) {
+                    let Some(m) = g?.msg() else { continue };
+                    self.collect(&Kv::read(m)?, &mut inp, &mut out)?;
                 }
-                _ => {}
+            } else if let Some((_, role, key)) = shape.body.filter(|(n, _, _)| *n == f.num) {
+                match role {
+                    Role::Input => inp.push(key, f.msg())?,
+                    Role::Output => out.push(key, f.msg())?,
+                }
             }
         }
         if self.trust_upstream && upstream {
@@ -424,49 +466,111 @@ impl Fingerprinter {
             let any = input.is_some() || output.is_some();
             for (k, v) in [(INPUT_HASH, input), (OUTPUT_HASH, output)] {
                 if let Some(v) = v {
-                    edits.append(&span, |o| put_string_kv(o, num::SPAN_ATTRIBUTES, k, &v));
+                    edits.append(&item, |o| put_string_kv(o, shape.attrs, k, &v));
                 }
             }
             if any {
-                edits.append(&span, |o| {
-                    put_string_kv(o, num::SPAN_ATTRIBUTES, HASH_KEY_ID, &self.key_id)
+                edits.append(&item, |o| {
+                    put_string_kv(o, shape.attrs, HASH_KEY_ID, &self.key_id)
                 });
             }
         }
+        self.remove_hash_only(service_name, item, shape, edits, removed)?;
+        removed.sort_unstable();
+        Ok(())
+    }
+
+    /// Removes the content of the roles configured `hash_only` for `service_name`.
+    fn remove_hash_only(
+        &self,
+        service_name: &str,
+        item: Msg<'_>,
+        shape: &Shape<'_>,
+        edits: &mut Edits,
+        removed: &mut Vec<usize>,
+    ) -> Result<(), WireError> {
         let content = self.content_for(service_name);
         let drop_in = content.input == ContentMode::HashOnly;
         let drop_out = content.output == ContentMode::HashOnly;
-        if drop_in || drop_out {
-            let gone = |key: &str| match self.role_of(key) {
-                Some(Role::Input) => drop_in,
-                Some(Role::Output) => drop_out,
-                None => false,
-            };
-            for f in view::each(span, num::SPAN_ATTRIBUTES) {
-                let f = f?;
-                let Some(m) = f.msg() else { continue };
-                if removed.contains(&f.start) {
-                    continue;
-                }
-                if gone(Kv::read(m)?.key) {
-                    edits.delete(&span, f.range());
-                    removed.push(f.start);
-                }
+        if !drop_in && !drop_out {
+            return Ok(());
+        }
+        let gone = |role: Option<Role>| match role {
+            Some(Role::Input) => drop_in,
+            Some(Role::Output) => drop_out,
+            None => false,
+        };
+        for f in view::each(item, shape.attrs) {
+            let f = f?;
+            let Some(m) = f.msg() else { continue };
+            if removed.contains(&f.start) {
+                continue;
             }
-            for ev in view::each(span, num::SPAN_EVENTS) {
+            if gone(self.role_of(Kv::read(m)?.key)) {
+                edits.delete(&item, f.range());
+                removed.push(f.start);
+            }
+        }
+        if let Some((events, ev_attrs)) = shape.events {
+            for ev in view::each(item, events) {
                 let Some(ev) = ev?.msg() else { continue };
-                for f in view::each(ev, num::EVENT_ATTRIBUTES) {
+                for f in view::each(ev, ev_attrs) {
                     let f = f?;
                     let Some(m) = f.msg() else { continue };
-                    if gone(Kv::read(m)?.key) {
+                    if gone(self.role_of(Kv::read(m)?.key)) {
                         edits.delete(&ev, f.range());
                         removed.push(f.start);
                     }
                 }
             }
         }
-        removed.sort_unstable();
+        if let Some((body, role, _)) = shape.body {
+            if gone(Some(role)) {
+                for f in view::each(item, body) {
+                    let f = f?;
+                    edits.delete(&item, f.range());
+                    removed.push(f.start);
+                }
+            }
+        }
         Ok(())
+    }
+}
+
+/// Where an item keeps its role fields: its attributes (field `attrs`), its events' attributes
+/// (`events`: the events' field and their attributes' field), and a body that is one field of
+/// a fixed role (`body`: its field, its role, and the key it is hashed under).
+struct Shape<'a> {
+    attrs: u32,
+    events: Option<(u32, u32)>,
+    body: Option<(u32, Role, &'a str)>,
+}
+
+/// A log record's event name: its `event_name`, else its `event.name` attribute, else "".
+fn event_name(record: Msg<'_>) -> Result<&str, WireError> {
+    let named = view::str_of(record, num::LOG_EVENT_NAME)?;
+    if !named.is_empty() {
+        return Ok(named);
+    }
+    for f in view::each(record, num::LOG_ATTRIBUTES) {
+        let Some(m) = f?.msg() else { continue };
+        let kv = Kv::read(m)?;
+        if kv.key == "event.name" {
+            return Ok(kv.string()?.unwrap_or(""));
+        }
+    }
+    Ok("")
+}
+
+/// The role of the body of the GenAI events that carry one message in their body.
+fn legacy_event_role(event: &str) -> Option<Role> {
+    match event {
+        "gen_ai.system.message"
+        | "gen_ai.user.message"
+        | "gen_ai.assistant.message"
+        | "gen_ai.tool.message" => Some(Role::Input),
+        "gen_ai.choice" => Some(Role::Output),
+        _ => None,
     }
 }
 

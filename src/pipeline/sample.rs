@@ -46,6 +46,8 @@ use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use serde::Deserialize;
 
+pub mod logs;
+
 /// Smallest non-zero probability that a 56-bit threshold can express.
 pub const MIN_PROBABILITY: f64 = 1.0 / MAX_ADJUSTED_COUNT as f64;
 
@@ -68,6 +70,8 @@ pub struct SamplingConfig {
     /// `1..=14`. At 4 digits a ratio is honoured within about 0.01% of its value; extra
     /// leading `f` digits are added automatically for small ratios so they stay precise.
     pub precision: u32,
+    /// Log records (see [`logs`]).
+    pub logs: logs::LogSamplingConfig,
 }
 
 impl Default for SamplingConfig {
@@ -77,6 +81,7 @@ impl Default for SamplingConfig {
             keep_errors: true,
             rules: Vec::new(),
             precision: 4,
+            logs: logs::LogSamplingConfig::default(),
         }
     }
 }
@@ -102,6 +107,10 @@ pub enum SampleError {
         "sampling.{field}: ratio {value} is outside [0, 1] or below 2^-56 (use 0 to drop all)"
     )]
     Ratio { field: String, value: f64 },
+    #[error(
+        "sampling.logs.untraced_ratio: {0} is outside [0, 1] or below 2^-56 (use 0 to drop all)"
+    )]
+    UntracedRatio(f64),
     #[error("sampling.precision: {0} is outside 1..=14")]
     Precision(u32),
     #[error("sampling.rules[{index}].{field}: {source}")]
@@ -161,6 +170,7 @@ pub struct Sampler {
     default: Policy,
     rules: Vec<CompiledRule>,
     keep_errors: bool,
+    logs: logs::LogPolicy,
 }
 
 /// Per-span outcome.
@@ -219,12 +229,18 @@ impl Sampler {
             default,
             rules,
             keep_errors: cfg.keep_errors,
+            logs: logs::LogPolicy::new(&cfg.logs, cfg.precision)?,
         })
     }
 
     /// True when the stage keeps everything and changes nothing (ratio 1.0, no rules): the
     /// caller may skip it.
     pub fn is_pass_through(&self) -> bool {
+        self.spans_pass_through() && self.logs.is_pass_through()
+    }
+
+    /// True when spans (and so records that follow their trace) are all kept.
+    fn spans_pass_through(&self) -> bool {
         matches!(self.default, Policy::Threshold { th: 0, .. }) && self.rules.is_empty()
     }
 
@@ -242,7 +258,7 @@ impl Sampler {
     /// span whose threshold this stage raised gets its new `tracestate`.
     pub fn apply_encoded(&self, req: Msg<'_>, edits: &mut Edits) -> Result<SampleStats, WireError> {
         let mut stats = SampleStats::default();
-        if self.is_pass_through() {
+        if self.spans_pass_through() {
             stats.kept = view::count_spans(req)? as u64;
             return Ok(stats);
         }

@@ -152,6 +152,7 @@ fn spec_explicit_randomness_example() {
             default: Policy::threshold(th),
             rules: vec![],
             keep_errors: true,
+            logs: super::logs::LogPolicy::new(&Default::default(), 4).unwrap(),
         };
         for sp in [&explicit, &implicit] {
             let d = s.decide("svc", sp);

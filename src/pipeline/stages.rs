@@ -13,9 +13,11 @@ use crate::otlp::{Edits, Msg, WireError};
 use crate::scrub::span::WalkError;
 use crate::scrub::{ScrubReport, Scrubber};
 use crate::vocab::metrics::Metrics;
-use crate::vocab::DropReason;
+use crate::vocab::{DropReason, Signal};
 use bytes::Bytes;
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::resource::v1::Resource;
 use prost::Message;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -133,9 +135,23 @@ impl Stages {
         take_processed(req, p)
     }
 
-    /// Runs every stage over a checked request holding `spans` spans.
+    /// Runs every stage over a checked trace request holding `spans` spans.
     pub fn process_encoded(
         &self,
+        request: Bytes,
+        spans: usize,
+        m: &Metrics,
+        scratch: &mut Scratch,
+    ) -> Processed {
+        self.process_signal(Signal::Traces, request, spans, m, scratch)
+    }
+
+    /// Runs every stage over a checked request of `signal` holding `spans` items (spans, log
+    /// records or metric data points): fingerprints on spans and log records, scrubbing on all
+    /// three, the audit on spans and GenAI events.
+    pub fn process_signal(
+        &self,
+        signal: Signal,
         request: Bytes,
         spans: usize,
         m: &Metrics,
@@ -163,7 +179,7 @@ impl Stages {
                 written: false,
             }
         };
-        let Some(mut failed) = self.edit(Msg::new(&request), edits, &mut rep) else {
+        let Some(mut failed) = self.edit(signal, Msg::new(&request), edits, &mut rep) else {
             return unparsable(report);
         };
         let mut buf = std::mem::take(&mut scratch.buf);
@@ -184,7 +200,7 @@ impl Stages {
                 edits.clear();
                 rep = ScrubReport::default();
                 rep.set_known(known);
-                match self.edit(Msg::new(&request), edits, &mut rep) {
+                match self.edit(signal, Msg::new(&request), edits, &mut rep) {
                     Some(f) => failed = f,
                     None => return unparsable(report),
                 }
@@ -211,7 +227,8 @@ impl Stages {
                 spans = failed.total(),
                 fingerprint = failed.fingerprint,
                 scrub = failed.scrub,
-                "a stage failed on spans; they were dropped, not forwarded"
+                signal = signal.as_str(),
+                "a stage failed on items; they were dropped, not forwarded"
             );
             report
                 .dropped
@@ -241,7 +258,11 @@ impl Stages {
         }
         if let Some(a) = &self.audit {
             if spans > 0 {
-                out = audit(a, out);
+                out = match signal {
+                    Signal::Traces => audit(a, out),
+                    Signal::Logs => audit_events(a, out),
+                    Signal::Metrics => out,
+                };
             }
         }
         report.dropped.retain(|(_, n)| *n > 0);
@@ -253,10 +274,16 @@ impl Stages {
         }
     }
 
-    /// Fingerprints and scrubs every span of `req` into `edits`; returns the spans removed
+    /// Fingerprints and scrubs every item of `req` into `edits`; returns the items removed
     /// because a stage failed or panicked on them (or on their resource or scope), or `None`
     /// when the request itself does not parse.
-    fn edit(&self, req: Msg<'_>, edits: &mut Edits, rep: &mut ScrubReport) -> Option<Failed> {
+    fn edit(
+        &self,
+        signal: Signal,
+        req: Msg<'_>,
+        edits: &mut Edits,
+        rep: &mut ScrubReport,
+    ) -> Option<Failed> {
         let mut failed = Failed::default();
         let mut removed: Vec<usize> = Vec::new();
         for rs_f in view::each(req, REQUEST_RESOURCE_SPANS) {
@@ -303,38 +330,35 @@ impl Stages {
                 // would carry them, so all of them go.
                 edits.truncate(rs_cp);
                 edits.delete(&req, rs_f.range());
-                failed.scrub += count_in(rs);
+                failed.scrub += count_in(signal, rs);
                 continue;
             };
             let mut spans = |edits: &mut Edits, failed: &mut Failed| -> Result<(), WireError> {
                 for ss in view::each(rs, RS_SCOPE_SPANS) {
                     let Some(ss) = ss?.msg() else { continue };
-                    for sp_f in view::each(ss, SS_SPANS) {
-                        let sp_f = sp_f?;
-                        let Some(span) = sp_f.msg() else { continue };
+                    for it_f in view::each(ss, SS_ITEMS) {
+                        let it_f = it_f?;
+                        let Some(item) = it_f.msg() else { continue };
                         let cp = edits.checkpoint();
                         removed.clear();
-                        // Which stage was running when the span failed (or panicked).
+                        // Which stage was running when the item failed (or panicked).
                         let mut in_fingerprint = true;
                         let ok = catch_unwind(AssertUnwindSafe(|| -> Result<(), StageFail> {
-                            if let Some(f) = &self.fingerprint {
-                                f.apply_encoded(&service, span, edits, &mut removed)?;
-                            }
-                            in_fingerprint = false;
-                            #[cfg(feature = "fault-injection")]
-                            fault::maybe_fail(span);
-                            if let Some(sc) = &self.scrub {
-                                sc.scrub_span_encoded(span, &removed, edits, rep)?;
-                            }
-                            Ok(())
+                            self.edit_item(signal, &service, item, edits, &mut removed, rep, || {
+                                in_fingerprint = false
+                            })
                         }));
                         if !matches!(ok, Ok(Ok(()))) {
                             edits.truncate(cp);
-                            edits.delete(&ss, sp_f.range());
+                            edits.delete(&ss, it_f.range());
+                            let n = match signal {
+                                Signal::Metrics => view::metric_points(item).unwrap_or(0),
+                                _ => 1,
+                            };
                             if in_fingerprint {
-                                failed.fingerprint += 1;
+                                failed.fingerprint += n;
                             } else {
-                                failed.scrub += 1;
+                                failed.scrub += n;
                             }
                         }
                     }
@@ -348,13 +372,47 @@ impl Stages {
                 edits.delete(&req, rs_f.range());
                 here = Failed {
                     fingerprint: 0,
-                    scrub: count_in(rs),
+                    scrub: count_in(signal, rs),
                 };
             }
             failed.fingerprint += here.fingerprint;
             failed.scrub += here.scrub;
         }
         Some(failed)
+    }
+
+    /// The stages on one item: its fingerprint (spans and log records), then its scrub;
+    /// `scrubbing` is called between the two, so a failure is counted against the stage that
+    /// was running.
+    #[allow(clippy::too_many_arguments)]
+    fn edit_item(
+        &self,
+        signal: Signal,
+        service: &str,
+        item: Msg<'_>,
+        edits: &mut Edits,
+        removed: &mut Vec<usize>,
+        rep: &mut ScrubReport,
+        scrubbing: impl FnOnce(),
+    ) -> Result<(), StageFail> {
+        if let Some(f) = &self.fingerprint {
+            match signal {
+                Signal::Traces => f.apply_encoded(service, item, edits, removed)?,
+                Signal::Logs => f.apply_log_encoded(service, item, edits, removed)?,
+                Signal::Metrics => {}
+            }
+        }
+        scrubbing();
+        #[cfg(feature = "fault-injection")]
+        fault::maybe_fail(signal, item);
+        if let Some(sc) = &self.scrub {
+            match signal {
+                Signal::Traces => sc.scrub_span_encoded(item, removed, edits, rep)?,
+                Signal::Logs => sc.scrub_log_record_encoded(item, removed, edits, rep)?,
+                Signal::Metrics => sc.scrub_metric_encoded(item, edits, rep)?,
+            }
+        }
+        Ok(())
     }
 }
 
@@ -378,11 +436,16 @@ fn take_processed(req: &mut ExportTraceServiceRequest, p: Processed) -> StageRep
     report
 }
 
-/// Spans under one `ResourceSpans` (as far as it reads).
-fn count_in(rs: Msg<'_>) -> usize {
+/// Items under one resource's entry (as far as it reads): spans, log records or data points.
+fn count_in(signal: Signal, rs: Msg<'_>) -> usize {
     view::each(rs, RS_SCOPE_SPANS)
         .filter_map(|f| f.ok().and_then(|f| f.msg()))
-        .map(|ss| view::each(ss, SS_SPANS).count())
+        .flat_map(|ss| view::each(ss, SS_ITEMS))
+        .filter_map(|f| f.ok().and_then(|f| f.msg()))
+        .map(|item| match signal {
+            Signal::Metrics => view::metric_points(item).unwrap_or(0),
+            _ => 1,
+        })
         .sum()
 }
 
@@ -403,16 +466,51 @@ fn audit(a: &AuditLog, request: Bytes) -> Bytes {
             }
         }
     }
+    let resources = req.resource_spans.iter_mut().map(|rs| &mut rs.resource);
+    match anchor(a, head_before, resources) {
+        true => Bytes::from(req.encode_to_vec()),
+        false => request,
+    }
+}
+
+/// [`audit`] for a logs request: a record per GenAI event.
+fn audit_events(a: &AuditLog, request: Bytes) -> Bytes {
+    let Ok(mut req) = ExportLogsServiceRequest::decode(request.clone()) else {
+        return request;
+    };
+    let head_before = a.chain_head();
+    let empty = Default::default();
+    for rl in &req.resource_logs {
+        let resource = rl.resource.as_ref().unwrap_or(&empty);
+        for record in rl.scope_logs.iter().flat_map(|s| s.log_records.iter()) {
+            if let Err(e) = a.record_event(resource, record) {
+                tracing::warn!(error = %e, "audit record not written");
+            }
+        }
+    }
+    let resources = req.resource_logs.iter_mut().map(|rl| &mut rl.resource);
+    match anchor(a, head_before, resources) {
+        true => Bytes::from(req.encode_to_vec()),
+        false => request,
+    }
+}
+
+/// Flushes the audit file and, when its chain advanced past `head_before`, adds the new head
+/// to every resource; true when it did.
+fn anchor<'r>(
+    a: &AuditLog,
+    head_before: Option<String>,
+    resources: impl Iterator<Item = &'r mut Option<Resource>>,
+) -> bool {
     if let Err(e) = a.flush() {
         tracing::warn!(error = %e, "audit file flush failed");
     }
     let Some(head) = a.chain_head().filter(|h| Some(h) != head_before.as_ref()) else {
-        return request;
+        return false;
     };
-    for rs in &mut req.resource_spans {
-        let r = rs.resource.get_or_insert_with(Default::default);
-        r.attributes
-            .push(opentelemetry_proto::tonic::common::v1::KeyValue {
+    for r in resources {
+        r.get_or_insert_with(Default::default).attributes.push(
+            opentelemetry_proto::tonic::common::v1::KeyValue {
                 key: AUDIT_CHAIN_HEAD.into(),
                 value: Some(opentelemetry_proto::tonic::common::v1::AnyValue {
                     value: Some(
@@ -422,9 +520,10 @@ fn audit(a: &AuditLog, request: Bytes) -> Bytes {
                     ),
                 }),
                 ..Default::default()
-            });
+            },
+        );
     }
-    Bytes::from(req.encode_to_vec())
+    true
 }
 
 /// Test-only fault injection (cargo feature `fault-injection`): a span carrying the attribute
@@ -432,12 +531,18 @@ fn audit(a: &AuditLog, request: Bytes) -> Bytes {
 /// proving the fail-closed path.
 #[cfg(feature = "fault-injection")]
 mod fault {
-    use crate::otlp::num::SPAN_ATTRIBUTES;
+    use crate::otlp::num::{LOG_ATTRIBUTES, SPAN_ATTRIBUTES};
     use crate::otlp::view::{each, Kv};
     use crate::otlp::Msg;
+    use crate::vocab::Signal;
 
-    pub fn maybe_fail(span: Msg<'_>) {
-        let hit = each(span, SPAN_ATTRIBUTES).any(|f| {
+    pub fn maybe_fail(signal: Signal, item: Msg<'_>) {
+        let attrs = match signal {
+            Signal::Traces => SPAN_ATTRIBUTES,
+            Signal::Logs => LOG_ATTRIBUTES,
+            Signal::Metrics => return,
+        };
+        let hit = each(item, attrs).any(|f| {
             let Some(kv) = f.ok().and_then(|f| f.msg()) else {
                 return false;
             };
@@ -451,335 +556,5 @@ mod fault {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::keys::{HmacKey, KeySource};
-    use crate::otlp::testgen::kv;
-    use crate::pipeline::fingerprint::FingerprintConfig;
-    use crate::scrub::RedactionConfig;
-    use opentelemetry_proto::tonic::common::v1::any_value::Value;
-    use opentelemetry_proto::tonic::common::v1::{AnyValue, ArrayValue, InstrumentationScope};
-    use opentelemetry_proto::tonic::resource::v1::Resource;
-    use opentelemetry_proto::tonic::trace::v1::span::Event;
-    use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
-    use proptest::prelude::*;
-
-    fn stages() -> &'static Stages {
-        static S: std::sync::OnceLock<Stages> = std::sync::OnceLock::new();
-        S.get_or_init(|| {
-            let key = || HmacKey::from_bytes(vec![5; 32], None, KeySource::File);
-            Stages {
-                fingerprint: Some(
-                    Fingerprinter::new(&FingerprintConfig::default(), key()).unwrap(),
-                ),
-                scrub: Some(Scrubber::new(&RedactionConfig::default(), key()).unwrap()),
-                audit: None,
-            }
-        })
-    }
-
-    fn text() -> impl Strategy<Value = String> {
-        prop_oneof![
-            "[a-z ]{0,40}",
-            Just("mail ann.lee@example.com now".to_string()),
-            Just("card 4111 1111 1111 1111".to_string()),
-            Just("ghp_16C7e42F292c6912E7710c838347Ae178B4a".to_string()),
-            Just("password=hunter2hunter2".to_string()),
-            Just("{\"content\":\"call +44 20 7946 0958\"}".to_string()),
-        ]
-    }
-
-    fn key() -> impl Strategy<Value = String> {
-        prop_oneof![
-            "[a-z.]{1,12}",
-            Just("gen_ai.input.messages".to_string()),
-            Just("gen_ai.tool.call.result".to_string()),
-            Just("db.password".to_string()),
-            Just("authorization".to_string()),
-            Just("redaction.count".to_string()),
-            Just("spanward.input_hash".to_string()),
-        ]
-    }
-
-    fn attrs() -> impl Strategy<Value = Vec<opentelemetry_proto::tonic::common::v1::KeyValue>> {
-        proptest::collection::vec(
-            (key(), text(), any::<bool>()).prop_map(|(k, t, arr)| {
-                let v = Value::StringValue(t);
-                if arr {
-                    kv(
-                        &k,
-                        Value::ArrayValue(ArrayValue {
-                            values: vec![AnyValue { value: Some(v) }],
-                        }),
-                    )
-                } else {
-                    kv(&k, v)
-                }
-            }),
-            0..5,
-        )
-    }
-
-    fn span() -> impl Strategy<Value = Span> {
-        (text(), attrs(), attrs()).prop_map(|(name, attributes, ev)| Span {
-            name,
-            trace_id: vec![3; 16],
-            attributes,
-            events: vec![Event {
-                name: "e".into(),
-                attributes: ev,
-                ..Default::default()
-            }],
-            ..Default::default()
-        })
-    }
-
-    fn request() -> impl Strategy<Value = ExportTraceServiceRequest> {
-        proptest::collection::vec(
-            (
-                attrs(),
-                text(),
-                proptest::collection::vec(proptest::collection::vec(span(), 0..4), 1..3),
-            ),
-            1..3,
-        )
-        .prop_map(|rss| ExportTraceServiceRequest {
-            resource_spans: rss
-                .into_iter()
-                .map(|(rattrs, scope_name, scopes)| ResourceSpans {
-                    resource: Some(Resource {
-                        attributes: rattrs,
-                        ..Default::default()
-                    }),
-                    scope_spans: scopes
-                        .into_iter()
-                        .map(|spans| ScopeSpans {
-                            scope: Some(InstrumentationScope {
-                                name: scope_name.clone(),
-                                ..Default::default()
-                            }),
-                            spans,
-                            ..Default::default()
-                        })
-                        .collect(),
-                    ..Default::default()
-                })
-                .collect(),
-        })
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig::with_cases(128))]
-        /// The request-level walk edits every resource, scope and span exactly as the same
-        /// stages applied to each of them alone: offsets and owners are right wherever a span
-        /// sits in the request.
-        #[test]
-        fn a_request_comes_out_as_its_parts_processed_one_by_one(req in request()) {
-            let st = stages();
-            let m = crate::vocab::metrics::Metrics::new().0;
-            let spans = crate::pipeline::count_spans(&req);
-            let mut scratch = Scratch::default();
-            let p = st.process_encoded(Bytes::from(req.encode_to_vec()), spans, &m, &mut scratch);
-            prop_assert_eq!(p.spans, spans);
-            prop_assert!(p.report.dropped.is_empty());
-            let got = ExportTraceServiceRequest::decode(p.request).unwrap();
-            let mut want = req.clone();
-            let (fp, sc) = (st.fingerprint.as_ref().unwrap(), st.scrub.as_ref().unwrap());
-            let mut rep = ScrubReport::default();
-            for rs in &mut want.resource_spans {
-                let service = crate::otlp::service_name(rs.resource.as_ref()).to_string();
-                if let Some(r) = rs.resource.as_mut() {
-                    sc.scrub_resource(r, &mut rep).unwrap();
-                }
-                for ss in &mut rs.scope_spans {
-                    if let Some(s) = ss.scope.as_mut() {
-                        sc.scrub_scope(s, &mut rep).unwrap();
-                    }
-                    for sp in &mut ss.spans {
-                        fp.apply_span(&service, sp).unwrap();
-                        sc.scrub_span(sp, &mut rep).unwrap();
-                    }
-                }
-            }
-            prop_assert_eq!(got, want);
-        }
-    }
-
-    /// A value one span revealed by its context is masked in every other span of the request,
-    /// before or after it, whichever rule revealed it (an assignment, a keyword nearby); a
-    /// vendor token is found by its own shape anyway.
-    #[test]
-    fn revealed_values_are_masked_across_the_request() {
-        let cases = [
-            (
-                "export API_SECRET=Pw3QYWj9INW5QxPNIzXMJuXtsPJLELYa\n",
-                "Pw3QYWj9INW5QxPNIzXMJuXtsPJLELYa",
-            ),
-            (
-                "my password is kestrel-lantern-iris-438, please log in",
-                "kestrel-lantern-iris-438",
-            ),
-            ("DB_PASSWORD=Zq8vR2kLm0xQ7 ./migrate", "Zq8vR2kLm0xQ7"),
-        ];
-        for (reveal, secret) in cases {
-            let span = |name: &str, text: String| Span {
-                name: name.into(),
-                attributes: vec![kv("gen_ai.tool.call.result", Value::StringValue(text))],
-                ..Default::default()
-            };
-            let req = ExportTraceServiceRequest {
-                resource_spans: vec![ResourceSpans {
-                    scope_spans: vec![ScopeSpans {
-                        spans: vec![
-                            span("before", format!("Logging in with `{secret}` now.")),
-                            span("reveal", reveal.to_string()),
-                            span("after", secret.to_string()),
-                        ],
-                        ..Default::default()
-                    }],
-                    ..Default::default()
-                }],
-            };
-            let m = crate::vocab::metrics::Metrics::new().0;
-            let mut scratch = Scratch::default();
-            let p = stages().process_encoded(Bytes::from(req.encode_to_vec()), 3, &m, &mut scratch);
-            let out = ExportTraceServiceRequest::decode(p.request).unwrap();
-            let text = format!("{out:?}");
-            assert!(!text.contains(secret), "{secret} survives: {text}");
-            assert_eq!(out.resource_spans[0].scope_spans[0].spans.len(), 3);
-        }
-    }
-
-    /// `Stages::process` fails closed, as `edit_decoded` does: a processed request that does
-    /// not decode leaves no span behind in the caller's request (which would otherwise go on
-    /// unscrubbed), and its spans are counted as dropped.
-    #[test]
-    fn a_processed_request_that_does_not_decode_leaves_nothing_behind() {
-        let mut req = req_with_email();
-        // What the stages hand back, but not a request: a field tag with no end.
-        let undecodable = Processed {
-            request: Bytes::from_static(&[0x0a, 0xff, 0xff, 0xff]),
-            spans: 1,
-            report: StageReport::default(),
-            written: false,
-        };
-        let report = take_processed(&mut req, undecodable);
-        assert!(req.resource_spans.is_empty(), "{req:?}");
-        assert_eq!(report.dropped, [(DropReason::ScrubError, 1)]);
-
-        // A request that does decode comes back processed, through `process` itself.
-        let m = crate::vocab::metrics::Metrics::new().0;
-        let mut req = req_with_email();
-        let report = stages().process(&mut req, &m);
-        assert_eq!(report.dropped_total(), 0);
-        assert_eq!(crate::pipeline::count_spans(&req), 1);
-        assert!(
-            !format!("{req:?}").contains("ann.lee@example.com"),
-            "{req:?}"
-        );
-    }
-
-    fn req_with_email() -> ExportTraceServiceRequest {
-        ExportTraceServiceRequest {
-            resource_spans: vec![ResourceSpans {
-                scope_spans: vec![ScopeSpans {
-                    spans: vec![Span {
-                        name: "raw".into(),
-                        attributes: vec![kv(
-                            "gen_ai.tool.call.result",
-                            Value::StringValue("mail ann.lee@example.com now".into()),
-                        )],
-                        ..Default::default()
-                    }],
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }],
-        }
-    }
-
-    /// A field of `tag` (wire type LEN) holding `body` (under 128 bytes).
-    fn len_field(tag: u32, body: &[u8]) -> Vec<u8> {
-        assert!(body.len() < 128);
-        let mut out = vec![((tag << 3) | 2) as u8, body.len() as u8];
-        out.extend_from_slice(body);
-        out
-    }
-
-    /// A request of two spans, the second with an attribute that cannot be read (a field tag
-    /// with no end): unreachable past the receivers' check, so built here by hand.
-    fn request_with_an_unreadable_span() -> Bytes {
-        let good = Span {
-            name: "good".into(),
-            trace_id: vec![3; 16],
-            ..Default::default()
-        }
-        .encode_to_vec();
-        let mut bad = len_field(SPAN_NAME, b"bad");
-        bad.extend(len_field(SPAN_ATTRIBUTES, &[0xff, 0xff]));
-        let mut scope = len_field(SS_SPANS, &good);
-        scope.extend(len_field(SS_SPANS, &bad));
-        let rs = len_field(RS_SCOPE_SPANS, &scope);
-        Bytes::from(len_field(REQUEST_RESOURCE_SPANS, &rs))
-    }
-
-    /// A span the fingerprint stage fails on is dropped as `fingerprint_error`; with the
-    /// fingerprint stage off, the scrubber fails on it and it is dropped as `scrub_error`. The
-    /// other span goes on either way.
-    #[test]
-    fn failures_are_counted_by_the_stage_that_failed() {
-        let m = crate::vocab::metrics::Metrics::new().0;
-        let p = stages().process_encoded(
-            request_with_an_unreadable_span(),
-            2,
-            &m,
-            &mut Scratch::default(),
-        );
-        assert_eq!(p.report.dropped, [(DropReason::FingerprintError, 1)]);
-        assert_eq!(p.spans, 1);
-        let out = ExportTraceServiceRequest::decode(p.request).unwrap();
-        assert_eq!(crate::pipeline::count_spans(&out), 1);
-        assert_eq!(out.resource_spans[0].scope_spans[0].spans[0].name, "good");
-
-        let key = HmacKey::from_bytes(vec![5; 32], None, KeySource::File);
-        let scrub_only = Stages {
-            fingerprint: None,
-            scrub: Some(Scrubber::new(&RedactionConfig::default(), key).unwrap()),
-            audit: None,
-        };
-        let p = scrub_only.process_encoded(
-            request_with_an_unreadable_span(),
-            2,
-            &m,
-            &mut Scratch::default(),
-        );
-        assert_eq!(p.report.dropped, [(DropReason::ScrubError, 1)]);
-        assert_eq!(p.spans, 1);
-    }
-
-    /// A request no stage changes is forwarded as the very bytes that arrived.
-    #[test]
-    fn unchanged_requests_are_forwarded_as_they_arrived() {
-        let req = ExportTraceServiceRequest {
-            resource_spans: vec![ResourceSpans {
-                scope_spans: vec![ScopeSpans {
-                    spans: vec![Span {
-                        name: "plain".into(),
-                        attributes: vec![kv("note", Value::StringValue("nothing here".into()))],
-                        ..Default::default()
-                    }],
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }],
-        };
-        let bytes = Bytes::from(req.encode_to_vec());
-        let m = crate::vocab::metrics::Metrics::new().0;
-        let mut scratch = Scratch::default();
-        let p = stages().process_encoded(bytes.clone(), 1, &m, &mut scratch);
-        assert_eq!(p.request, bytes);
-        // The same allocation, not a copy.
-        assert_eq!(p.request.as_ptr(), bytes.as_ptr());
-        assert!(!p.written);
-    }
-}
+#[path = "stages_tests.rs"]
+mod tests;

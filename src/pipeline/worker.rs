@@ -93,17 +93,20 @@ fn write_holding(
 fn handle(ctx: &WorkerContext, mut batch: Batch, scratch: &mut Scratch) {
     let m = &ctx.metrics;
     let spans_in = batch.spans;
+    let signal = batch.signal;
     if ctx.abandon.load(Ordering::Acquire) {
-        m.dropped(DropReason::Shutdown, spans_in);
+        m.dropped_as(signal, DropReason::Shutdown, spans_in);
         // The Ack's drop reports failure to a waiting client.
         return;
     }
     m.pipeline_in_process_spans.inc_by(spans_in as i64);
     let started = Instant::now();
     let request = std::mem::take(&mut batch.request);
-    let p = ctx.stages.process_encoded(request, spans_in, m, scratch);
+    let p = ctx
+        .stages
+        .process_signal(batch.signal, request, spans_in, m, scratch);
     for (reason, n) in &p.report.dropped {
-        m.dropped(*reason, *n);
+        m.dropped_as(signal, *reason, *n);
     }
     let spans = p.spans;
     let mut all_ok = true;
@@ -124,24 +127,18 @@ fn handle(ctx: &WorkerContext, mut batch: Batch, scratch: &mut Scratch) {
             );
             m.exporter_write_duration(sink.name(), wrote.elapsed());
             match res {
-                Ok(_) => {
-                    m.exporter_sent_spans
-                        .get_or_create(&label)
-                        .inc_by(spans as u64);
-                }
+                Ok(_) => m.exported(signal, label.exporter, true, spans),
                 Err(e) => {
                     all_ok = false;
-                    m.exporter_send_failed_spans
-                        .get_or_create(&label)
-                        .inc_by(spans as u64);
-                    tracing::warn!(sink = e.sink, kind = ?e.kind, spans, error = %e.message, "export failed");
+                    m.exported(signal, label.exporter, false, spans);
+                    tracing::warn!(sink = e.sink, kind = ?e.kind, signal = signal.as_str(), items = spans, error = %e.message, "export failed");
                 }
             }
         }
         if all_ok {
-            m.pipeline_delivered_spans.inc_by(spans as u64);
+            m.delivered(signal, spans);
         } else {
-            m.dropped(DropReason::ExportFailed, spans);
+            m.dropped_as(signal, DropReason::ExportFailed, spans);
         }
     }
     m.pipeline_in_process_spans.dec_by(spans_in as i64);

@@ -2,8 +2,9 @@
 //! of OTLP protobuf against its canonical form and the structural limits ([`admit`]). Pure
 //! functions, so they are easy to fuzz.
 
-use crate::otlp::{canonical, check, CheckError, Edits, Limits, Msg};
-use crate::vocab::RefuseReason;
+use crate::otlp::check::{canonical_signal, check_signal};
+use crate::otlp::{CheckError, Edits, Limits, Msg};
+use crate::vocab::{RefuseReason, Signal};
 use bytes::Bytes;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
@@ -67,6 +68,8 @@ impl BodyError {
 /// form (see [`crate::otlp`]), within the structural limits, oversized values replaced.
 #[derive(Debug, Clone)]
 pub struct Admitted {
+    /// Which signal's export request `body` is.
+    pub signal: Signal,
     pub body: Bytes,
     pub spans: usize,
     /// String and bytes attribute values over `max_attribute_value_bytes`, replaced by
@@ -90,24 +93,35 @@ pub struct NotAdmitted {
 /// too deep) refuses the request; an attribute value over the byte limit is replaced by
 /// [`OVERSIZE_MARKER`] and counted, so it is never forwarded unscanned (and never costs a scan).
 pub fn admit(body: Bytes, json: bool, limits: &Limits) -> Result<Admitted, NotAdmitted> {
+    admit_signal(Signal::Traces, body, json, limits)
+}
+
+/// [`admit`] for any signal's export request.
+pub fn admit_signal(
+    signal: Signal,
+    body: Bytes,
+    json: bool,
+    limits: &Limits,
+) -> Result<Admitted, NotAdmitted> {
     let refuse = |error: BodyError| NotAdmitted { error, spans: 0 };
     let body = if json {
-        Bytes::from(decode_json(&body).map_err(refuse)?.encode_to_vec())
+        Bytes::from(json_to_protobuf(signal, &body).map_err(refuse)?)
     } else {
         body
     };
     let mut edits = Edits::new();
-    let (body, checked) = match check(&body, limits, &mut edits) {
+    let (body, checked) = match check_signal(signal, &body, limits, &mut edits) {
         Err(CheckError::NotCanonical) => {
-            let canon = canonical(&body).map_err(|e| refuse(BodyError::Protobuf(short(&e))))?;
+            let canon = canonical_signal(signal, &body)
+                .map_err(|e| refuse(BodyError::Protobuf(short(&e))))?;
             edits.clear();
             let canon = Bytes::from(canon);
-            match check(&canon, limits, &mut edits) {
+            match check_signal(signal, &canon, limits, &mut edits) {
                 Ok(c) => (canon, c),
-                Err(e) => return Err(over_limit(&canon, e)),
+                Err(e) => return Err(over_limit(signal, &canon, e)),
             }
         }
-        Err(e) => return Err(over_limit(&body, e)),
+        Err(e) => return Err(over_limit(signal, &body, e)),
         Ok(c) => (body, c),
     };
     let body = if edits.is_empty() {
@@ -120,16 +134,17 @@ pub fn admit(body: Bytes, json: bool, limits: &Limits) -> Result<Admitted, NotAd
         Bytes::from(out)
     };
     Ok(Admitted {
+        signal,
         body,
         spans: checked.spans,
         oversize_values: checked.oversize_values,
     })
 }
 
-fn over_limit(body: &[u8], e: CheckError) -> NotAdmitted {
+fn over_limit(signal: Signal, body: &[u8], e: CheckError) -> NotAdmitted {
     NotAdmitted {
         error: BodyError::from_check(e),
-        spans: crate::otlp::view::count_spans(Msg::new(body)).unwrap_or(0),
+        spans: crate::otlp::view::count_items(signal, Msg::new(body)).unwrap_or(0),
     }
 }
 
@@ -166,6 +181,21 @@ pub fn decode_protobuf(body: &[u8]) -> Result<ExportTraceServiceRequest, BodyErr
 /// Decodes an OTLP/JSON request (hex ids, lowerCamelCase names, enums as integers, unknown
 /// fields ignored), the mapping of the OTLP specification.
 pub fn decode_json(body: &[u8]) -> Result<ExportTraceServiceRequest, BodyError> {
+    decode_json_as(body)
+}
+
+/// An OTLP/JSON request of `signal`, encoded as protobuf.
+pub fn json_to_protobuf(signal: Signal, body: &[u8]) -> Result<Vec<u8>, BodyError> {
+    use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+    use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+    Ok(match signal {
+        Signal::Traces => decode_json_as::<ExportTraceServiceRequest>(body)?.encode_to_vec(),
+        Signal::Logs => decode_json_as::<ExportLogsServiceRequest>(body)?.encode_to_vec(),
+        Signal::Metrics => decode_json_as::<ExportMetricsServiceRequest>(body)?.encode_to_vec(),
+    })
+}
+
+fn decode_json_as<M: serde::de::DeserializeOwned>(body: &[u8]) -> Result<M, BodyError> {
     // JSON text is UTF-8; serde_json does not check bytes inside values it skips.
     let text = std::str::from_utf8(body)
         .map_err(|e| BodyError::Json(format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
@@ -484,7 +514,13 @@ mod tests {
         assert!(enforce(&mut ok, &l).is_ok());
         let mut over = req_with((0..4).map(|_| span_with(vec![])).collect(), vec![]);
         let e = enforce(&mut over, &l).unwrap_err();
-        assert_eq!(e, BodyError::Check(CheckError::TooManySpans { limit: 3 }));
+        assert_eq!(
+            e,
+            BodyError::Check(CheckError::TooManySpans {
+                limit: 3,
+                what: "spans"
+            })
+        );
         assert_eq!(e.reason(), RefuseReason::TooLarge);
         assert_eq!(e.to_string(), "more than 3 spans in one request");
     }

@@ -1,4 +1,6 @@
-//! OTLP/gRPC receiver: `opentelemetry.proto.collector.trace.v1.TraceService/Export`.
+//! OTLP/gRPC receiver: `TraceService/Export`, `LogsService/Export` and
+//! `MetricsService/Export` of `opentelemetry.proto.collector.*.v1`. A signal that
+//! `receivers.otlp.signals` leaves out is answered `UNIMPLEMENTED`, naming the key.
 //!
 //! A hand-written service over tonic's server machinery (rather than the generated one) so that
 //! the body arrives as raw bytes: decoding errors become `INVALID_ARGUMENT` and are counted, and
@@ -7,7 +9,7 @@
 
 use super::{Ingest, Refusal};
 use crate::auth::{Authenticator, ClientId};
-use crate::vocab::RefuseReason;
+use crate::vocab::{RefuseReason, Signal};
 use bytes::{Buf, Bytes};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
 use prost::Message;
@@ -22,9 +24,10 @@ use tonic::codegen::{http, BoxFuture, Service};
 use tonic::server::NamedService;
 
 const TRANSPORT: &str = "grpc";
-const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 
-/// Server codec: request bodies stay raw bytes; responses are prost-encoded.
+/// Server codec: request bodies stay raw bytes; responses are prost-encoded. The three
+/// signals' `Export…ServiceResponse` without a partial success all encode to zero bytes, so the
+/// trace response serves them all.
 #[derive(Default)]
 struct ServerCodec;
 struct RespEncoder;
@@ -78,6 +81,7 @@ fn status_of(r: &Refusal) -> tonic::Status {
 
 struct ExportSvc {
     ingest: Arc<Ingest>,
+    signal: Signal,
     client: ClientId,
     handled: Arc<AtomicBool>,
 }
@@ -89,12 +93,13 @@ impl tonic::server::UnaryService<Bytes> for ExportSvc {
     fn call(&mut self, request: tonic::Request<Bytes>) -> Self::Future {
         let ingest = self.ingest.clone();
         let client = self.client.clone();
+        let signal = self.signal;
         self.handled.store(true, Ordering::Release);
         Box::pin(async move {
             let raw = request.into_inner();
             let bytes = raw.len();
             let req = ingest
-                .check(TRANSPORT, raw, false)
+                .check(TRANSPORT, signal, raw, false)
                 .map_err(|r| status_of(&r))?;
             ingest
                 .submit_as(TRANSPORT, &client, req, bytes)
@@ -105,7 +110,8 @@ impl tonic::server::UnaryService<Bytes> for ExportSvc {
     }
 }
 
-/// The gRPC service, to be added to a `tonic::transport::Server`.
+/// The gRPC service, to be added to a `tonic::transport::Server` with [`OtlpGrpc::add_to`]
+/// (once per signal's service name).
 #[derive(Clone)]
 pub struct OtlpGrpc {
     ingest: Arc<Ingest>,
@@ -123,11 +129,57 @@ impl OtlpGrpc {
         self.auth = auth;
         self
     }
+
+    /// Adds the service under the three signals' service names. Every one is routed here, so
+    /// a signal that is off gets a clear answer rather than tonic's bare `UNIMPLEMENTED`.
+    pub fn add_to(self, server: tonic::transport::Server) -> tonic::transport::server::Router {
+        let mut server = server;
+        server
+            .add_service(self.clone())
+            .add_service(LogsGrpc(self.clone()))
+            .add_service(MetricsGrpc(self))
+    }
 }
 
 impl NamedService for OtlpGrpc {
     const NAME: &'static str = "opentelemetry.proto.collector.trace.v1.TraceService";
 }
+
+/// [`OtlpGrpc`] under the logs and the metrics service names (tonic routes by name).
+macro_rules! named_service {
+    ($ty:ident, $signal:expr) => {
+        #[derive(Clone)]
+        pub struct $ty(pub OtlpGrpc);
+
+        impl NamedService for $ty {
+            const NAME: &'static str = match $signal {
+                Signal::Logs => "opentelemetry.proto.collector.logs.v1.LogsService",
+                _ => "opentelemetry.proto.collector.metrics.v1.MetricsService",
+            };
+        }
+
+        impl<B> Service<http::Request<B>> for $ty
+        where
+            B: tonic::codegen::Body + Send + 'static,
+            B::Error: Into<tonic::codegen::StdError> + Send + 'static,
+        {
+            type Response = http::Response<tonic::body::Body>;
+            type Error = Infallible;
+            type Future = BoxFuture<Self::Response, Self::Error>;
+
+            fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+                Service::<http::Request<B>>::poll_ready(&mut self.0, cx)
+            }
+
+            fn call(&mut self, req: http::Request<B>) -> Self::Future {
+                self.0.call(req)
+            }
+        }
+    };
+}
+
+named_service!(LogsGrpc, Signal::Logs);
+named_service!(MetricsGrpc, Signal::Metrics);
 
 /// Maps a refusal tonic made before our handler ran (size limit, decompression limit or error).
 fn classify_early(code: i32) -> Option<(RefuseReason, tonic::Code)> {
@@ -179,12 +231,29 @@ where
                 }
             }
         };
-        if req.uri().path() != EXPORT_PATH {
-            return Box::pin(async move {
-                let st = tonic::Status::unimplemented("only TraceService/Export is served here");
-                Ok(st.into_http())
-            });
-        }
+        let signal = match Signal::of_grpc_path(req.uri().path()) {
+            Some(s) if ingest.serves(s) => s,
+            Some(s) => {
+                let r = ingest.reject_as(
+                    s,
+                    TRANSPORT,
+                    RefuseReason::Malformed,
+                    &Ingest::not_served(s),
+                );
+                return Box::pin(
+                    async move { Ok(tonic::Status::unimplemented(r.message).into_http()) },
+                );
+            }
+            None => {
+                return Box::pin(async move {
+                    let st = tonic::Status::unimplemented(
+                        "only the OTLP Export methods of TraceService, LogsService and \
+                         MetricsService are served here",
+                    );
+                    Ok(st.into_http())
+                });
+            }
+        };
         Box::pin(async move {
             let mut enc = EnabledCompressionEncodings::default();
             enc.enable(CompressionEncoding::Gzip);
@@ -195,6 +264,7 @@ where
             let handled = Arc::new(AtomicBool::new(false));
             let svc = ExportSvc {
                 ingest: ingest.clone(),
+                signal,
                 client,
                 handled: handled.clone(),
             };
@@ -206,7 +276,7 @@ where
                     .and_then(|v| v.to_str().ok())
                     .and_then(|s| s.parse::<i32>().ok());
                 if let Some((reason, code)) = code.and_then(classify_early) {
-                    ingest.metrics.refused(TRANSPORT, reason, 0);
+                    ingest.metrics.refused_as(signal, TRANSPORT, reason, 0);
                     let msg = match reason {
                         RefuseReason::TooLarge => {
                             format!("request over {max} bytes after decompression")

@@ -4,7 +4,7 @@
 
 use super::{body, Ingest, Refusal};
 use crate::auth::{bearer_challenge, Authenticator, ClientId};
-use crate::vocab::RefuseReason;
+use crate::vocab::{RefuseReason, Signal};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -129,15 +129,55 @@ async fn authenticate(State(st): State<AuthState>, mut req: Request, next: Next)
     }
 }
 
+async fn export_traces(
+    state: State<Arc<Ingest>>,
+    client: Option<Extension<ClientId>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    export(Signal::Traces, state, client, headers, body).await
+}
+
+async fn export_logs(
+    state: State<Arc<Ingest>>,
+    client: Option<Extension<ClientId>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    export(Signal::Logs, state, client, headers, body).await
+}
+
+async fn export_metrics(
+    state: State<Arc<Ingest>>,
+    client: Option<Extension<ClientId>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    export(Signal::Metrics, state, client, headers, body).await
+}
+
 async fn export(
+    signal: Signal,
     State(ingest): State<Arc<Ingest>>,
     client: Option<Extension<ClientId>>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     let client = client.map(|Extension(c)| c).unwrap_or_default();
+    if !ingest.serves(signal) {
+        let enc = encoding_of(&headers).unwrap_or(Encoding::Protobuf);
+        let r = ingest.reject_as(
+            signal,
+            TRANSPORT,
+            RefuseReason::Malformed,
+            &Ingest::not_served(signal),
+        );
+        drain(body, AUTH_DRAIN_MAX_BYTES, AUTH_DRAIN_MAX_TIME).await;
+        return error_response(StatusCode::NOT_FOUND, &r, enc);
+    }
     let Some(enc) = encoding_of(&headers) else {
-        let r = ingest.reject(
+        let r = ingest.reject_as(
+            signal,
             TRANSPORT,
             RefuseReason::Malformed,
             "content-type must be application/x-protobuf or application/json",
@@ -145,7 +185,7 @@ async fn export(
         return error_response(StatusCode::UNSUPPORTED_MEDIA_TYPE, &r, Encoding::Protobuf);
     };
     let fail = |reason: RefuseReason, msg: &str| {
-        let r = ingest.reject(TRANSPORT, reason, msg);
+        let r = ingest.reject_as(signal, TRANSPORT, reason, msg);
         error_response(http_status(reason), &r, enc)
     };
     let max = ingest.limits.max_body_bytes;
@@ -175,7 +215,8 @@ async fn export(
             Err(e) => return fail(RefuseReason::Malformed, &e.to_string()),
         },
         Some(_) => {
-            let r = ingest.reject(
+            let r = ingest.reject_as(
+                signal,
                 TRANSPORT,
                 RefuseReason::Malformed,
                 "unsupported content-encoding",
@@ -184,7 +225,7 @@ async fn export(
         }
     };
     let bytes = plain.len();
-    let checked = ingest.check(TRANSPORT, plain, enc == Encoding::Json);
+    let checked = ingest.check(TRANSPORT, signal, plain, enc == Encoding::Json);
     let req = match checked {
         Ok(r) => r,
         Err(r) => return error_response(http_status(r.reason), &r, enc),
@@ -274,7 +315,9 @@ pub fn router(ingest: Arc<Ingest>) -> Router {
 pub fn router_with_auth(ingest: Arc<Ingest>, auth: Option<Arc<Authenticator>>) -> Router {
     // Axum's default body limit is replaced by our own, applied after decompression.
     let r = Router::new()
-        .route("/v1/traces", post(export))
+        .route(Signal::Traces.http_path(), post(export_traces))
+        .route(Signal::Logs.http_path(), post(export_logs))
+        .route(Signal::Metrics.http_path(), post(export_metrics))
         .layer(axum::extract::DefaultBodyLimit::disable());
     let r = match auth {
         Some(auth) => r.layer(axum::middleware::from_fn_with_state(

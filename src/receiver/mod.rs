@@ -12,8 +12,8 @@ use crate::auth::ClientId;
 use crate::otlp::{view, Edits, Limits, Msg};
 use crate::pipeline::queue::{QueueError, QueueSender};
 use crate::pipeline::{Ack, AckResult, Batch};
-use crate::vocab::metrics::{Metrics, TransportLabel};
-use crate::vocab::{DropReason, Health, RefuseReason};
+use crate::vocab::metrics::Metrics;
+use crate::vocab::{DropReason, Health, RefuseReason, Signal};
 use body::Admitted;
 use bytes::Bytes;
 use serde::Deserialize;
@@ -80,9 +80,47 @@ pub struct Ingest {
     pub rate_limiter: Option<ratelimit::RateLimiter>,
     /// Admission on resident memory; `None` when off.
     pub memory: Option<Arc<memlimit::MemoryLimiter>>,
+    /// `receivers.otlp.signals`: the signals served; the others are refused as unimplemented
+    /// (gRPC `UNIMPLEMENTED`, HTTP 404), naming the key.
+    pub signals: Signals,
+}
+
+/// `receivers.otlp.signals`: which OTLP signals the receivers take. Default: all three.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Signals(pub Vec<Signal>);
+
+impl Default for Signals {
+    fn default() -> Self {
+        Signals(Signal::ALL.to_vec())
+    }
+}
+
+impl Signals {
+    pub fn contains(&self, s: &Signal) -> bool {
+        self.0.contains(s)
+    }
+
+    /// An empty list serves nothing: refused rather than taken for "all".
+    pub fn validate(&self) -> Result<(), String> {
+        if self.0.is_empty() {
+            return Err("lists no signal; name at least one of traces, logs, metrics".into());
+        }
+        Ok(())
+    }
 }
 
 impl Ingest {
+    /// Whether `signal` is served (`receivers.otlp.signals`).
+    pub fn serves(&self, signal: Signal) -> bool {
+        self.signals.contains(&signal)
+    }
+
+    /// The answer's text for a signal that is not served.
+    pub fn not_served(signal: Signal) -> String {
+        format!("{signal} are not accepted by this receiver (receivers.otlp.signals)")
+    }
+
     pub fn refusal(&self, reason: RefuseReason, message: &str) -> Refusal {
         Refusal {
             reason,
@@ -97,6 +135,18 @@ impl Ingest {
         self.refusal(reason, message)
     }
 
+    /// [`Ingest::reject`] of a request of `signal`.
+    pub fn reject_as(
+        &self,
+        signal: Signal,
+        transport: &'static str,
+        reason: RefuseReason,
+        message: &str,
+    ) -> Refusal {
+        self.metrics.refused_as(signal, transport, reason, 0);
+        self.refusal(reason, message)
+    }
+
     /// Checks a (decompressed) body where it sits and applies the structural limits
     /// ([`body::admit`]; an OTLP/JSON body is converted to protobuf first): a refusal is counted
     /// (with the request's span count when it is known), replaced oversized values are counted
@@ -104,10 +154,11 @@ impl Ingest {
     pub fn check(
         &self,
         transport: &'static str,
+        signal: Signal,
         body: Bytes,
         json: bool,
     ) -> Result<Admitted, Refusal> {
-        match body::admit(body, json, &self.limits) {
+        match body::admit_signal(signal, body, json, &self.limits) {
             Ok(a) => {
                 if a.oversize_values > 0 {
                     self.metrics
@@ -121,7 +172,7 @@ impl Ingest {
             }
             Err(e) => {
                 let reason = e.error.reason();
-                self.metrics.refused(transport, reason, e.spans);
+                self.metrics.refused_as(signal, transport, reason, e.spans);
                 Err(self.refusal(reason, &e.error.to_string()))
             }
         }
@@ -152,6 +203,7 @@ impl Ingest {
     ) -> Result<(), Refusal> {
         let from = Submission {
             transport,
+            signal: request.signal,
             client,
             spans: request.spans,
         };
@@ -169,7 +221,7 @@ impl Ingest {
             .await?;
         self.accepted(&from, sampled_out);
         match waiter {
-            Some(w) => self.await_ack(transport, w).await,
+            Some(w) => self.await_ack(&from, w).await,
             None => Ok(()),
         }
     }
@@ -180,10 +232,12 @@ impl Ingest {
             transport = from.transport,
             client = from.client.0.as_deref().unwrap_or("-"),
             reason = reason.as_str(),
-            spans = from.spans,
+            signal = from.signal.as_str(),
+            items = from.spans,
             "request refused"
         );
-        self.metrics.refused(from.transport, reason, from.spans);
+        self.metrics
+            .refused_as(from.signal, from.transport, reason, from.spans);
         self.refusal(reason, msg)
     }
 
@@ -231,8 +285,12 @@ impl Ingest {
         else {
             return Ok(());
         };
-        self.metrics
-            .refused(from.transport, RefuseReason::RateLimited, from.spans);
+        self.metrics.refused_as(
+            from.signal,
+            from.transport,
+            RefuseReason::RateLimited,
+            from.spans,
+        );
         self.metrics
             .receiver_rate_limited_spans
             .get_or_create(&crate::vocab::metrics::ClientLabel {
@@ -266,9 +324,13 @@ impl Ingest {
             )
         };
         let mut edits = Edits::new();
-        let st = s
-            .apply_encoded(Msg::new(&request), &mut edits)
-            .map_err(|_| malformed())?;
+        let st = match from.signal {
+            Signal::Traces => s.apply_encoded(Msg::new(&request), &mut edits),
+            Signal::Logs => s.apply_logs_encoded(Msg::new(&request), &mut edits),
+            // Metrics are never sampled.
+            Signal::Metrics => return Ok(Some((request, 0))),
+        }
+        .map_err(|_| malformed())?;
         let request = if edits.is_empty() {
             request
         } else {
@@ -303,7 +365,7 @@ impl Ingest {
             AckMode::Accepted => (None, None),
         };
         let batch = Batch {
-            signal: crate::vocab::Signal::Traces,
+            signal: from.signal,
             request,
             spans,
             bytes,
@@ -327,21 +389,18 @@ impl Ingest {
         }
     }
 
-    /// Counts the request's spans as accepted, and those sampled out as dropped (`sampled`).
+    /// Counts the request's items as accepted, and those sampled out as dropped (`sampled`).
     fn accepted(&self, from: &Submission<'_>, sampled_out: usize) {
         self.metrics
-            .receiver_accepted_spans
-            .get_or_create(&TransportLabel {
-                transport: from.transport,
-            })
-            .inc_by(from.spans as u64);
-        self.metrics.dropped(DropReason::Sampled, sampled_out);
+            .accepted(from.signal, from.transport, from.spans);
+        self.metrics
+            .dropped_as(from.signal, DropReason::Sampled, sampled_out);
     }
 
     /// `ack: durable`: waits until every sink confirmed the batch.
     async fn await_ack(
         &self,
-        transport: &'static str,
+        from: &Submission<'_>,
         waiter: tokio::sync::oneshot::Receiver<AckResult>,
     ) -> Result<(), Refusal> {
         match waiter.await {
@@ -349,16 +408,18 @@ impl Ingest {
             _ => {
                 // Accepted and then lost by a sink: counted under pipeline drops already; the
                 // request counter records that this client was told to retry.
-                self.metrics.refused(transport, RefuseReason::NotDurable, 0);
+                self.metrics
+                    .refused_as(from.signal, from.transport, RefuseReason::NotDurable, 0);
                 Err(self.refusal(RefuseReason::NotDurable, "not stored, retry later"))
             }
         }
     }
 }
 
-/// A request being submitted: who sent it, how, and how many spans it holds.
+/// A request being submitted: who sent it, how, which signal, and how many items it holds.
 struct Submission<'a> {
     transport: &'static str,
+    signal: Signal,
     client: &'a ClientId,
     spans: usize,
 }

@@ -37,6 +37,7 @@ mod memo;
 pub mod normalize;
 mod overlap;
 pub mod phone;
+pub mod records;
 pub mod replace;
 pub mod rules;
 pub(crate) mod scan;

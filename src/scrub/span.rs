@@ -38,20 +38,24 @@ pub enum WalkError {
 }
 
 /// Per-walk state.
-struct Walk<'r, 'e> {
-    rep: &'r mut ScrubReport,
-    edits: &'e mut Edits,
+pub(super) struct Walk<'r, 'e> {
+    pub(super) rep: &'r mut ScrubReport,
+    pub(super) edits: &'e mut Edits,
     /// Attribute keys that had redactions (debug summary only).
-    keys: Option<Vec<String>>,
+    pub(super) keys: Option<Vec<String>>,
 }
 
 impl<'r, 'e> Walk<'r, 'e> {
-    fn new(rep: &'r mut ScrubReport, edits: &'e mut Edits, keys: Option<Vec<String>>) -> Self {
+    pub(super) fn new(
+        rep: &'r mut ScrubReport,
+        edits: &'e mut Edits,
+        keys: Option<Vec<String>>,
+    ) -> Self {
         Walk { rep, edits, keys }
     }
 }
 
-enum Fate {
+pub(super) enum Fate {
     Keep,
     Drop,
 }
@@ -91,7 +95,7 @@ fn put_int_kv(out: &mut Vec<u8>, num: u32, key: &str, v: i64) {
 
 /// The first attribute with each summary key, as the walk left it (a span's own attributes).
 #[derive(Default)]
-struct SummarySlots<'a> {
+pub(super) struct SummarySlots<'a> {
     count: Option<Field<'a>>,
     types: Option<Field<'a>>,
     keys: Option<Field<'a>>,
@@ -99,7 +103,7 @@ struct SummarySlots<'a> {
 
 impl Scrubber {
     /// Scrubs a string field of `owner`; the field is replaced when the text changed.
-    fn scrub_field(
+    pub(super) fn scrub_field(
         &self,
         owner: &Msg<'_>,
         f: &Field<'_>,
@@ -192,7 +196,7 @@ impl Scrubber {
         }
     }
 
-    fn scrub_value(
+    pub(super) fn scrub_value(
         &self,
         av: Msg<'_>,
         w: &mut Walk<'_, '_>,
@@ -298,7 +302,7 @@ impl Scrubber {
     }
 
     /// Scrubs the key-values (fields `num`) of `parent`; see [`Scrubber::scrub_kv`].
-    fn scrub_attrs<'a>(
+    pub(super) fn scrub_attrs<'a>(
         &self,
         parent: Msg<'a>,
         num: u32,
@@ -315,7 +319,7 @@ impl Scrubber {
     /// Scrubs one key-value field `f` of `parent` (key rules, key, value), deleting it when it
     /// is dropped. A field starting at an offset in `skip` (sorted) was removed by an earlier
     /// stage and is left alone. `slots`: where a span's summary attributes are.
-    fn scrub_kv<'a>(
+    pub(super) fn scrub_kv<'a>(
         &self,
         parent: Msg<'a>,
         f: Field<'a>,
@@ -564,30 +568,7 @@ impl Scrubber {
             }
         }
         let keys = w.keys.take();
-        let edits = w.edits;
-        let total = local.total();
-        if total > 0 && self.summary != Summary::Silent {
-            let types = local
-                .matches
-                .iter()
-                .map(|(t, n)| format!("{t}:{n}"))
-                .collect::<Vec<_>>()
-                .join(",");
-            set_attr(&s, slots.count, edits, |o| {
-                put_int_kv(o, SPAN_ATTRIBUTES, "redaction.count", total as i64)
-            });
-            set_attr(&s, slots.types, edits, |o| {
-                crate::otlp::wire::put_string_kv(o, SPAN_ATTRIBUTES, "redaction.types", &types)
-            });
-            if let Some(mut keys) = keys {
-                keys.sort();
-                keys.dedup();
-                let keys = keys.join(",");
-                set_attr(&s, slots.keys, edits, |o| {
-                    crate::otlp::wire::put_string_kv(o, SPAN_ATTRIBUTES, "redaction.keys", &keys)
-                });
-            }
-        }
+        self.write_summary(&s, SPAN_ATTRIBUTES, slots, keys, w.edits, &local);
         rep.merge(&local);
         Ok(())
     }
@@ -616,6 +597,46 @@ impl Scrubber {
     /// for [`Scrubber::scrub_resource`].
     pub fn scrub_span(&self, s: &mut Span, rep: &mut ScrubReport) -> Result<(), RewriteError> {
         edit_decoded(s, |m, e| self.scrub_span_encoded(m, &[], e, rep))
+    }
+}
+
+impl Scrubber {
+    /// Per `summary`, sets `redaction.count` and `redaction.types` (and `redaction.keys`, the
+    /// keys in `keys`, for `debug`) among `owner`'s attributes (fields `num`) when `local`
+    /// counted redactions.
+    pub(super) fn write_summary(
+        &self,
+        owner: &Msg<'_>,
+        num: u32,
+        slots: SummarySlots<'_>,
+        keys: Option<Vec<String>>,
+        edits: &mut Edits,
+        local: &ScrubReport,
+    ) {
+        let total = local.total();
+        if total == 0 || self.summary == Summary::Silent {
+            return;
+        }
+        let types = local
+            .matches
+            .iter()
+            .map(|(t, n)| format!("{t}:{n}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        set_attr(owner, slots.count, edits, |o| {
+            put_int_kv(o, num, "redaction.count", total as i64)
+        });
+        set_attr(owner, slots.types, edits, |o| {
+            crate::otlp::wire::put_string_kv(o, num, "redaction.types", &types)
+        });
+        if let Some(mut keys) = keys {
+            keys.sort();
+            keys.dedup();
+            let keys = keys.join(",");
+            set_attr(owner, slots.keys, edits, |o| {
+                crate::otlp::wire::put_string_kv(o, num, "redaction.keys", &keys)
+            });
+        }
     }
 }
 

@@ -1,4 +1,6 @@
-//! Forwards processed batches to the next collector stage over OTLP/gRPC. The batch is sent as the
+//! Forwards processed batches to the next collector stage over OTLP/gRPC, each signal to its
+//! own service on the one endpoint (`TraceService`, `LogsService`, `MetricsService`, `/Export`),
+//! with the same TLS, compression, concurrency and retries. The batch is sent as the
 //! bytes the worker already encoded (a pass-through codec), so two sinks share one encoding.
 //! Retries follow the OTLP spec: retryable codes back off exponentially (jittered ±20 %); a
 //! `RetryInfo` delay replaces the backoff and is never shortened (jitter adds up to 20 % to it);
@@ -7,8 +9,11 @@
 
 use super::registry::{SinkConfig, SinkContext, ValidateContext};
 use super::{Delivery, FailureKind, Sink, SinkError};
+use crate::vocab::Signal;
 use crate::yaml::{present, ComponentError};
 use bytes::Bytes;
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceResponse;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceResponse;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
 use prost::Message;
 use serde::Deserialize;
@@ -16,8 +21,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tonic::transport::{Channel, Endpoint};
-
-const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 
 /// One OTLP/gRPC export call with pre-encoded bytes. Shared with the load generator.
 pub async fn export_raw(
@@ -119,6 +122,69 @@ pub async fn export_raw_with(
     timeout: Duration,
     authorization: Option<&tonic::metadata::AsciiMetadataValue>,
 ) -> Result<ExportTraceServiceResponse, tonic::Status> {
+    let msg = export_call(channel, Signal::Traces, body, gzip, timeout, authorization).await?;
+    ExportTraceServiceResponse::decode(msg)
+        .map_err(|e| tonic::Status::internal(format!("undecodable export response: {e}")))
+}
+
+/// What a next stage's `Export…ServiceResponse` said: the items of the request it rejected
+/// (`rejected_spans`, `rejected_log_records` or `rejected_data_points` of its
+/// `partial_success`) and its message. Zero and empty when it took everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PartialSuccess {
+    pub rejected: i64,
+    pub error_message: String,
+}
+
+/// The answer to one `signal` export, read as that signal's response type.
+fn partial_success(signal: Signal, msg: Bytes) -> Result<PartialSuccess, prost::DecodeError> {
+    Ok(match signal {
+        Signal::Traces => ExportTraceServiceResponse::decode(msg)?
+            .partial_success
+            .map(|p| PartialSuccess {
+                rejected: p.rejected_spans,
+                error_message: p.error_message,
+            }),
+        Signal::Logs => ExportLogsServiceResponse::decode(msg)?
+            .partial_success
+            .map(|p| PartialSuccess {
+                rejected: p.rejected_log_records,
+                error_message: p.error_message,
+            }),
+        Signal::Metrics => ExportMetricsServiceResponse::decode(msg)?
+            .partial_success
+            .map(|p| PartialSuccess {
+                rejected: p.rejected_data_points,
+                error_message: p.error_message,
+            }),
+    }
+    .unwrap_or_default())
+}
+
+/// One OTLP/gRPC export of a `signal` request (pre-encoded) to that signal's service
+/// (`TraceService`, `LogsService` or `MetricsService`), as [`export_raw_with`] does for traces.
+pub async fn export_signal_raw(
+    channel: Channel,
+    signal: Signal,
+    body: Bytes,
+    gzip: bool,
+    timeout: Duration,
+    authorization: Option<&tonic::metadata::AsciiMetadataValue>,
+) -> Result<PartialSuccess, tonic::Status> {
+    let msg = export_call(channel, signal, body, gzip, timeout, authorization).await?;
+    partial_success(signal, msg)
+        .map_err(|e| tonic::Status::internal(format!("undecodable export response: {e}")))
+}
+
+/// The call itself: returns the response message's bytes once the status is OK.
+async fn export_call(
+    channel: Channel,
+    signal: Signal,
+    body: Bytes,
+    gzip: bool,
+    timeout: Duration,
+    authorization: Option<&tonic::metadata::AsciiMetadataValue>,
+) -> Result<Bytes, tonic::Status> {
     use http_body_util::BodyExt;
     use tonic::codegen::{http, Service};
     let mut ch = channel;
@@ -128,7 +194,7 @@ pub async fn export_raw_with(
     let message = if gzip { gzip_bytes(&body)? } else { body };
     let mut req = http::Request::builder()
         .method(http::Method::POST)
-        .uri(EXPORT_PATH)
+        .uri(signal.grpc_path())
         .header(http::header::CONTENT_TYPE, "application/grpc")
         .header(http::header::TE, "trailers")
         // The gRPC spec allows at most 8 digits.
@@ -175,19 +241,18 @@ pub async fn export_raw_with(
             return Err(status);
         }
         // One message: flag, length, bytes. An empty body is an empty response.
-        let msg = match data.get(..5) {
-            None => &[][..],
-            Some(p) if p[0] != 0 => {
-                return Err(tonic::Status::internal("compressed export response"));
-            }
+        let data = data.freeze();
+        match data.get(..5) {
+            None => Ok(Bytes::new()),
+            Some(p) if p[0] != 0 => Err(tonic::Status::internal("compressed export response")),
             Some(p) => {
                 let n = u32::from_be_bytes([p[1], p[2], p[3], p[4]]) as usize;
-                data.get(5..5 + n)
-                    .ok_or_else(|| tonic::Status::internal("truncated export response"))?
+                if data.len() < 5 + n {
+                    return Err(tonic::Status::internal("truncated export response"));
+                }
+                Ok(data.slice(5..5 + n))
             }
-        };
-        ExportTraceServiceResponse::decode(msg)
-            .map_err(|e| tonic::Status::internal(format!("undecodable export response: {e}")))
+        }
     };
     match tokio::time::timeout(timeout, call).await {
         Ok(r) => r,
@@ -361,7 +426,7 @@ impl OtlpSink {
         set_state(&self.cfg.endpoint, &self.failing, failure);
     }
 
-    async fn send(&self, body: Bytes, spans: usize) -> Result<Delivery, SinkError> {
+    async fn send(&self, signal: Signal, body: Bytes, spans: usize) -> Result<Delivery, SinkError> {
         let _permit = self
             .in_flight
             .acquire()
@@ -372,23 +437,30 @@ impl OtlpSink {
         let mut backoff = retry.initial_interval;
         let gzip = self.cfg.compression == Compression::Gzip;
         loop {
-            let res = export_raw(self.channel.clone(), body.clone(), gzip, self.cfg.timeout).await;
+            let res = export_signal_raw(
+                self.channel.clone(),
+                signal,
+                body.clone(),
+                gzip,
+                self.cfg.timeout,
+                None,
+            )
+            .await;
             let status = match res {
-                Ok(resp) => {
+                Ok(ps) => {
                     self.observe(None);
-                    if let Some(ps) = resp.partial_success {
-                        if ps.rejected_spans > 0 {
-                            tracing::warn!(
-                                rejected = ps.rejected_spans,
-                                of = spans,
-                                "next stage rejected part of a batch"
-                            );
-                            return Err(SinkError::new(
-                                "otlp",
-                                FailureKind::Permanent,
-                                format!("next stage rejected {} spans", ps.rejected_spans),
-                            ));
-                        }
+                    if ps.rejected > 0 {
+                        tracing::warn!(
+                            %signal,
+                            rejected = ps.rejected,
+                            of = spans,
+                            "next stage rejected part of a batch"
+                        );
+                        return Err(SinkError::new(
+                            "otlp",
+                            FailureKind::Permanent,
+                            format!("next stage rejected {} {}", ps.rejected, signal.items()),
+                        ));
                     }
                     return Ok(Delivery::Accepted);
                 }
@@ -553,13 +625,8 @@ impl Sink for OtlpSink {
             .map(|why| format!("next stage {} not answering: {why}", self.cfg.endpoint))
     }
 
-    fn write(
-        &self,
-        _signal: crate::vocab::Signal,
-        encoded: &Bytes,
-        spans: usize,
-    ) -> Result<Delivery, SinkError> {
-        self.rt.block_on(self.send(encoded.clone(), spans))
+    fn write(&self, signal: Signal, encoded: &Bytes, spans: usize) -> Result<Delivery, SinkError> {
+        self.rt.block_on(self.send(signal, encoded.clone(), spans))
     }
 
     fn abort(&self) {

@@ -2,7 +2,7 @@
 //! span in a tight loop. Names follow the OpenTelemetry Collector's where one exists
 //! (`otelcol_receiver_accepted_spans` → `spanward_receiver_accepted_spans_total`).
 
-use super::{DropReason, RefuseReason};
+use super::{DropReason, RefuseReason, Signal};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -94,8 +94,60 @@ pub struct Metrics {
     /// 1 while ready (listeners bound, workers running, sinks healthy).
     pub ready: Gauge,
     /// Spans refused by the rate limiter, per client (bounded label set: see
-    /// `receivers.otlp.rate_limit.max_client_labels`).
+    /// `receivers.otlp.rate_limit.max_client_labels`); log records and metric points too.
     pub receiver_rate_limited_spans: Family<ClientLabel, Counter>,
+    /// The counters above that count spans, for log records (`…_log_records`).
+    pub logs: ItemCounters,
+    /// … and for metric data points (`…_metric_points`).
+    pub metric_points: ItemCounters,
+}
+
+/// One signal's item counters, named after its items as the OpenTelemetry Collector names
+/// them (`receiver_accepted_log_records`, `exporter_sent_metric_points`). Spans keep the
+/// `…_spans` counters of [`Metrics`].
+#[derive(Clone, Default)]
+pub struct ItemCounters {
+    pub receiver_accepted: Family<TransportLabel, Counter>,
+    pub receiver_refused: Family<RefusedLabels, Counter>,
+    pub pipeline_delivered: Counter,
+    pub pipeline_dropped: Family<ReasonLabel, Counter>,
+    pub exporter_sent: Family<ExporterLabel, Counter>,
+    pub exporter_send_failed: Family<ExporterLabel, Counter>,
+}
+
+impl ItemCounters {
+    fn register(&self, r: &mut Registry, items: &str, what: &str) {
+        r.register(
+            format!("receiver_accepted_{items}"),
+            format!("{what} accepted by the receivers"),
+            self.receiver_accepted.clone(),
+        );
+        r.register(
+            format!("receiver_refused_{items}"),
+            format!("{what} refused by the receivers, by reason"),
+            self.receiver_refused.clone(),
+        );
+        r.register(
+            format!("pipeline_delivered_{items}"),
+            format!("{what} that reached every sink"),
+            self.pipeline_delivered.clone(),
+        );
+        r.register(
+            format!("pipeline_dropped_{items}"),
+            format!("Accepted {what} not delivered, by reason"),
+            self.pipeline_dropped.clone(),
+        );
+        r.register(
+            format!("exporter_sent_{items}"),
+            format!("{what} confirmed by each exporter"),
+            self.exporter_sent.clone(),
+        );
+        r.register(
+            format!("exporter_send_failed_{items}"),
+            format!("{what} an exporter failed to send"),
+            self.exporter_send_failed.clone(),
+        );
+    }
 }
 
 impl Metrics {
@@ -125,6 +177,8 @@ impl Metrics {
             ready: Gauge::default(),
             receiver_rate_limited_spans: Family::default(),
             receiver_tls_handshake_failures: Family::default(),
+            logs: ItemCounters::default(),
+            metric_points: ItemCounters::default(),
         };
         let mut r = Registry::with_prefix("spanward");
         r.register(
@@ -228,6 +282,9 @@ impl Metrics {
             m.receiver_tls_handshake_failures.clone(),
         );
         r.register("ready", "1 when ready to accept spans", m.ready.clone());
+        m.logs.register(&mut r, "log_records", "Log records");
+        m.metric_points
+            .register(&mut r, "metric_points", "Metric data points");
         r.register(
             "receiver_rate_limited_spans",
             "Spans refused by the per-client rate limiter, by client",
@@ -237,16 +294,71 @@ impl Metrics {
     }
 
     pub fn refused(&self, transport: &'static str, reason: RefuseReason, spans: usize) {
+        self.refused_as(Signal::Traces, transport, reason, spans)
+    }
+
+    /// One refused request of `signal` holding `items` items (0 when unknown).
+    pub fn refused_as(
+        &self,
+        signal: Signal,
+        transport: &'static str,
+        reason: RefuseReason,
+        items: usize,
+    ) {
         let l = RefusedLabels {
             transport,
             reason: reason.as_str(),
         };
         self.receiver_refused_requests.get_or_create(&l).inc();
-        if spans > 0 {
-            self.receiver_refused_spans
-                .get_or_create(&l)
-                .inc_by(spans as u64);
+        if items > 0 {
+            let family = match self.items(signal) {
+                None => &self.receiver_refused_spans,
+                Some(c) => &c.receiver_refused,
+            };
+            family.get_or_create(&l).inc_by(items as u64);
         }
+    }
+
+    /// The counters of a signal other than traces.
+    fn items(&self, signal: Signal) -> Option<&ItemCounters> {
+        match signal {
+            Signal::Traces => None,
+            Signal::Logs => Some(&self.logs),
+            Signal::Metrics => Some(&self.metric_points),
+        }
+    }
+
+    /// Items of `signal` accepted on `transport`.
+    pub fn accepted(&self, signal: Signal, transport: &'static str, items: usize) {
+        let family = match self.items(signal) {
+            None => &self.receiver_accepted_spans,
+            Some(c) => &c.receiver_accepted,
+        };
+        family
+            .get_or_create(&TransportLabel { transport })
+            .inc_by(items as u64);
+    }
+
+    /// Items of `signal` that reached every sink.
+    pub fn delivered(&self, signal: Signal, items: usize) {
+        match self.items(signal) {
+            None => &self.pipeline_delivered_spans,
+            Some(c) => &c.pipeline_delivered,
+        }
+        .inc_by(items as u64);
+    }
+
+    /// Items of `signal` an exporter confirmed (`ok`) or failed on.
+    pub fn exported(&self, signal: Signal, exporter: &'static str, ok: bool, items: usize) {
+        let family = match (self.items(signal), ok) {
+            (None, true) => &self.exporter_sent_spans,
+            (None, false) => &self.exporter_send_failed_spans,
+            (Some(c), true) => &c.exporter_sent,
+            (Some(c), false) => &c.exporter_send_failed,
+        };
+        family
+            .get_or_create(&ExporterLabel { exporter })
+            .inc_by(items as u64);
     }
 
     /// One sink's write of one batch took `took`.
@@ -257,12 +369,21 @@ impl Metrics {
     }
 
     pub fn dropped(&self, reason: DropReason, spans: usize) {
-        if spans > 0 {
-            self.pipeline_dropped_spans
+        self.dropped_as(Signal::Traces, reason, spans)
+    }
+
+    /// Accepted items of `signal` not delivered, by reason.
+    pub fn dropped_as(&self, signal: Signal, reason: DropReason, items: usize) {
+        if items > 0 {
+            let family = match self.items(signal) {
+                None => &self.pipeline_dropped_spans,
+                Some(c) => &c.pipeline_dropped,
+            };
+            family
                 .get_or_create(&ReasonLabel {
                     reason: reason.as_str(),
                 })
-                .inc_by(spans as u64);
+                .inc_by(items as u64);
         }
     }
 }

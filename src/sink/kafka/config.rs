@@ -9,7 +9,8 @@ use std::time::Duration;
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum KafkaEncoding {
-    /// `ExportTraceServiceRequest` protobuf, as the collector's kafka receiver expects.
+    /// The signal's `Export{Trace,Logs,Metrics}ServiceRequest` protobuf, as the collector's kafka
+    /// receiver expects.
     #[default]
     OtlpProto,
 }
@@ -48,7 +49,8 @@ pub enum KafkaAcks {
     Leader,
 }
 
-/// `exporters.kafka`: produce scrubbed spans to a Kafka topic.
+/// `exporters.kafka`: produce scrubbed spans, log records and metrics to Kafka, a topic per
+/// signal.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct KafkaConfig {
@@ -58,6 +60,13 @@ pub struct KafkaConfig {
     /// cluster's auto-creation or by you; while it does not exist, records fail retryably and
     /// back-pressure builds (one WARN line).
     pub topic: String,
+    /// Topic the log records go to (`ExportLogsServiceRequest` values). Default `otlp_logs`
+    /// (the collector's default). Same rules as `topic`, and it must differ from the other
+    /// two: a consumer tells the signals apart by topic only.
+    pub logs_topic: String,
+    /// Topic the metrics go to (`ExportMetricsServiceRequest` values). Default `otlp_metrics`
+    /// (the collector's default). Same rules as `logs_topic`.
+    pub metrics_topic: String,
     /// Record value format. Only `otlp_proto` (default).
     pub encoding: KafkaEncoding,
     /// `none` (default), `gzip`, `snappy` or `lz4`: compression of record batches.
@@ -86,7 +95,8 @@ pub struct KafkaConfig {
     /// to KiB). Default 64 MiB. Full behaves as above.
     pub queue_max_bytes: u64,
     /// Largest record value. Default 1000000 (Kafka's default `message.max.bytes`); 1 KiB to
-    /// 1 GB. A trace larger than this is split into several records; a single span larger than
+    /// 1 GB. A trace (or a trace's log records, or a metrics batch) larger than this is split
+    /// into several records; a single span or log record (or metric data point) larger than
     /// this cannot be sent: its batch fails permanently (counted `export_failed`).
     pub max_message_bytes: u32,
     /// Extra librdkafka producer properties (security.protocol, sasl.*, ssl.*, …), passed as
@@ -100,6 +110,8 @@ impl Default for KafkaConfig {
         KafkaConfig {
             brokers: vec!["127.0.0.1:9092".into()],
             topic: "otlp_spans".into(),
+            logs_topic: "otlp_logs".into(),
+            metrics_topic: "otlp_metrics".into(),
             encoding: KafkaEncoding::OtlpProto,
             compression: KafkaCompression::None,
             acks: KafkaAcks::All,
@@ -140,6 +152,10 @@ pub enum KafkaConfigError {
     NoBrokers,
     #[error("topic: must be non-empty")]
     NoTopic,
+    #[error("{0}: must be non-empty")]
+    NoSignalTopic(&'static str),
+    #[error("{0} and {1} name the same topic `{2}`: a consumer could not tell the signals apart")]
+    SharedTopic(&'static str, &'static str, String),
     #[error("idempotence needs acks: all")]
     IdempotenceNeedsAll,
     #[error("{0}: out of range ({1})")]
@@ -157,6 +173,24 @@ impl KafkaConfig {
         }
         if self.topic.trim().is_empty() {
             return Err(KafkaConfigError::NoTopic);
+        }
+        for (key, t) in [
+            ("logs_topic", &self.logs_topic),
+            ("metrics_topic", &self.metrics_topic),
+        ] {
+            if t.trim().is_empty() {
+                return Err(KafkaConfigError::NoSignalTopic(key));
+            }
+        }
+        let named = [
+            ("topic", &self.topic),
+            ("logs_topic", &self.logs_topic),
+            ("metrics_topic", &self.metrics_topic),
+        ];
+        for (i, (a, ta)) in named.iter().enumerate() {
+            if let Some((b, _)) = named[i + 1..].iter().find(|(_, tb)| tb == ta) {
+                return Err(KafkaConfigError::SharedTopic(a, b, ta.to_string()));
+            }
         }
         if self.idempotence && self.acks != KafkaAcks::All {
             return Err(KafkaConfigError::IdempotenceNeedsAll);
@@ -189,6 +223,15 @@ impl KafkaConfig {
             return Err(KafkaConfigError::OwnedProperty(k.clone()));
         }
         Ok(())
+    }
+
+    /// The topic `signal`'s records go to.
+    pub fn topic_of(&self, signal: crate::vocab::Signal) -> &str {
+        match signal {
+            crate::vocab::Signal::Traces => &self.topic,
+            crate::vocab::Signal::Logs => &self.logs_topic,
+            crate::vocab::Signal::Metrics => &self.metrics_topic,
+        }
     }
 
     /// The librdkafka producer properties: `properties` as given, then what the fields set.

@@ -1,10 +1,17 @@
-//! Kafka sink (`exporters.kafka`): scrubbed spans as OTLP protobuf records on a topic, through
+//! Kafka sink (`exporters.kafka`): scrubbed spans, log records and metrics as OTLP protobuf
+//! records, each signal on its own topic (`topic`, `logs_topic`, `metrics_topic`), through
 //! librdkafka (`rdkafka`).
 //!
-//! - One record per trace of a batch: key = the trace id in lowercase hex (so a trace stays in
-//!   one partition), value = an `ExportTraceServiceRequest` holding that trace's spans with their
-//!   resource and scope (the OpenTelemetry Collector kafka receiver's `otlp_proto` encoding).
-//!   A trace larger than `max_message_bytes` is split into several records with the same key.
+//! - Traces: one record per trace of a batch: key = the trace id in lowercase hex (so a trace
+//!   stays in one partition), value = an `ExportTraceServiceRequest` holding that trace's spans
+//!   with their resource and scope (the OpenTelemetry Collector kafka receiver's `otlp_proto`
+//!   encoding). A trace larger than `max_message_bytes` is split into several records with the
+//!   same key.
+//! - Logs: the same per trace id of the log records (so a trace's events land in the partition
+//!   number its spans get on a topic with as many partitions); records without a trace id go
+//!   together, without a key (librdkafka's partitioner spreads them).
+//! - Metrics: the batch as one `ExportMetricsServiceRequest` record without a key, cut by
+//!   metrics (and a metric by its data points) when over `max_message_bytes`.
 //! - Headers: `spanward-origin` (the replica's log origin, or `client_id` without a log) and,
 //!   when the `file` exporter wrote the batch first, `spanward-log-seq` and `spanward-log-leaf`
 //!   (the record's sequence number and RFC 9162 leaf hash in the tamper-evident log).
@@ -21,10 +28,15 @@ mod records;
 mod tests;
 
 pub use config::{KafkaAcks, KafkaCompression, KafkaConfig, KafkaConfigError, KafkaEncoding};
-pub use records::{records_by_trace, Record, SpanTooLarge};
+pub use records::{
+    metric_records, records_by_log_trace, records_by_trace, ItemTooLarge, Record, SpanTooLarge,
+};
 
 use super::{Delivery, FailureKind, Provenance, Sink, SinkError};
+use crate::vocab::Signal;
 use bytes::Bytes;
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
 use rdkafka::client::ClientContext;
@@ -174,7 +186,7 @@ impl KafkaSink {
             Ok(fresh) => {
                 let gen = self.generation.fetch_add(1, Ordering::AcqRel) + 1;
                 *p = (gen, fresh);
-                tracing::info!(topic = %self.cfg.topic, "kafka producer recreated after failed deliveries");
+                tracing::info!(brokers = %self.cfg.brokers.join(","), "kafka producer recreated after failed deliveries");
             }
             Err(e) => tracing::warn!(error = %e, "kafka producer could not be recreated"),
         }
@@ -182,21 +194,26 @@ impl KafkaSink {
 
     /// Produces `records` and waits for their delivery reports; re-produces the ones that
     /// failed retryably until all are confirmed or the sink is aborted.
-    fn deliver(&self, records: &[Record], headers: &OwnedHeaders) -> Result<(), SinkError> {
+    fn deliver(
+        &self,
+        topic: &str,
+        records: &[Record],
+        headers: &OwnedHeaders,
+    ) -> Result<(), SinkError> {
         let mut pending: Vec<usize> = (0..records.len()).collect();
         let mut backoff = Duration::from_millis(100);
         loop {
             let (gen, producer) = self.current();
             let mut round = Round::default();
-            let reports = self.produce(&producer, records, &pending, headers, &mut round)?;
+            let reports = self.produce(&producer, topic, records, &pending, headers, &mut round)?;
             self.await_reports(reports, &mut round)?;
             if round.failed.is_empty() {
                 if self.holding.swap(false, Ordering::AcqRel) {
-                    tracing::info!(topic = %self.cfg.topic, "kafka delivers again");
+                    tracing::info!(topic, "kafka delivers again");
                 }
                 return Ok(());
             }
-            self.hold(gen, &producer, &round)?;
+            self.hold(topic, gen, &producer, &round)?;
             std::thread::sleep(backoff);
             backoff = (backoff * 2).min(Duration::from_secs(2));
             pending = round.failed;
@@ -208,6 +225,7 @@ impl KafkaSink {
     fn produce(
         &self,
         producer: &KafkaProducer,
+        topic: &str,
         records: &[Record],
         pending: &[usize],
         headers: &OwnedHeaders,
@@ -216,7 +234,7 @@ impl KafkaSink {
         let mut reports = Vec::with_capacity(pending.len());
         for &i in pending {
             let r = &records[i];
-            let mut rec = FutureRecord::<str, [u8]>::to(&self.cfg.topic)
+            let mut rec = FutureRecord::<str, [u8]>::to(topic)
                 .payload(&r.value)
                 .headers(headers.clone());
             if let Some(k) = &r.key {
@@ -292,7 +310,13 @@ impl KafkaSink {
 
     /// After a round with failures: renews a producer that may be stuck, gives up at
     /// shutdown, and says once (WARN) that the sink holds the batch.
-    fn hold(&self, gen: u64, producer: &KafkaProducer, round: &Round) -> Result<(), SinkError> {
+    fn hold(
+        &self,
+        topic: &str,
+        gen: u64,
+        producer: &KafkaProducer,
+        round: &Round,
+    ) -> Result<(), SinkError> {
         if round.timed_out || producer.client().fatal_error().is_some() {
             self.renew(gen);
         }
@@ -304,7 +328,7 @@ impl KafkaSink {
             ));
         }
         if !self.holding.swap(true, Ordering::AcqRel) {
-            tracing::warn!(topic = %self.cfg.topic, records = round.failed.len(), error = %round.last_error,
+            tracing::warn!(topic, records = round.failed.len(), error = %round.last_error,
                 "kafka cannot take records; holding the batch and retrying (back-pressure)");
         }
         Ok(())
@@ -328,6 +352,33 @@ enum Sent {
     Failed(KafkaError),
 }
 
+/// A `signal` batch as its records (see [`records`]). A batch that does not decode, or holds an
+/// item too large for one record, fails permanently: retrying cannot change it.
+fn split(signal: Signal, encoded: &Bytes, max: usize) -> Result<Vec<Record>, SinkError> {
+    let undecodable = |e: prost::DecodeError| {
+        SinkError::new(
+            NAME,
+            FailureKind::Permanent,
+            format!("undecodable {signal} batch: {e}"),
+        )
+    };
+    let records = match signal {
+        Signal::Traces => records_by_trace(
+            &ExportTraceServiceRequest::decode(encoded.clone()).map_err(undecodable)?,
+            max,
+        ),
+        Signal::Logs => records_by_log_trace(
+            &ExportLogsServiceRequest::decode(encoded.clone()).map_err(undecodable)?,
+            max,
+        ),
+        Signal::Metrics => metric_records(
+            &ExportMetricsServiceRequest::decode(encoded.clone()).map_err(undecodable)?,
+            max,
+        ),
+    };
+    records.map_err(|e| SinkError::new(NAME, FailureKind::Permanent, e.to_string()))
+}
+
 fn refused(e: &KafkaError) -> SinkError {
     SinkError::new(NAME, FailureKind::Permanent, format!("record refused: {e}"))
 }
@@ -348,22 +399,14 @@ impl Sink for KafkaSink {
 
     fn write_in_fanout(
         &self,
-        _signal: crate::vocab::Signal,
+        signal: Signal,
         encoded: &Bytes,
         _spans: usize,
         prov: &mut Provenance,
     ) -> Result<Delivery, SinkError> {
-        // Records are whole requests per trace: the batch is split in its decoded form.
-        let batch = ExportTraceServiceRequest::decode(encoded.clone()).map_err(|e| {
-            SinkError::new(
-                NAME,
-                FailureKind::Permanent,
-                format!("undecodable batch: {e}"),
-            )
-        })?;
-        let records = records_by_trace(&batch, self.cfg.max_message_bytes as usize)
-            .map_err(|e| SinkError::new(NAME, FailureKind::Permanent, e.to_string()))?;
-        self.deliver(&records, &self.headers(prov))?;
+        // Records are whole requests per key: the batch is split in its decoded form.
+        let records = split(signal, encoded, self.cfg.max_message_bytes as usize)?;
+        self.deliver(self.cfg.topic_of(signal), &records, &self.headers(prov))?;
         Ok(match self.cfg.acks {
             KafkaAcks::All => Delivery::Durable,
             KafkaAcks::Leader => Delivery::Accepted,

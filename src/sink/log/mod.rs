@@ -25,6 +25,7 @@ pub mod checkpoint;
 mod config;
 mod files;
 pub mod io;
+pub mod kind;
 mod maintenance;
 pub mod record;
 mod recover;
@@ -42,6 +43,7 @@ use std::time::SystemTime;
 use bytes::Bytes;
 
 use crate::sink::{Delivery, FailureKind, Sink, SinkError};
+use crate::vocab::Signal;
 use checkpoint::{SigningKey, SigningKeySource};
 pub use config::{
     FsyncPolicy, LogConfig, StartupCheck, DEFAULT_KEY_NAME, DEFAULT_RUN_RETENTION_BYTES,
@@ -125,7 +127,10 @@ pub struct AppendReceipt {
 pub struct LogStats {
     pub records: u64,
     pub bytes: u64,
+    /// Items written, per signal: spans, log records, metric data points.
     pub spans: u64,
+    pub log_records: u64,
+    pub metric_points: u64,
     /// fdatasync calls on segments (group commits + rolls + `always`).
     pub fsyncs: u64,
     pub disk_full_refusals: u64,
@@ -138,11 +143,20 @@ pub struct LogStats {
 
 // The state `writer` and `maintenance` share.
 
+fn signal_index(s: Signal) -> usize {
+    match s {
+        Signal::Traces => 0,
+        Signal::Logs => 1,
+        Signal::Metrics => 2,
+    }
+}
+
 #[derive(Default)]
 struct Counters {
     records: AtomicU64,
     bytes: AtomicU64,
-    spans: AtomicU64,
+    /// Items written, indexed by [`signal_index`].
+    items: [AtomicU64; 3],
     fsyncs: AtomicU64,
     disk_full: AtomicU64,
     checkpoints: AtomicU64,
@@ -387,18 +401,34 @@ impl LogSink {
         })
     }
 
-    /// Appends one record. Under `fsync: batch` and `always` it returns once the record is
+    /// Appends one record whose payload is `payload` exactly (a bare payload reads as a trace
+    /// request: see [`kind`]). Under `fsync: batch` and `always` it returns once the record is
     /// fsynced (`durable: true`).
     pub fn append(&self, payload: &[u8]) -> Result<AppendReceipt, LogError> {
+        self.append_parts(&[], payload)
+    }
+
+    /// Appends one `signal` export request as a record of its kind (see [`kind`]): trace
+    /// requests bare, as the log always stored them; logs and metrics after a kind header.
+    pub fn append_request(
+        &self,
+        signal: Signal,
+        encoded: &[u8],
+    ) -> Result<AppendReceipt, LogError> {
+        match kind::header(signal, encoded) {
+            Some(h) => self.append_parts(&h, encoded),
+            None => self.append_parts(&[], encoded),
+        }
+    }
+
+    fn append_parts(&self, header: &[u8], body: &[u8]) -> Result<AppendReceipt, LogError> {
         let max = self.inner.cfg.max_record_bytes;
-        if payload.len() as u64 > max {
-            return Err(LogError::TooLarge {
-                len: payload.len() as u64,
-                max,
-            });
+        let len = (header.len() + body.len()) as u64;
+        if len > max {
+            return Err(LogError::TooLarge { len, max });
         }
         // CRC and leaf hash of the payload run here, outside the writer lock.
-        let prep = Prepared::new(payload);
+        let prep = Prepared::with_header(header, body);
         let (seq, leaf) = self.inner.write_record(prep)?;
         let durable = match self.inner.cfg.fsync {
             FsyncPolicy::Batch => {
@@ -458,7 +488,9 @@ impl LogSink {
         LogStats {
             records: c.records.load(Ordering::Relaxed),
             bytes: c.bytes.load(Ordering::Relaxed),
-            spans: c.spans.load(Ordering::Relaxed),
+            spans: c.items[signal_index(Signal::Traces)].load(Ordering::Relaxed),
+            log_records: c.items[signal_index(Signal::Logs)].load(Ordering::Relaxed),
+            metric_points: c.items[signal_index(Signal::Metrics)].load(Ordering::Relaxed),
             fsyncs: c.fsyncs.load(Ordering::Relaxed),
             disk_full_refusals: c.disk_full.load(Ordering::Relaxed),
             checkpoints: c.checkpoints.load(Ordering::Relaxed),
@@ -492,12 +524,7 @@ impl Sink for LogSink {
         "file"
     }
 
-    fn write(
-        &self,
-        signal: crate::vocab::Signal,
-        encoded: &Bytes,
-        spans: usize,
-    ) -> Result<Delivery, SinkError> {
+    fn write(&self, signal: Signal, encoded: &Bytes, spans: usize) -> Result<Delivery, SinkError> {
         self.write_in_fanout(
             signal,
             encoded,
@@ -508,20 +535,18 @@ impl Sink for LogSink {
 
     fn write_in_fanout(
         &self,
-        _signal: crate::vocab::Signal,
+        signal: Signal,
         encoded: &Bytes,
         spans: usize,
         prov: &mut crate::sink::Provenance,
     ) -> Result<Delivery, SinkError> {
-        match self.append(encoded) {
+        match self.append_request(signal, encoded) {
             Ok(r) => {
                 prov.log = Some(crate::sink::LogPosition {
                     seq: r.seq,
                     leaf_hash: r.leaf_hash.0,
                 });
-                self.inner
-                    .counters
-                    .spans
+                self.inner.counters.items[signal_index(signal)]
                     .fetch_add(spans as u64, Ordering::Relaxed);
                 Ok(if r.durable {
                     Delivery::Durable

@@ -107,12 +107,20 @@ impl Prepared {
     /// Encodes `payload` (at most [`MAX_PAYLOAD`] bytes: callers check first) and runs the
     /// CRC and leaf hash over it. No lock needed.
     pub fn new(payload: &[u8]) -> Prepared {
-        let len = u32::try_from(payload.len()).unwrap_or(u32::MAX);
+        Prepared::with_header(&[], payload)
+    }
+
+    /// [`Prepared::new`] of the payload `header ‖ body` (a record kind header, see
+    /// [`super::kind`]), without copying the two together first.
+    pub fn with_header(header: &[u8], body: &[u8]) -> Prepared {
+        let total = header.len() + body.len();
+        let len = u32::try_from(total).unwrap_or(u32::MAX);
         // Room for the trailer, so finishing never reallocates.
-        let mut buf = Vec::with_capacity(payload.len() + REC_OVERHEAD);
+        let mut buf = Vec::with_capacity(total + REC_OVERHEAD);
         buf.extend_from_slice(&len.to_le_bytes());
         buf.extend_from_slice(&len_check(len).to_le_bytes());
-        buf.extend_from_slice(payload);
+        buf.extend_from_slice(header);
+        buf.extend_from_slice(body);
         let crc = crc32c::crc32c(&buf);
         let mut hasher = Sha256::new();
         hasher.update([0u8]);
@@ -424,6 +432,13 @@ mod tests {
         assert_eq!(leaf, leaf_hash(&rec));
         let n = rec.len();
         assert_eq!(crc32c::crc32c(&rec[..n - 4]).to_le_bytes(), rec[n - 4..]);
+    }
+
+    #[test]
+    fn a_header_is_part_of_the_payload_as_if_concatenated() {
+        let (a, la) = Prepared::with_header(&[0, 2], b"logs").finish(3, 4);
+        let (b, lb) = Prepared::new(b"\x00\x02logs").finish(3, 4);
+        assert_eq!((a, la), (b, lb));
     }
 
     #[test]

@@ -1,20 +1,20 @@
 //! Offline checks and reads of a log directory: `verify` (every CRC, leaf, stored node, root and
 //! checkpoint signature), `prove` / `verify_proof` (RFC 9162 inclusion proofs against the latest
-//! signed checkpoint) and `cat` (records as OTLP JSON). All read-only.
+//! signed checkpoint) and `cat` (records as OTLP JSON, each in its signal's). All read-only.
 
 use std::io::{BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
 use base64::prelude::*;
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use prost::Message;
 use serde::{Deserialize, Serialize};
 
 use super::checkpoint::{self, ParsedCheckpoint};
 use super::files::{known_vkeys, read_pruned};
+use super::kind::Request;
 use super::record::{list_segments, Fault, RecordRef, SegmentScanner};
 use super::tree::{self, stored_hash_count, stored_hash_index, Frontier, HashFile, ReadHashes};
 use super::walk::{walk, AfterFault, HeaderFault, ReadAs, Segment, SegmentReader};
+use crate::vocab::Signal;
 use tlog_tiles::Hash;
 
 /// The first problem found, with the file and byte offset where it is.
@@ -42,28 +42,32 @@ pub struct VerifyReport {
     /// Records whose payload is still present (the rest were removed by retention).
     pub records: u64,
     pub pruned_records: u64,
+    /// Items of the records present, per signal (see [`super::kind`]).
     pub spans: u64,
+    pub log_records: u64,
+    pub metric_points: u64,
+    /// Records holding log batches and metric batches (the rest of `records` are trace
+    /// batches, or undecodable).
+    pub log_batches: u64,
+    pub metric_batches: u64,
     /// Bytes of segment files.
     pub bytes: u64,
     pub segments: u64,
     pub checkpoints: u64,
     /// Size covered by the last checkpoint; records after it are not signed yet.
     pub last_checkpoint_size: u64,
-    /// Payloads that are not an OTLP `ExportTraceServiceRequest` (not an integrity problem).
+    /// Payloads that are no OTLP export request of a known record kind (not an integrity
+    /// problem: the leaf hash covers whatever bytes the record holds).
     pub undecodable_payloads: u64,
     pub root: String,
 }
 
-/// Span count of an encoded OTLP request (None if it does not decode).
+/// Span count of a stored payload: `None` if it is not a trace request that decodes.
 pub fn count_spans(payload: &[u8]) -> Option<u64> {
-    let req = ExportTraceServiceRequest::decode(payload).ok()?;
-    Some(
-        req.resource_spans
-            .iter()
-            .flat_map(|r| r.scope_spans.iter())
-            .map(|s| s.spans.len() as u64)
-            .sum(),
-    )
+    match Request::decode(payload).ok()? {
+        r @ Request::Traces(_) => Some(r.items()),
+        _ => None,
+    }
 }
 
 fn load_checkpoints(
@@ -357,9 +361,17 @@ impl SegmentReader for VerifyReader<'_, '_> {
 
     fn record(&mut self, seg: Segment<'_>, r: &RecordRef<'_>) -> Result<(), VerifyFailure> {
         self.rep.records += 1;
-        match count_spans(r.payload) {
-            Some(s) => self.rep.spans += s,
-            None => self.rep.undecodable_payloads += 1,
+        match Request::decode(r.payload) {
+            Ok(req @ Request::Traces(_)) => self.rep.spans += req.items(),
+            Ok(req @ Request::Logs(_)) => {
+                self.rep.log_batches += 1;
+                self.rep.log_records += req.items();
+            }
+            Ok(req @ Request::Metrics(_)) => {
+                self.rep.metric_batches += 1;
+                self.rep.metric_points += req.items();
+            }
+            Err(_) => self.rep.undecodable_payloads += 1,
         }
         self.tree.step(r.leaf(), Some((seg.path, r.offset)))?;
         if self.rep.records.is_multiple_of(4096) {
@@ -516,19 +528,51 @@ pub fn verify_proof(p: &InclusionProof, vkeys: Option<&[String]>) -> Result<(), 
         .map_err(|e| format!("inclusion proof does not verify: {e}"))
 }
 
-/// Writes records from `from` on as OTLP JSON, one `ExportTraceServiceRequest` per line (each
-/// line is a valid OTLP/HTTP JSON body). Returns the number of records written; payloads that
-/// are not OTLP are skipped and counted in the second value.
+/// What [`cat_signal`] printed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CatReport {
+    /// Records printed, per signal: traces, logs, metrics.
+    pub traces: u64,
+    pub logs: u64,
+    pub metrics: u64,
+    /// Records of the chosen signals left out by the filter.
+    pub filtered: u64,
+    /// Payloads that are no export request of a known kind, skipped.
+    pub skipped: u64,
+}
+
+impl CatReport {
+    pub fn written(&self) -> u64 {
+        self.traces + self.logs + self.metrics
+    }
+}
+
+/// Writes records from `from` on as OTLP JSON, one request per line, each in its own signal's
+/// OTLP/JSON (`ExportTraceServiceRequest`, `ExportLogsServiceRequest`,
+/// `ExportMetricsServiceRequest`: the top-level key, `resourceSpans`, `resourceLogs` or
+/// `resourceMetrics`, says which). Each line is a valid OTLP/HTTP JSON body for its signal's
+/// path. Returns the number of records written; payloads that are not OTLP are skipped and
+/// counted in the second value.
 pub fn cat(dir: &Path, from: u64, out: &mut dyn Write) -> Result<(u64, u64), VerifyFailure> {
+    let r = cat_signal(dir, from, None, out)?;
+    Ok((r.written(), r.skipped))
+}
+
+/// [`cat`] of one signal's records only (`only`), or of all.
+pub fn cat_signal(
+    dir: &Path,
+    from: u64,
+    only: Option<Signal>,
+    out: &mut dyn Write,
+) -> Result<CatReport, VerifyFailure> {
     let segs = list_segments(dir).map_err(|e| fail(dir, 0, e.to_string()))?;
-    let (mut written, mut skipped) = (0u64, 0u64);
-    for (i, (first, path)) in segs.iter().enumerate() {
+    let mut rep = CatReport::default();
+    for (i, (_, path)) in segs.iter().enumerate() {
         if let Some((next, _)) = segs.get(i + 1) {
             if *next <= from {
                 continue;
             }
         }
-        let _ = first;
         let mut sc = SegmentScanner::open(path).map_err(|e| fail(path, 0, e.to_string()))?;
         loop {
             match sc.next_record() {
@@ -536,15 +580,25 @@ pub fn cat(dir: &Path, from: u64, out: &mut dyn Write) -> Result<(u64, u64), Ver
                     if r.seq < from {
                         continue;
                     }
-                    match ExportTraceServiceRequest::decode(r.payload) {
-                        Ok(req) => {
-                            serde_json::to_writer(&mut *out, &req)
-                                .map_err(|e| fail(path, r.offset, e.to_string()))?;
-                            out.write_all(b"\n")
-                                .map_err(|e| fail(path, r.offset, e.to_string()))?;
-                            written += 1;
+                    let req = match Request::decode(r.payload) {
+                        Ok(req) => req,
+                        Err(_) => {
+                            rep.skipped += 1;
+                            continue;
                         }
-                        Err(_) => skipped += 1,
+                    };
+                    if only.is_some_and(|s| s != req.signal()) {
+                        rep.filtered += 1;
+                        continue;
+                    }
+                    req.write_json(&mut *out)
+                        .map_err(|e| fail(path, r.offset, e.to_string()))?;
+                    out.write_all(b"\n")
+                        .map_err(|e| fail(path, r.offset, e.to_string()))?;
+                    match req.signal() {
+                        Signal::Traces => rep.traces += 1,
+                        Signal::Logs => rep.logs += 1,
+                        Signal::Metrics => rep.metrics += 1,
                     }
                 }
                 Ok(None) => break,
@@ -552,5 +606,5 @@ pub fn cat(dir: &Path, from: u64, out: &mut dyn Write) -> Result<(u64, u64), Ver
             }
         }
     }
-    Ok((written, skipped))
+    Ok(rep)
 }
