@@ -332,3 +332,41 @@ fn sizes_by_key() {
     }
     println!("spans {n}, bytes/span {}", req.encoded_len() / n);
 }
+
+#[test]
+#[ignore = "prints the scrubber's cost per sensitive format"]
+fn scrub_cost_by_format() {
+    let sc = scrubber();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+    let mut by: std::collections::BTreeMap<String, (u32, std::time::Duration)> = Default::default();
+    let filler = text::prose(&mut rng, text::Domain::Support, 600, false);
+    let t0 = std::time::Instant::now();
+    for _ in 0..50 {
+        std::hint::black_box(sc.scrub_str(&filler));
+    }
+    println!(
+        "{:30} {:>10.1} µs",
+        "benign 600 B",
+        t0.elapsed().as_secs_f64() * 1e6 / 50.0
+    );
+    for _ in 0..600 {
+        let v = text::sensitive(&mut rng);
+        let kind: String = v.chars().take(12).collect();
+        let line = format!("{filler} {v} {filler}");
+        let t0 = std::time::Instant::now();
+        std::hint::black_box(sc.scrub_str(&line));
+        let e = by
+            .entry(
+                kind.split(|c: char| c.is_ascii_digit())
+                    .next()
+                    .unwrap_or("")
+                    .to_string(),
+            )
+            .or_default();
+        e.0 += 1;
+        e.1 += t0.elapsed();
+    }
+    for (k, (n, d)) in by {
+        println!("{k:30} {:>10.1} µs ({n})", d.as_secs_f64() * 1e6 / n as f64);
+    }
+}

@@ -497,7 +497,7 @@ fn clause(rng: &mut StdRng, domain: Domain, out: &mut String) {
         }
     }
     match rng.gen_range(0..8) {
-        0 | 1 | 2 => {
+        0..=2 => {
             out.push(' ');
             out.push_str(pick(rng, &l.preps));
             out.push(' ');
