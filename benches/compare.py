@@ -6,14 +6,20 @@ Python venv (matplotlib), then calls this script with the paths. Every configura
 `--runs` times (medians reported), each run with fresh processes:
 
   0  bare: `spanward load` straight into the counting receiver (the load generator's ceiling)
-  1  Rotel pass-through to the receiver
-  2  spanward pass-through (fingerprints and redaction off), OTLP forward
-  3  spanward full pipeline (sampling 1.0, fingerprints, default packs), OTLP forward
-  4  spanward full pipeline into the tamper-evident log (fsync: batch, ack: durable)
+  1  Rotel pass-through to the receiver (Rotel always gzips what it forwards)
+  2  spanward pass-through (fingerprints and redaction off), OTLP forward, no compression
+  3  the same with `exporters.otlp.compression: gzip` (like for like with Rotel)
+  4  spanward full pipeline (sampling 1.0, fingerprints, default packs), OTLP forward
+  5  the same with `compression: gzip`
+  6  spanward full pipeline into the tamper-evident log (fsync: batch, ack: durable)
+  7-10  logs: bare, Rotel pass-through, spanward pass-through and full pipeline
 
-plus two sweeps of configuration 3: payload size, and rule count (default packs vs. extra user
-rules making 2x and 4x as many). Writes compare.md, compare.png and compare.json (raw runs) to
-docs/bench/ (or target/bench-quick/ with --quick) and prints the markdown.
+The load is `spanward load`'s realistic agent traffic (several agents repeating their system
+prompts and tool schemas, prose, code, JSON and log lines, 2 % of text pieces with PII or
+secrets). Sweeps of configuration 4: the PII fraction (0, 1, 10, 30 %), payload size, and rule
+count (default packs vs. extra user rules making 2x and 4x as many). Writes compare.md,
+compare.png and compare.json (raw runs) to docs/bench/ (or target/bench-quick/ with --quick)
+and prints the markdown.
 
 With `--baseline OLD_BINARY`, configurations 2-4 also run with an older spanward build, each
 before its counterpart within every run index, and the output gets a before/after table.
@@ -43,8 +49,9 @@ REPO = Path(__file__).resolve().parent.parent
 HMAC_KEY = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"  # fixed test key (32 bytes: the service refuses shorter ones)
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 ROTEL_VERSION = "0.0.1a15"
-LOAD_FIXED = ["--protocol", "grpc", "--spans-per-request", "512", "--pii-fraction", "0.3",
-              "--seed", "1", "--json"]
+LOAD_FIXED = ["--protocol", "grpc", "--spans-per-request", "512", "--seed", "1", "--json"]
+DEFAULT_PII = 0.02
+PII_SWEEP = [0.0, 0.01, 0.10, 0.30]
 PAYLOADS = [500, 1500, 5000, 20000]
 RULE_FACTORS = [1, 2, 4]
 DEFAULT_PAYLOAD = 1500
@@ -52,14 +59,38 @@ DEFAULT_PAYLOAD = 1500
 PASS_STAGES = "fingerprint: { enabled: false }\nredaction: { enabled: false }\n"
 FULL_STAGES = "sampling: { ratio: 1.0 }\n"
 
-# Main-table configurations, in table order: (key, label).
+# Main-table configurations, in table order: (key, label, point). A point's kind is what runs
+# (bare|rotel|sw_pass|sw_full|sw_log); gzip: spanward's exporter compresses; signal: what the
+# load sends.
 MAIN = [
-    ("bare", "bare: load generator → receiver (ceiling)"),
-    ("rotel", f"Rotel {ROTEL_VERSION} pass-through, OTLP forward"),
-    ("sw_pass", "spanward pass-through (stages off), OTLP forward"),
-    ("sw_full", "spanward full pipeline (sampling 1.0, fingerprints, default packs), OTLP forward"),
-    ("sw_log", "spanward full pipeline → tamper-evident log, `ack: durable`"),
+    ("bare", "bare: load generator → receiver (ceiling)", {"kind": "bare"}),
+    ("rotel", f"Rotel {ROTEL_VERSION} pass-through, OTLP forward (gzip: its default)",
+     {"kind": "rotel", "gzip": True}),
+    ("rotel_none", f"Rotel {ROTEL_VERSION} pass-through, `--otlp-exporter-compression none`",
+     {"kind": "rotel", "gzip": False}),
+    ("sw_pass", "spanward pass-through (stages off), OTLP forward, no compression",
+     {"kind": "sw_pass"}),
+    ("sw_pass_gz", "spanward pass-through, OTLP forward, `compression: gzip`",
+     {"kind": "sw_pass", "gzip": True}),
+    ("sw_full", "spanward full pipeline (sampling 1.0, fingerprints, default packs), OTLP "
+     "forward, no compression", {"kind": "sw_full"}),
+    ("sw_full_gz", "spanward full pipeline, OTLP forward, `compression: gzip`",
+     {"kind": "sw_full", "gzip": True}),
+    ("sw_log", "spanward full pipeline → tamper-evident log, `ack: durable`", {"kind": "sw_log"}),
+    ("logs_bare", "logs: bare, load generator → receiver (ceiling)",
+     {"kind": "bare", "signal": "logs"}),
+    ("logs_rotel", f"logs: Rotel {ROTEL_VERSION} pass-through (gzip: its default)",
+     {"kind": "rotel", "signal": "logs", "gzip": True}),
+    ("logs_sw_pass", "logs: spanward pass-through, no compression",
+     {"kind": "sw_pass", "signal": "logs"}),
+    ("logs_sw_full", "logs: spanward full pipeline, no compression",
+     {"kind": "sw_full", "signal": "logs"}),
 ]
+# Which Rotel row a spanward row is compared with: Rotel's default (gzip), and Rotel with the
+# spanward row's own compression where that was measured.
+ROTEL_OF = {"traces": "rotel", "logs": "logs_rotel"}
+ROTEL_SAME = {("traces", True): "rotel", ("traces", False): "rotel_none",
+              ("logs", True): "logs_rotel"}
 
 
 class RunFailed(Exception):
@@ -198,16 +229,26 @@ def hwm_kib(pid):
     return 0
 
 
-_COUNT_RE = re.compile(r"^spans=(\d+) requests=(\d+)$")
+# The counting receiver prints one line per signal once a second: `spans=N requests=M`,
+# `log_records=N requests=M`, `metric_points=N requests=M` (an older build: the spans line only).
+_COUNT_KEYS = {"traces": "spans", "logs": "log_records", "metrics": "metric_points"}
+_COUNT_RE = re.compile(r"^(\w+)=(\d+) requests=(\d+)$")
 
 
-def counter_spans(recv):
-    """Last complete `spans=N requests=M` line the counting receiver printed (once a second)."""
+def counter_items(recv, signal="traces"):
+    """The signal's count on the last complete line for it the counting receiver printed."""
+    key = _COUNT_KEYS[signal]
     text = Path(recv.log_path).read_text(errors="replace")
+    seen_any = False
     for line in reversed(text.split("\n")[:-1]):  # the part after the last newline may be partial
         m = _COUNT_RE.match(line.strip())
         if m:
-            return int(m.group(1))
+            seen_any = True
+            if m.group(1) == key:
+                return int(m.group(2))
+    if seen_any and signal != "traces" and "spans=" in text and f"{key}=" not in text:
+        raise RunFailed(f"the counting receiver does not count {signal} (an older "
+                        "examples/count_receiver.rs)")
     return 0
 
 
@@ -294,8 +335,8 @@ def sw_yaml(grpc, admin, sink, stages):
 
 
 def point_config(point, ctx):
-    """Collector description for a point: (kind, stages, sink) where kind is bare|rotel|spanward
-    and sink is otlp|log."""
+    """Collector description for a point: (kind, stages, sink) where kind is bare|rotel|sw_pass|
+    sw_full|sw_log and sink is otlp|log."""
     kind = point["kind"]
     if kind in ("bare", "rotel"):
         return kind, "", "otlp"
@@ -304,13 +345,19 @@ def point_config(point, ctx):
         stages += f"redaction: {{ pattern_files: [\"{ctx['packs'][point['rules']]}\"] }}\n"
     if kind == "sw_log":
         stages += "pipeline: { ack: durable }\n"
-    return "spanward", stages, "log" if kind == "sw_log" else "otlp"
+    return kind, stages, "log" if kind == "sw_log" else "otlp"
 
 
-def run_load(args, endpoint, payload, work, tag):
-    cmd = [args.spanward, "load", "--endpoint", f"127.0.0.1:{endpoint}",
-           "--duration", f"{args.secs}s", "--concurrency", str(args.concurrency),
-           "--payload-bytes", str(payload)] + LOAD_FIXED
+def load_cmd(args, endpoint, point):
+    return [args.spanward, "load", "--endpoint", f"127.0.0.1:{endpoint}",
+            "--duration", f"{args.secs}s", "--concurrency", str(args.concurrency),
+            "--payload-bytes", str(point.get("payload", DEFAULT_PAYLOAD)),
+            "--pii-fraction", str(point.get("pii", DEFAULT_PII)),
+            "--signal", point.get("signal", "traces")] + LOAD_FIXED
+
+
+def run_load(args, endpoint, point, work, tag):
+    cmd = load_cmd(args, endpoint, point)
     p = spawn(cmd, work / f"load-{tag}.log")
     deadline = time.monotonic() + args.secs + 120
     while True:
@@ -357,6 +404,8 @@ def run_point(args, point, ctx, tag):
             coll = spawn([args.rotel, "start", "--otlp-grpc-endpoint", f"127.0.0.1:{target}",
                           "--otlp-http-endpoint", f"127.0.0.1:{hport}", "--exporter", "otlp",
                           "--otlp-exporter-endpoint", f"http://127.0.0.1:{rport}",
+                          "--otlp-exporter-compression",
+                          "gzip" if point.get("gzip", True) else "none",
                           "--pid-file", str(work / f"rotel-{tag}.pid"),
                           "--log-file", str(work / f"rotel-{tag}.applog")],
                          work / f"rotel-{tag}.log")
@@ -367,7 +416,8 @@ def run_point(args, point, ctx, tag):
             if sink == "log":
                 out = f"exporters:\n  file: {{ path: \"{work / ('log-' + tag)}\", fsync: batch }}\n"
             else:
-                out = f"exporters:\n  otlp: {{ endpoint: \"http://127.0.0.1:{rport}\" }}\n"
+                gz = ", compression: gzip" if point.get("gzip") else ""
+                out = f"exporters:\n  otlp: {{ endpoint: \"http://127.0.0.1:{rport}\"{gz} }}\n"
             cfg = work / f"sw-{tag}.yaml"
             cfg.write_text(sw_yaml(target, admin, out, stages))
             env = dict(os.environ, SPANWARD_HMAC_KEY=HMAC_KEY)
@@ -380,25 +430,30 @@ def run_point(args, point, ctx, tag):
             wait_ready(admin, coll)
         time.sleep(1.0)  # let the collector connect to the next stage and go idle
 
+        signal = point.get("signal", "traces")
+
         def delivered():
-            return metrics_delivered(admin) if sink == "log" else counter_spans(recv)
+            return metrics_delivered(admin) if sink == "log" else counter_items(recv, signal)
 
         measured = coll or recv  # whose CPU is measured: the collector, else (bare) the receiver
         c0, r0 = cpu_seconds(measured.pid), delivered()
         rc0 = cpu_seconds(recv.pid) if recv else 0.0
-        load = run_load(args, target, point["payload"], work, tag)
+        load = run_load(args, target, point, work, tag)
+        load.setdefault("items_ok", load["spans_ok"])  # an older build's report
         for p in procs:
             if p.poll() is not None:
                 raise RunFailed(f"{p.args[0]} exited with {p.returncode} during the load:\n"
                                 f"{log_tail(p)}")
-        # Settle: until every acknowledged span arrived, or nothing arrived for 3 s (the
-        # receiver prints once a second), at most 30 s.
+        # Settle: until every acknowledged span arrived, or nothing arrived for 10 s (the
+        # receiver prints once a second; on a machine shared with builds a niced collector can
+        # be starved for seconds), at most 120 s (a slow configuration drains a full queue for
+        # longer than the load ran).
         got, last, since = delivered() - r0, -1, time.monotonic()
-        deadline = time.monotonic() + 30
-        while got < load["spans_ok"] and time.monotonic() < deadline:
+        deadline = time.monotonic() + 120
+        while got < load["items_ok"] and time.monotonic() < deadline:
             if got != last:
                 last, since = got, time.monotonic()
-            elif time.monotonic() - since >= 3.0:
+            elif time.monotonic() - since >= 10.0:
                 break
             time.sleep(0.5)
             got = delivered() - r0
@@ -409,7 +464,7 @@ def run_point(args, point, ctx, tag):
         rc1 = cpu_seconds(recv.pid) if recv else 0.0
         hwm = hwm_kib(coll.pid) if coll else None
         if got <= 0:
-            raise RunFailed(f"nothing delivered ({load['spans_ok']} spans acknowledged)")
+            raise RunFailed(f"nothing delivered ({load['items_ok']} items acknowledged)")
         return {
             "delivered": got,
             "spans_per_s": got / load["seconds"],
@@ -418,13 +473,15 @@ def run_point(args, point, ctx, tag):
             "rss_mib": hwm / 1024 if hwm is not None else None,
             "p50_ms": load["p50_ms"],
             "p99_ms": load["p99_ms"],
-            "acked": load["spans_ok"],
-            "lost": load["spans_ok"] - got,
-            "client_failed_spans": load.get("spans_failed", 0),
+            "acked": load["items_ok"],
+            "lost": load["items_ok"] - got,
+            "client_failed_spans": load.get("items_failed", load.get("spans_failed", 0)),
             "client_failures": load.get("failures", {}),
-            "load_cpu_us_per_span": load["cpu_s"] / load["spans_ok"] * 1e6
-            if load["spans_ok"] else None,
-            "span_bytes": load["bytes_ok"] / load["spans_ok"] if load["spans_ok"] else None,
+            "load_cpu_us_per_span": load["cpu_s"] / load["items_ok"] * 1e6
+            if load["items_ok"] else None,
+            "span_bytes": load["bytes_ok"] / load["items_ok"] if load["items_ok"] else None,
+            "gzip_ratio": load.get("gzip_ratio"),
+            "pii_pieces_fraction": load.get("pii_pieces_fraction"),
             "load_seconds": load["seconds"],
         }
     finally:
@@ -534,14 +591,51 @@ def render(args, summ, ctx, started, elapsed):
              f"(PyPI wheel, `rotel/rotel-agent`, which reports `{ctx['rotel_reports']}`)")
     L.append(f"- {args.runs} run(s) per configuration, {args.secs} s of load each, fresh "
              "processes per run, runs interleaved across configurations; figures are medians")
+    la0, la1 = ctx["loadavg_start"], ctx["loadavg_end"]
+    L.append(f"- machine load (1/5/15-min load average): {la0[0]:.2f} / {la0[1]:.2f} / "
+             f"{la0[2]:.2f} at the start, {la1[0]:.2f} / {la1[1]:.2f} / {la1[2]:.2f} at the end "
+             "(the benchmark itself keeps about 2 busy)")
     L.append("- command: `benches/compare.sh " + " ".join(ctx["argv"]) + "`\n")
-    L.append("Load (gRPC, per run):\n")
+    L.append("Load (gRPC, per run; `--signal logs` for the logs rows, `--pii-fraction` as given "
+             "in the PII sweep, `--payload-bytes` in the payload sweep):\n")
     L.append("```sh")
-    L.append(f"spanward load --endpoint 127.0.0.1:PORT --duration {args.secs}s --concurrency "
-             f"{args.concurrency} --payload-bytes {DEFAULT_PAYLOAD} " + " ".join(LOAD_FIXED))
+    L.append(" ".join(["spanward"] + load_cmd(args, "PORT", {})[1:]).replace("127.0.0.1:PORT",
+                                                                              "127.0.0.1:PORT"))
     L.append("```\n")
+    gz = [r["gzip_ratio"] for s_ in summ.values() for r in s_["ok"]
+          if r.get("gzip_ratio") and s_ is summ.get("sw_full")]
+    gzl = [r["gzip_ratio"] for r in summ["logs_sw_full"]["ok"] if r.get("gzip_ratio")] \
+        if "logs_sw_full" in summ else []
+    sb = summ["sw_full"]["med"].get("span_bytes") if summ.get("sw_full", {}).get("ok") else None
+    L.append("The load is realistic agent traffic (`src/load/`): six agents (support, coding, "
+             "analytics, travel, incident, research), each repeating its own system prompt and "
+             "tool schemas in every LLM call as real agents do; two in three instrumented with "
+             "the OpenTelemetry GenAI keys (`gen_ai.system_instructions`, "
+             "`gen_ai.input.messages`, `gen_ai.output.messages`, `gen_ai.tool.definitions`, "
+             "`gen_ai.tool.call.arguments`, `gen_ai.tool.call.result`), one in three with "
+             "OpenInference's (`input.value`, `output.value`, `llm.input_messages.N.message."
+             "content`…); prose prompts and replies from sentence templates and word lists; tool "
+             "results holding code, JSON records and log lines; "
+             f"{DEFAULT_PII:.0%} of text pieces (messages, tool arguments, tool results) carry a "
+             "synthetic PII value or secret (emails, Luhn-valid cards, phone numbers, SSNs, IBANs, "
+             "AWS keys, GitHub tokens, JWTs, private key blocks, `password=` assignments, Stripe, "
+             "Slack and OpenAI keys). Logs: a `gen_ai.client.inference.operation.details` event "
+             "per LLM call (or the older `gen_ai.user.message`/`gen_ai.choice` pair), and Python "
+             "`logging` records around tool calls, with the trace and span ids of the spans.")
+    if gz or sb:
+        L.append("")
+        L.append("Payload: " + (f"{sb:,.0f} encoded bytes per span; " if sb else "")
+                 + (f"gzip (level 6) ratio {statistics.median(gz):.2f} over whole trace requests"
+                    if gz else "")
+                 + (f", {statistics.median(gzl):.2f} over log requests" if gzl else "")
+                 + ". For scale: the English prose of this repository's docs gzips 2.65×, "
+                 "Rust source 3.6×, Python source 4.0×, syslog-style logs 10×; a request "
+                 "compresses more than its strings since each agent's system prompt and tool "
+                 "schemas recur within gzip's 32 KB window.\n")
+    else:
+        L.append("")
     L.append("Collectors (`PORT`s are free loopback ports picked per run; the next stage is "
-             "`examples/count_receiver.rs`, which counts the spans it decodes):\n")
+             "`examples/count_receiver.rs`, which counts the items it decodes):\n")
     L.append("```sh")
     L.append("rotel-agent start --otlp-grpc-endpoint 127.0.0.1:PORT --otlp-http-endpoint "
              "127.0.0.1:PORT --exporter otlp --otlp-exporter-endpoint http://127.0.0.1:RECEIVER")
@@ -550,6 +644,7 @@ def render(args, summ, ctx, started, elapsed):
     L.append("```yaml")
     L.append("# sw.yaml, common part")
     L.append(sw_yaml("PORT", "PORT", "exporters:\n  otlp: { endpoint: \"http://127.0.0.1:RECEIVER\" }"
+                     "\n  # the `gzip` rows: otlp: { endpoint: …, compression: gzip }"
                      "\n  # into the log instead: file: { path: DIR, fsync: batch }\n", "").rstrip())
     L.append("# pass-through")
     L.append(PASS_STAGES.rstrip())
@@ -561,17 +656,18 @@ def render(args, summ, ctx, started, elapsed):
     L.append("Collector CPU is its utime+stime from `/proc/PID/stat` over the whole run (load and "
              "flush), divided by the spans delivered; peak RSS is `VmHWM`; latency is the client's; "
              "**lost** = spans acknowledged to the client minus spans delivered once deliveries "
-             "stopped (up to 30 s after the load); delivered is counted at the receiver, or for "
+             "stopped (up to 120 s after the load, ending after 10 s without progress); delivered is counted at the receiver, or for "
              "the log from `spanward_pipeline_delivered_spans_total`. The load generator's CPU is "
              "its own rusage (`wait4`) per span it sent, including building its requests before "
              "the clock starts.\n")
 
     if "main" in ctx["groups"]:
         L.append("## Main comparison\n")
-        L.append("| configuration | delivered spans/s | collector CPU µs/span | peak RSS MiB | "
-                 "client p50 ms | client p99 ms | spans lost | load gen CPU µs/span | runs |")
+        L.append("Items are spans, or log records in the logs rows.\n")
+        L.append("| configuration | delivered items/s | collector CPU µs/item | peak RSS MiB | "
+                 "client p50 ms | client p99 ms | items lost | load gen CPU µs/item | runs |")
         L.append("|---|---|---|---|---|---|---|---|---|")
-        for key, label in MAIN:
+        for key, label, _ in MAIN:
             s = summ[key]
             m = s["med"]
             if not s["ok"]:
@@ -582,17 +678,31 @@ def render(args, summ, ctx, started, elapsed):
                      f"{fmt(m['p99_ms'], '.1f')} | {fmt(m['lost'], ',.0f')} | "
                      f"{fmt(m['load_cpu_us_per_span'], '.2f')} | {status_cell(s, args.runs)} |")
         L.append("")
-        rot = summ["rotel"]["med"] if summ["rotel"]["ok"] else None
-        L.append("Ratios to Rotel (medians; spans/s above 1 and CPU below 1 favour spanward):\n")
-        L.append("| configuration | spans/s ÷ Rotel | CPU µs/span ÷ Rotel |")
-        L.append("|---|---|---|")
-        for key, label in MAIN[2:]:
+        L.append("Ratios to Rotel's pass-through of the same signal in the same run (medians; "
+                 "items/s above 1 and CPU below 1 favour spanward; the issue's targets: full "
+                 "pipeline ≤ 0.5× CPU without compression and ≤ 1.0× with gzip, ≥ 1.0× items/s, "
+                 "durable log ≤ 0.6× CPU):\n")
+        L.append("| configuration | items/s ÷ Rotel (gzip) | CPU µs/item ÷ Rotel (gzip) | "
+                 "CPU µs/item ÷ Rotel, same compression |")
+        L.append("|---|---|---|---|")
+        for key, label, point in MAIN:
+            if point["kind"] in ("bare", "rotel"):
+                continue
+            sig_ = point.get("signal", "traces")
+            rk = ROTEL_OF[sig_]
+            rot = summ[rk]["med"] if summ[rk]["ok"] else None
             m = summ[key]["med"] if summ[key]["ok"] else None
+            same_k = ROTEL_SAME.get((sig_, bool(point.get("gzip"))))
+            same = summ[same_k]["med"] if same_k and summ[same_k]["ok"] else None
+            same_cell = (f"{m['cpu_us_per_span'] / same['cpu_us_per_span']:.2f}×"
+                         if (m and same) else "—")
+            if point["kind"] == "sw_log":
+                same_cell = "— (nothing to compress)"
             if not (rot and m):
-                L.append(f"| {label} | — | — |")
+                L.append(f"| {label} | — | — | {same_cell} |")
                 continue
             L.append(f"| {label} | {m['spans_per_s'] / rot['spans_per_s']:.2f}× | "
-                     f"{m['cpu_us_per_span'] / rot['cpu_us_per_span']:.2f}× |")
+                     f"{m['cpu_us_per_span'] / rot['cpu_us_per_span']:.2f}× | {same_cell} |")
         L.append("")
         b = summ["bare"]["med"] if summ["bare"]["ok"] else None
         if b:
@@ -601,6 +711,28 @@ def render(args, summ, ctx, started, elapsed):
                      f"of generator CPU per span (the receiver spent "
                      f"{fmt(b['receiver_cpu_us_per_span'], '.2f')} µs per span decoding and "
                      "counting).\n")
+        L.append("### What differs between the peers\n")
+        L.append("- **Compression of the forwarded requests.** Rotel's OTLP exporter gzips by "
+                 "default (`--otlp-exporter-compression gzip`); spanward's default is "
+                 "`exporters.otlp.compression: none` (loopback and in-cluster hops rarely gain "
+                 "from it). Like for like: spanward's `compression: gzip` rows against Rotel's "
+                 "default row, and spanward's default rows against Rotel with "
+                 "`--otlp-exporter-compression none` (the last ratio column). spanward gzips with "
+                 "flate2 at level 1 (`fast`); Rotel at its own level.")
+        L.append("- **What the collector does.** Rotel and spanward's pass-through rows decode "
+                 "(Rotel) or check (spanward) the request and forward it; the full pipeline also "
+                 "samples (ratio 1.0: every span kept, `th` written into tracestate), computes "
+                 "HMAC fingerprints of inputs and outputs, and scans every string with the "
+                 "default rule packs, rewriting what it redacts. Rotel has no equivalent stages.")
+        L.append("- **Acknowledgement.** spanward acknowledges once a request is queued (the "
+                 "default `ack`), or once it is in the log (`ack: durable`); Rotel once its "
+                 "pipeline accepted it. Neither lost anything acknowledged (the lost column).")
+        L.append("- **Batching.** Rotel re-batches (`--batch-max-size` 8,192 items, "
+                 "`--batch-timeout` 200 ms, its defaults); spanward forwards each request as it "
+                 "came (512 items).")
+        L.append("- **The load.** Both get the same requests from the same generator, which "
+                 "shares the two cores with them; the ceiling row shows what the generator and "
+                 "receiver alone cost.\n")
 
     if "main" in ctx["groups"] and ctx.get("baseline"):
         bl = ctx["baseline"]
@@ -615,7 +747,7 @@ def render(args, summ, ctx, started, elapsed):
                  "CPU µs/span after | CPU/span change % | per pair, median % | "
                  "peak RSS MiB before | peak RSS MiB after | runs before, after |")
         L.append("|---|---|---|---|---|---|---|---|---|---|")
-        for key, label in MAIN:
+        for key, label, _ in MAIN:
             if "base_" + key not in summ:
                 continue
             b, a = summ["base_" + key]["med"], summ[key]["med"]
@@ -631,6 +763,27 @@ def render(args, summ, ctx, started, elapsed):
         L.append("")
 
     if "sweeps" in ctx["groups"]:
+        L.append("## Sweep: PII fraction (full pipeline, OTLP forward, no compression)\n")
+        L.append("`--pii-fraction`: the share of text pieces (messages, tool arguments, tool "
+                 "results) that carry a synthetic PII value or secret; the main table's load "
+                 f"has {DEFAULT_PII:.0%}.\n")
+        L.append("| --pii-fraction | pieces with PII (measured) | delivered spans/s | collector "
+                 "CPU µs/span | CPU ÷ 0 % | peak RSS MiB | spans lost | runs |")
+        L.append("|---|---|---|---|---|---|---|---|")
+        zero = summ[f"pii_{PII_SWEEP[0]}"]["med"] if summ[f"pii_{PII_SWEEP[0]}"]["ok"] else None
+        for pii in PII_SWEEP:
+            s_ = summ[f"pii_{pii}"]
+            m = s_["med"]
+            if not s_["ok"]:
+                L.append(f"| {pii:.0%} | — | — | — | — | — | — | {status_cell(s_, args.runs)} |")
+                continue
+            rel = f"{m['cpu_us_per_span'] / zero['cpu_us_per_span']:.2f}×" if zero else "—"
+            frac = m.get("pii_pieces_fraction")
+            L.append(f"| {pii:.0%} | {fmt(frac * 100 if frac is not None else None, '.1f')} % | "
+                     f"{fmt(m['spans_per_s'])} | {fmt(m['cpu_us_per_span'], '.2f')} | {rel} | "
+                     f"{fmt(m['rss_mib'], '.0f')} | {fmt(m['lost'], ',.0f')} | "
+                     f"{status_cell(s_, args.runs)} |")
+        L.append("")
         L.append("## Sweep: payload size (full pipeline, OTLP forward)\n")
         L.append("`--payload-bytes` is the mean size of a span's message payloads; the encoded "
                  "span is larger (attributes, ids). Per KB = CPU per span ÷ encoded span size in "
@@ -717,13 +870,15 @@ def plot(summ, ctx, path):
     if "main" in ctx["groups"]:
         panels += ["main_sps", "main_cpu"]
     if "sweeps" in ctx["groups"]:
-        panels += ["payload", "rules"]
-    fig, axes = plt.subplots(len(panels) // 2, 2, figsize=(13, 4.8 * (len(panels) // 2)),
+        panels += ["payload", "rules", "pii", "none"]
+    fig, axes = plt.subplots(len(panels) // 2, 2, figsize=(15, 4.8 * (len(panels) // 2)),
                              squeeze=False)
     axes = axes.flatten()
-    short = {"bare": "bare\n(ceiling)", "rotel": "Rotel\npass-through",
-             "sw_pass": "spanward\npass-through", "sw_full": "spanward\nfull pipeline",
-             "sw_log": "spanward full\n→ log, durable"}
+    short = {"bare": "bare\n(ceiling)", "rotel": "Rotel\n(gzip)", "rotel_none": "Rotel\nno gzip",
+             "sw_pass": "sw pass", "sw_pass_gz": "sw pass\ngzip",
+             "sw_full": "sw full", "sw_full_gz": "sw full\ngzip",
+             "sw_log": "sw full\n→ log", "logs_bare": "logs\nbare", "logs_rotel": "logs\nRotel",
+             "logs_sw_pass": "logs\nsw pass", "logs_sw_full": "logs\nsw full"}
 
     def bars(ax, metric, title, ylabel, keys):
         xs, ys, lo, hi, colors = [], [], [], [], []
@@ -735,7 +890,8 @@ def plot(summ, ctx, path):
             ys.append(med)
             lo.append(med - min(vals) if vals else 0)
             hi.append(max(vals) - med if vals else 0)
-            colors.append("#888888" if k == "bare" else "#d98c3f" if k == "rotel" else "#3f7fd9")
+            colors.append("#888888" if k.endswith("bare") else "#d98c3f" if "rotel" in k
+                          else "#3f7fd9")
         ax.bar(xs, ys, yerr=[lo, hi], color=colors, capsize=4)
         for i, y in enumerate(ys):
             if y:
@@ -743,14 +899,14 @@ def plot(summ, ctx, path):
                             va="bottom", xytext=(0, 3), textcoords="offset points", fontsize=8)
         ax.set_title(title)
         ax.set_ylabel(ylabel)
-        ax.tick_params(axis="x", labelsize=8)
+        ax.tick_params(axis="x", labelsize=7)
 
     i = 0
     if "main" in ctx["groups"]:
-        bars(axes[i], "spans_per_s", "Delivered spans/s (median, bars: min–max)", "spans/s",
-             [k for k, _ in MAIN])
-        bars(axes[i + 1], "cpu_us_per_span", "Collector CPU per span (median)", "µs CPU / span",
-             [k for k, _ in MAIN[1:]])
+        bars(axes[i], "spans_per_s", "Delivered items/s (median, bars: min–max)", "items/s",
+             [k for k, _, _ in MAIN])
+        bars(axes[i + 1], "cpu_us_per_span", "Collector CPU per item (median)", "µs CPU / item",
+             [k for k, _, p in MAIN if p["kind"] != "bare"])
         i += 2
     if "sweeps" in ctx["groups"]:
         ax = axes[i]
@@ -789,6 +945,24 @@ def plot(summ, ctx, path):
             ax.legend(loc="upper left")
             ax2.legend(loc="upper right")
         ax.set_title("Rule-count sweep, full pipeline (median)")
+        ax = axes[i + 2]
+        pts = [(pii * 100, summ[f"pii_{pii}"]["med"]) for pii in PII_SWEEP
+               if summ[f"pii_{pii}"]["ok"]]
+        if pts:
+            ax.plot([p for p, _ in pts], [m["cpu_us_per_span"] for _, m in pts], "o-",
+                    color="#3f7fd9", label="µs CPU / span")
+            ax.set_ylim(0, max(m["cpu_us_per_span"] for _, m in pts) * 1.3)
+            ax.set_xlabel("% of text pieces with PII or secrets")
+            ax.set_ylabel("µs CPU / span")
+            ax2 = ax.twinx()
+            ax2.plot([p for p, _ in pts], [m["spans_per_s"] for _, m in pts], "s--",
+                     color="#d98c3f", label="spans/s")
+            ax2.set_ylim(0, max(m["spans_per_s"] for _, m in pts) * 1.3)
+            ax2.set_ylabel("delivered spans/s")
+            ax.legend(loc="upper left")
+            ax2.legend(loc="upper right")
+        ax.set_title("PII-fraction sweep, full pipeline (median)")
+        axes[i + 3].axis("off")
     fig.suptitle(("QUICK SMOKE RUN, not a measurement — " if ctx["quick"] else "")
                  + f"spanward vs. Rotel {ROTEL_VERSION}, {ctx['nproc']} cores")
     fig.tight_layout()
@@ -805,7 +979,9 @@ def main():
     ap.add_argument("--concurrency", type=int, default=8, help="requests in flight (default 8)")
     ap.add_argument("--quick", action="store_true",
                     help="smoke test: 1 run x 3 s of everything, output to target/bench-quick/")
-    ap.add_argument("--only", choices=["main", "sweeps"], help="run only one part")
+    ap.add_argument("--only", choices=["main", "sweeps"],
+                    help="run only one part (main: the comparison with Rotel, traces and logs; "
+                    "sweeps: PII fraction, payload size, rule count)")
     ap.add_argument("--out", type=Path, help="output directory (default docs/bench, or "
                     "target/bench-quick with --quick)")
     ap.add_argument("--spanward", required=True)
@@ -839,6 +1015,7 @@ def main():
                    "argv": args.argv.split() if args.argv else [], "nproc": os.cpu_count(),
                    "json_name": "compare.json", "png_name": "compare.png", "packs": {},
                    "rotel_reports": tool_version([args.rotel, "--version"]),
+                   "loadavg_start": os.getloadavg(),
                    "spanward_reports": tool_version([args.spanward, "--version"])}
             if args.baseline:  # both builds may report the same version: the hashes tell them apart
                 ctx["baseline"] = {"path": args.baseline,
@@ -848,12 +1025,15 @@ def main():
             # Points, in run order; identical configurations share a key and their runs.
             points = {}
             if "main" in groups:
-                for key, _ in MAIN:
+                for key, _, point in MAIN:
                     if args.baseline and key.startswith("sw_"):  # old right before new, per run
-                        points["base_" + key] = {"kind": key, "payload": DEFAULT_PAYLOAD,
-                                                 "spanward": args.baseline}
-                    points[key] = {"kind": key, "payload": DEFAULT_PAYLOAD}
+                        points["base_" + key] = dict(point, payload=DEFAULT_PAYLOAD,
+                                                     spanward=args.baseline)
+                    points[key] = dict(point, payload=DEFAULT_PAYLOAD)
             if "sweeps" in groups:
+                for pii in PII_SWEEP:
+                    points[f"pii_{pii}"] = {"kind": "sw_full", "payload": DEFAULT_PAYLOAD,
+                                            "pii": pii}
                 for pb in PAYLOADS:
                     points[f"payload_{pb}"] = {"kind": "sw_full", "payload": pb}
                 for f in RULE_FACTORS:
@@ -872,7 +1052,9 @@ def main():
                                          f"test`:\n" + "\n".join(fails[:20]) + chk.stderr)
                     ctx["packs"][f] = str(pack)
             def sig(q):
-                return (q["kind"], q["payload"], q.get("rules", 1), q.get("spanward"))
+                return (q["kind"], q["payload"], q.get("rules", 1), q.get("spanward"),
+                        q.get("gzip", False), q.get("signal", "traces"),
+                        q.get("pii", DEFAULT_PII))
 
             alias = {k: next(a for a, q in points.items() if sig(q) == sig(p))
                      for k, p in points.items()}
@@ -897,16 +1079,18 @@ def main():
                                else f"{type(e).__name__}: {e}"}
                         print(f"    FAILED: {e}", file=sys.stderr, flush=True)
                     results[key].append(res)
+            ctx["loadavg_end"] = os.getloadavg()
             summ_u = summarize(results)
             summ = {k: summ_u[alias[k]] for k in points}
             if "baseline" in ctx:
-                ctx["baseline"]["pairs"] = {k: before_after(summ, k) for k, _ in MAIN
+                ctx["baseline"]["pairs"] = {k: before_after(summ, k) for k, _, _ in MAIN
                                             if "base_" + k in summ}
             out.mkdir(parents=True, exist_ok=True)
             elapsed = time.monotonic() - t0
             md = render(args, summ, ctx, started, elapsed)
             (out / "compare.md").write_text(md)
             report = {"date": started.isoformat(), "machine": machine_info(), "rev": ctx["rev"],
+                      "loadavg_start": ctx["loadavg_start"], "loadavg_end": ctx["loadavg_end"],
                       "runs": args.runs, "secs": args.secs, "concurrency": args.concurrency,
                       "default_rules": ctx.get("default_rules"),
                       "results": {k: results[alias[k]] for k in points}}

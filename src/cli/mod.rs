@@ -44,7 +44,7 @@ enum Command {
         config: PathBuf,
     },
     /// Send synthetic AI-agent spans to a receiver and report throughput and latency.
-    Load(crate::load::LoadArgs),
+    Load(LoadCommand),
     /// Recompute offline the input/output fingerprint the pipeline wrote for raw fields.
     Fingerprint(fingerprint::FingerprintArgs),
     /// Print the pseudonym the `token` redaction action gives a value under the current key.
@@ -168,7 +168,17 @@ fn cmd_validate(config: PathBuf) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn cmd_load(args: crate::load::LoadArgs) -> anyhow::Result<ExitCode> {
+/// `spanward load`: how to send, and what.
+#[derive(Debug, clap::Args)]
+pub struct LoadCommand {
+    #[command(flatten)]
+    args: crate::load::LoadArgs,
+    #[command(flatten)]
+    traffic: crate::load::TrafficArgs,
+}
+
+fn cmd_load(cmd: LoadCommand) -> anyhow::Result<ExitCode> {
+    let args = cmd.args;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -184,7 +194,7 @@ fn cmd_load(args: crate::load::LoadArgs) -> anyhow::Result<ExitCode> {
         humantime::format_duration(args.duration),
         crate::sink::log::DEFAULT_RUN_RETENTION_BYTES >> 30
     );
-    let report = rt.block_on(crate::load::run(&args))?;
+    let report = rt.block_on(crate::load::run_traffic(&args, &cmd.traffic))?;
     println!("{report}");
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
