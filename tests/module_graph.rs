@@ -91,8 +91,8 @@ const LAYERS: &[Layer] = &[
     // (`pipeline`) and guards `/metrics` with `auth`.
     l("admin", 5, &["vocab", "auth", "pipeline"]),
     // The load generator builds requests and sends them with the exporter's own OTLP/gRPC call
-    // (`sink::otlp`), over `tls`.
-    l("load", 5, &["otlp", "sink", "tls"]),
+    // (`sink::otlp`), over `tls`, to each signal's service (`vocab::Signal`).
+    l("load", 5, &["otlp", "sink", "tls", "vocab"]),
     //
     // Layer 6, the configuration file: gathers the config types each module owns and resolves
     // them (keys, TLS, tokens, pattern packs), so it sits above all of them.

@@ -13,7 +13,6 @@
 
 mod agents;
 mod gen;
-mod raw;
 mod signals;
 mod text;
 
@@ -21,6 +20,7 @@ pub use agents::{agents, Agent, PiiStats, TurnGen};
 pub use gen::{agent_request, GenConfig};
 pub use signals::{logs_request, metrics_request, trace_request};
 
+use crate::vocab::Signal;
 use bytes::Bytes;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -130,8 +130,7 @@ pub enum PayloadKind {
     Random,
 }
 
-/// The signal of one request. (`vocab::Signal` names the same; `load` sits beside the
-/// receivers and may not use `vocab`, so the paths are repeated here.)
+/// The signal of one request, as the report names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Kind {
     Traces,
@@ -157,19 +156,12 @@ impl Kind {
         }
     }
 
-    pub fn grpc_path(self) -> &'static str {
+    /// The OTLP signal (its service and paths).
+    pub fn signal(self) -> Signal {
         match self {
-            Kind::Traces => "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
-            Kind::Logs => "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
-            Kind::Metrics => "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
-        }
-    }
-
-    pub fn http_path(self) -> &'static str {
-        match self {
-            Kind::Traces => "/v1/traces",
-            Kind::Logs => "/v1/logs",
-            Kind::Metrics => "/v1/metrics",
+            Kind::Traces => Signal::Traces,
+            Kind::Logs => Signal::Logs,
+            Kind::Metrics => Signal::Metrics,
         }
     }
 }
@@ -355,25 +347,20 @@ async fn send_one(client: &Client, kind: Kind, body: Bytes, gzip: bool) -> Resul
     match client {
         Client::Grpc(ch, auth) => {
             let timeout = Duration::from_secs(30);
-            let sent = if kind == Kind::Traces {
-                crate::sink::otlp::export_raw_with(ch.clone(), body, gzip, timeout, auth.as_ref())
-                    .await
-                    .map(|_| ())
-            } else {
-                raw::export(
-                    ch.clone(),
-                    kind.grpc_path(),
-                    body,
-                    gzip,
-                    timeout,
-                    auth.as_ref(),
-                )
-                .await
-            };
+            let sent = crate::sink::otlp::export_signal_raw(
+                ch.clone(),
+                kind.signal(),
+                body,
+                gzip,
+                timeout,
+                auth.as_ref(),
+            )
+            .await
+            .map(|_| ());
             sent.map_err(|s| format!("grpc:{:?}", s.code()))
         }
         Client::Http(c, base, auth) => {
-            let url = format!("{base}{}", kind.http_path());
+            let url = format!("{base}{}", kind.signal().http_path());
             let mut b =
                 hyper::Request::post(url.as_str()).header("content-type", "application/x-protobuf");
             if let Some(a) = auth {
