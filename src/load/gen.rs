@@ -2,6 +2,7 @@
 //! carrying GenAI semantic-convention attributes. A share of spans embeds synthetic PII and
 //! secrets (Luhn-valid card numbers, vendor-format tokens) so the scrubber has real work.
 
+use super::text::luhn_complete;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, InstrumentationScope, KeyValue};
 use opentelemetry_proto::tonic::resource::v1::Resource;
@@ -45,32 +46,6 @@ fn prose(rng: &mut StdRng, bytes: usize) -> String {
         out.push_str(WORDS[rng.gen_range(0..WORDS.len())]);
     }
     out
-}
-
-fn luhn_complete(prefix: &str, len: usize, rng: &mut StdRng) -> String {
-    let mut digits: Vec<u32> = prefix.chars().filter_map(|c| c.to_digit(10)).collect();
-    while digits.len() < len - 1 {
-        digits.push(rng.gen_range(0..10));
-    }
-    let sum: u32 = digits
-        .iter()
-        .rev()
-        .enumerate()
-        .map(|(i, &d)| {
-            if i % 2 == 0 {
-                let x = d * 2;
-                if x > 9 {
-                    x - 9
-                } else {
-                    x
-                }
-            } else {
-                d
-            }
-        })
-        .sum();
-    digits.push((10 - sum % 10) % 10);
-    digits.iter().map(|d| char::from(b'0' + *d as u8)).collect()
 }
 
 fn alnum(rng: &mut StdRng, n: usize) -> String {
@@ -249,30 +224,5 @@ mod tests {
         assert_eq!(crate::pipeline::count_spans(&a), 64);
         let bytes = prost::Message::encoded_len(&a) / 64;
         assert!((1000..3500).contains(&bytes), "{bytes} bytes per span");
-    }
-
-    #[test]
-    fn luhn_valid() {
-        let mut rng = StdRng::seed_from_u64(1);
-        let n = luhn_complete("4", 16, &mut rng);
-        let sum: u32 = n
-            .chars()
-            .rev()
-            .enumerate()
-            .map(|(i, c)| {
-                let d = c.to_digit(10).unwrap();
-                if i % 2 == 1 {
-                    let x = d * 2;
-                    if x > 9 {
-                        x - 9
-                    } else {
-                        x
-                    }
-                } else {
-                    d
-                }
-            })
-            .sum();
-        assert_eq!(sum % 10, 0);
     }
 }
