@@ -248,7 +248,7 @@ impl<'a> TurnGen<'a> {
         self.stats.pieces += 1;
         if self.rng.gen_bool(self.pii_fraction) {
             self.stats.sensitive += 1;
-            text::with_sensitive(&mut self.rng, text)
+            super::secrets::with_sensitive(&mut self.rng, text)
         } else {
             text
         }

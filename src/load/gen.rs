@@ -2,7 +2,7 @@
 //! carrying GenAI semantic-convention attributes. A share of spans embeds synthetic PII and
 //! secrets (Luhn-valid card numbers, vendor-format tokens) so the scrubber has real work.
 
-use super::text::luhn_complete;
+use super::secrets::luhn_complete;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, InstrumentationScope, KeyValue};
 use opentelemetry_proto::tonic::resource::v1::Resource;

@@ -13,6 +13,7 @@
 
 mod agents;
 mod gen;
+mod secrets;
 mod signals;
 mod text;
 

@@ -264,7 +264,7 @@ fn every_sensitive_format_is_detected() {
     let mut rng = rand::rngs::StdRng::seed_from_u64(5);
     let mut missed = Vec::new();
     for _ in 0..400 {
-        let v = text::sensitive(&mut rng);
+        let v = crate::load::secrets::sensitive(&mut rng);
         let line = format!("Thanks, noted. {v} Let me know if anything changes.");
         if matches!(sc.scrub_str(&line), std::borrow::Cow::Borrowed(_)) {
             missed.push(v);
@@ -277,7 +277,7 @@ fn every_sensitive_format_is_detected() {
 fn luhn_and_iban_check_digits() {
     let mut rng = rand::rngs::StdRng::seed_from_u64(1);
     for _ in 0..50 {
-        let n = text::luhn_complete("4", 16, &mut rng);
+        let n = crate::load::secrets::luhn_complete("4", 16, &mut rng);
         let sum: u32 = n
             .chars()
             .rev()
@@ -350,7 +350,7 @@ fn scrub_cost_by_format() {
         t0.elapsed().as_secs_f64() * 1e6 / 50.0
     );
     for _ in 0..600 {
-        let v = text::sensitive(&mut rng);
+        let v = crate::load::secrets::sensitive(&mut rng);
         let kind: String = v.chars().take(12).collect();
         let line = format!("{filler} {v} {filler}");
         let t0 = std::time::Instant::now();

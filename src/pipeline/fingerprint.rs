@@ -58,6 +58,10 @@ use prost::Message;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+#[path = "fingerprint_events.rs"]
+mod events;
+use events::{event_name, kvlist_of, legacy_event_role};
+
 /// The span attributes this stage writes (defined with the shared vocabulary, since the audit
 /// log reads them too).
 pub use crate::vocab::attr::{HASH_KEY_ID, INPUT_HASH, OUTPUT_HASH};
@@ -574,42 +578,6 @@ struct Shape<'a> {
     body: Option<(u32, Role, &'a str)>,
     /// A body field whose key-value list entries are role fields like attributes.
     body_entries: Option<u32>,
-}
-
-/// The key-value list an `AnyValue` holds, if it holds one.
-fn kvlist_of(av: Option<Msg<'_>>) -> Result<Option<Msg<'_>>, WireError> {
-    let Some(av) = av else { return Ok(None) };
-    Ok(view::any_member(av)?
-        .filter(|m| m.num == num::AV_KVLIST)
-        .and_then(|m| m.msg()))
-}
-
-/// A log record's event name: its `event_name`, else its `event.name` attribute, else "".
-fn event_name(record: Msg<'_>) -> Result<&str, WireError> {
-    let named = view::str_of(record, num::LOG_EVENT_NAME)?;
-    if !named.is_empty() {
-        return Ok(named);
-    }
-    for f in view::each(record, num::LOG_ATTRIBUTES) {
-        let Some(m) = f?.msg() else { continue };
-        let kv = Kv::read(m)?;
-        if kv.key == "event.name" {
-            return Ok(kv.string()?.unwrap_or(""));
-        }
-    }
-    Ok("")
-}
-
-/// The role of the body of the GenAI events that carry one message in their body.
-fn legacy_event_role(event: &str) -> Option<Role> {
-    match event {
-        "gen_ai.system.message"
-        | "gen_ai.user.message"
-        | "gen_ai.assistant.message"
-        | "gen_ai.tool.message" => Some(Role::Input),
-        "gen_ai.choice" => Some(Role::Output),
-        _ => None,
-    }
 }
 
 impl Fingerprinter {
