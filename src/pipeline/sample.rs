@@ -262,68 +262,45 @@ impl Sampler {
             stats.kept = view::count_spans(req)? as u64;
             return Ok(stats);
         }
-        let mut live: Vec<usize> = Vec::with_capacity(self.rules.len());
-        for rs_f in view::each(req, num::REQUEST_RESOURCE_SPANS) {
-            let rs_f = rs_f?;
-            let Some(rs) = rs_f.msg() else { continue };
-            let resource = view::last(rs, num::RS_RESOURCE)?.and_then(|f| f.msg());
-            let service = view::service_name(resource)?;
-            live.clear();
-            live.extend(
+        retain_items(
+            req,
+            edits,
+            |service| {
+                // The rules that may apply to this resource's spans.
                 self.rules
                     .iter()
                     .enumerate()
                     .filter(|(_, r)| r.service.as_ref().is_none_or(|g| g.matches(service)))
-                    .map(|(i, _)| i),
-            );
-            let rs_cp = edits.checkpoint();
-            let mut scopes_left = 0usize;
-            for ss_f in view::each(rs, num::RS_SCOPE_SPANS) {
-                let ss_f = ss_f?;
-                let Some(ss) = ss_f.msg() else { continue };
-                let ss_cp = edits.checkpoint();
-                let mut kept = 0usize;
-                for sp_f in view::each(ss, num::SS_SPANS) {
-                    let sp_f = sp_f?;
-                    let Some(span) = sp_f.msg() else { continue };
-                    let facts = SpanFacts::read(span)?;
-                    let policy = live
-                        .iter()
-                        .map(|&i| &self.rules[i])
-                        .find(|r| r.span_name.as_ref().is_none_or(|g| g.matches(facts.name)))
-                        .map_or(&self.default, |r| &r.policy);
-                    match self.decide_inner(policy, &facts) {
-                        (Decision::Keep(ts), why) => {
-                            if let Some(ts) = ts {
-                                set_trace_state(&span, &facts, &ts, edits);
-                            }
-                            stats.kept += 1;
-                            kept += 1;
-                            match why {
-                                KeepReason::Error => stats.forced_errors += 1,
-                                KeepReason::NoRandomness => stats.no_randomness += 1,
-                                KeepReason::Draw => {}
-                            }
+                    .map(|(i, _)| i)
+                    .collect::<Vec<usize>>()
+            },
+            |live, span, edits| {
+                let facts = SpanFacts::read(span)?;
+                let policy = live
+                    .iter()
+                    .map(|&i| &self.rules[i])
+                    .find(|r| r.span_name.as_ref().is_none_or(|g| g.matches(facts.name)))
+                    .map_or(&self.default, |r| &r.policy);
+                Ok(match self.decide_inner(policy, &facts) {
+                    (Decision::Keep(ts), why) => {
+                        if let Some(ts) = ts {
+                            set_trace_state(&span, &facts, &ts, edits);
                         }
-                        (Decision::Drop, _) => {
-                            stats.sampled_out += 1;
-                            edits.delete(&ss, sp_f.range());
+                        stats.kept += 1;
+                        match why {
+                            KeepReason::Error => stats.forced_errors += 1,
+                            KeepReason::NoRandomness => stats.no_randomness += 1,
+                            KeepReason::Draw => {}
                         }
+                        true
                     }
-                }
-                if kept == 0 {
-                    // A scope left without spans goes (its span deletions with it).
-                    edits.truncate(ss_cp);
-                    edits.delete(&rs, ss_f.range());
-                } else {
-                    scopes_left += 1;
-                }
-            }
-            if scopes_left == 0 {
-                edits.truncate(rs_cp);
-                edits.delete(&req, rs_f.range());
-            }
-        }
+                    (Decision::Drop, _) => {
+                        stats.sampled_out += 1;
+                        false
+                    }
+                })
+            },
+        )?;
         if stats.sampled_out > 0 {
             tracing::debug!(
                 sampled_out = stats.sampled_out,
@@ -403,6 +380,52 @@ impl Sampler {
             (Decision::Drop, KeepReason::Draw)
         }
     }
+}
+
+/// Walks every item (span or log record) of an encoded request: `keep` decides each, given what
+/// `per_resource` computed from its resource's `service.name`; an item it refuses is deleted
+/// through `edits`, and so are the scopes and resources left without items.
+fn retain_items<'a, R>(
+    req: Msg<'a>,
+    edits: &mut Edits,
+    mut per_resource: impl FnMut(&'a str) -> R,
+    mut keep: impl FnMut(&R, Msg<'a>, &mut Edits) -> Result<bool, WireError>,
+) -> Result<(), WireError> {
+    for rs_f in view::each(req, num::REQUEST_RESOURCE_SPANS) {
+        let rs_f = rs_f?;
+        let Some(rs) = rs_f.msg() else { continue };
+        let resource = view::last(rs, num::RS_RESOURCE)?.and_then(|f| f.msg());
+        let r = per_resource(view::service_name(resource)?);
+        let rs_cp = edits.checkpoint();
+        let mut scopes_left = 0usize;
+        for ss_f in view::each(rs, num::RS_SCOPE_SPANS) {
+            let ss_f = ss_f?;
+            let Some(ss) = ss_f.msg() else { continue };
+            let ss_cp = edits.checkpoint();
+            let mut kept = 0usize;
+            for it_f in view::each(ss, num::SS_ITEMS) {
+                let it_f = it_f?;
+                let Some(item) = it_f.msg() else { continue };
+                if keep(&r, item, edits)? {
+                    kept += 1;
+                } else {
+                    edits.delete(&ss, it_f.range());
+                }
+            }
+            if kept == 0 {
+                // A scope left without items goes (its item deletions with it).
+                edits.truncate(ss_cp);
+                edits.delete(&rs, ss_f.range());
+            } else {
+                scopes_left += 1;
+            }
+        }
+        if scopes_left == 0 {
+            edits.truncate(rs_cp);
+            edits.delete(&req, rs_f.range());
+        }
+    }
+    Ok(())
 }
 
 /// Writes a kept span's new `tracestate`: the field replaced, added, or removed when empty.

@@ -84,41 +84,19 @@ impl Sampler {
             stats.kept = view::count_spans(req)? as u64;
             return Ok(stats);
         }
-        for rs_f in view::each(req, num::REQUEST_RESOURCE_SPANS) {
-            let rs_f = rs_f?;
-            let Some(rs) = rs_f.msg() else { continue };
-            let resource = view::last(rs, num::RS_RESOURCE)?.and_then(|f| f.msg());
-            let traced = self.service_policy(view::service_name(resource)?);
-            let rs_cp = edits.checkpoint();
-            let mut scopes_left = 0usize;
-            for ss_f in view::each(rs, num::RS_SCOPE_SPANS) {
-                let ss_f = ss_f?;
-                let Some(ss) = ss_f.msg() else { continue };
-                let ss_cp = edits.checkpoint();
-                let mut kept = 0usize;
-                for r_f in view::each(ss, num::SS_ITEMS) {
-                    let r_f = r_f?;
-                    let Some(record) = r_f.msg() else { continue };
-                    if self.keep_record(record, traced)? {
-                        stats.kept += 1;
-                        kept += 1;
-                    } else {
-                        stats.sampled_out += 1;
-                        edits.delete(&ss, r_f.range());
-                    }
+        super::retain_items(
+            req,
+            edits,
+            |service| self.service_policy(service),
+            |traced, record, _| {
+                let keep = self.keep_record(record, traced)?;
+                match keep {
+                    true => stats.kept += 1,
+                    false => stats.sampled_out += 1,
                 }
-                if kept == 0 {
-                    edits.truncate(ss_cp);
-                    edits.delete(&rs, ss_f.range());
-                } else {
-                    scopes_left += 1;
-                }
-            }
-            if scopes_left == 0 {
-                edits.truncate(rs_cp);
-                edits.delete(&req, rs_f.range());
-            }
-        }
+                Ok(keep)
+            },
+        )?;
         Ok(stats)
     }
 
