@@ -8,8 +8,8 @@
 //! point gets no `redaction.*` summary attributes for the same reason: attributes are a
 //! series' identity, so a summary attribute would start a new series.
 
-use super::span::{Fate, SummarySlots, Walk, WalkError};
-use super::{ScrubReport, Scrubber, Summary};
+use super::span::{Fate, Walk, WalkError};
+use super::{ScrubReport, Scrubber};
 use crate::otlp::num::*;
 use crate::otlp::{edit_decoded, view, Edits, Msg, RewriteError};
 use opentelemetry_proto::tonic::logs::v1::LogRecord;
@@ -30,46 +30,38 @@ impl Scrubber {
         if !self.enabled {
             return Ok(());
         }
-        let mut local = ScrubReport::with_known(rep.known.clone());
-        let mut w = Walk::new(
-            &mut local,
-            edits,
-            (self.summary == Summary::Debug).then(Vec::new),
-        );
-        let mut slots = SummarySlots::default();
-        for f in r.fields() {
-            let f = f?;
-            match f.num {
-                LOG_EVENT_NAME | LOG_SEVERITY_TEXT => {
-                    self.scrub_field(&r, &f, &mut w)?;
-                }
-                LOG_BODY => {
-                    let Some(av) = f.msg() else { continue };
-                    // A key-value list body's entries may have been removed by the fingerprint
-                    // stage (`hash_only`): walked as attributes are, skipping those.
-                    if let Some(list) = view::any_member(av)?
-                        .filter(|m| m.num == AV_KVLIST)
-                        .and_then(|m| m.msg())
-                    {
-                        self.scrub_attrs(list, LIST_VALUES, &mut w, 1, skip)?;
-                        continue;
+        self.with_summary(r, LOG_ATTRIBUTES, edits, rep, |w, slots| {
+            for f in r.fields() {
+                let f = f?;
+                match f.num {
+                    LOG_EVENT_NAME | LOG_SEVERITY_TEXT => {
+                        self.scrub_field(&r, &f, w)?;
                     }
-                    let cp = w.edits.checkpoint();
-                    // The body is a level-1 value, as an attribute's value is.
-                    if let Fate::Drop = self.scrub_value(av, &mut w, 0)? {
-                        w.rep.dropped_attributes += 1;
-                        w.edits.truncate(cp);
-                        w.edits.delete(&r, f.range());
+                    LOG_BODY => {
+                        let Some(av) = f.msg() else { continue };
+                        // A key-value list body's entries may have been removed by the fingerprint
+                        // stage (`hash_only`): walked as attributes are, skipping those.
+                        if let Some(list) = view::any_member(av)?
+                            .filter(|m| m.num == AV_KVLIST)
+                            .and_then(|m| m.msg())
+                        {
+                            self.scrub_attrs(list, LIST_VALUES, w, 1, skip)?;
+                            continue;
+                        }
+                        let cp = w.edits.checkpoint();
+                        // The body is a level-1 value, as an attribute's value is.
+                        if let Fate::Drop = self.scrub_value(av, w, 0)? {
+                            w.rep.dropped_attributes += 1;
+                            w.edits.truncate(cp);
+                            w.edits.delete(&r, f.range());
+                        }
                     }
+                    LOG_ATTRIBUTES => self.scrub_kv(r, f, w, 0, skip, Some(slots))?,
+                    _ => {}
                 }
-                LOG_ATTRIBUTES => self.scrub_kv(r, f, &mut w, 0, skip, Some(&mut slots))?,
-                _ => {}
             }
-        }
-        let keys = w.keys.take();
-        self.write_summary(&r, LOG_ATTRIBUTES, slots, keys, w.edits, &local);
-        rep.merge(&local);
-        Ok(())
+            Ok(())
+        })
     }
 
     /// Scrubs an encoded metric: its description and metadata, and each data point's

@@ -544,48 +544,40 @@ impl Scrubber {
         if !self.enabled {
             return Ok(());
         }
-        let mut local = ScrubReport::with_known(rep.known.clone());
-        let mut w = Walk::new(
-            &mut local,
-            edits,
-            (self.summary == Summary::Debug).then(Vec::new),
-        );
-        let mut slots = SummarySlots::default();
-        for f in s.fields() {
-            let f = f?;
-            match f.num {
-                SPAN_NAME => {
-                    self.scrub_field(&s, &f, &mut w)?;
-                }
-                SPAN_TRACE_STATE => self.scrub_trace_state(&s, &f, &mut w)?,
-                SPAN_ATTRIBUTES => self.scrub_kv(s, f, &mut w, 0, skip, Some(&mut slots))?,
-                SPAN_STATUS => {
-                    let Some(st) = f.msg() else { continue };
-                    for g in view::each(st, STATUS_MESSAGE) {
-                        self.scrub_field(&st, &g?, &mut w)?;
+        self.with_summary(s, SPAN_ATTRIBUTES, edits, rep, |w, slots| {
+            for f in s.fields() {
+                let f = f?;
+                match f.num {
+                    SPAN_NAME => {
+                        self.scrub_field(&s, &f, w)?;
                     }
-                }
-                SPAN_EVENTS => {
-                    let Some(ev) = f.msg() else { continue };
-                    for g in view::each(ev, EVENT_NAME) {
-                        self.scrub_field(&ev, &g?, &mut w)?;
+                    SPAN_TRACE_STATE => self.scrub_trace_state(&s, &f, w)?,
+                    SPAN_ATTRIBUTES => self.scrub_kv(s, f, w, 0, skip, Some(slots))?,
+                    SPAN_STATUS => {
+                        let Some(st) = f.msg() else { continue };
+                        for g in view::each(st, STATUS_MESSAGE) {
+                            self.scrub_field(&st, &g?, w)?;
+                        }
                     }
-                    self.scrub_attrs(ev, EVENT_ATTRIBUTES, &mut w, 0, skip)?;
-                }
-                SPAN_LINKS => {
-                    let Some(ln) = f.msg() else { continue };
-                    for g in view::each(ln, LINK_TRACE_STATE) {
-                        self.scrub_trace_state(&ln, &g?, &mut w)?;
+                    SPAN_EVENTS => {
+                        let Some(ev) = f.msg() else { continue };
+                        for g in view::each(ev, EVENT_NAME) {
+                            self.scrub_field(&ev, &g?, w)?;
+                        }
+                        self.scrub_attrs(ev, EVENT_ATTRIBUTES, w, 0, skip)?;
                     }
-                    self.scrub_attrs(ln, LINK_ATTRIBUTES, &mut w, 0, skip)?;
+                    SPAN_LINKS => {
+                        let Some(ln) = f.msg() else { continue };
+                        for g in view::each(ln, LINK_TRACE_STATE) {
+                            self.scrub_trace_state(&ln, &g?, w)?;
+                        }
+                        self.scrub_attrs(ln, LINK_ATTRIBUTES, w, 0, skip)?;
+                    }
+                    _ => {}
                 }
-                _ => {}
             }
-        }
-        let keys = w.keys.take();
-        self.write_summary(&s, SPAN_ATTRIBUTES, slots, keys, w.edits, &local);
-        rep.merge(&local);
-        Ok(())
+            Ok(())
+        })
     }
 
     /// Scrubs resource attributes (of a decoded resource). On error the resource is
@@ -616,6 +608,31 @@ impl Scrubber {
 }
 
 impl Scrubber {
+    /// Runs `walk` over an item (a span or a log record) into a report of its own, then, per
+    /// `summary`, writes the `redaction.*` attributes among `owner`'s attributes (fields `num`)
+    /// and adds the item's report to `rep`.
+    pub(super) fn with_summary<'a>(
+        &self,
+        owner: Msg<'a>,
+        num: u32,
+        edits: &mut Edits,
+        rep: &mut ScrubReport,
+        walk: impl FnOnce(&mut Walk<'_, '_>, &mut SummarySlots<'a>) -> Result<(), WalkError>,
+    ) -> Result<(), WalkError> {
+        let mut local = ScrubReport::with_known(rep.known.clone());
+        let mut w = Walk::new(
+            &mut local,
+            edits,
+            (self.summary == Summary::Debug).then(Vec::new),
+        );
+        let mut slots = SummarySlots::default();
+        walk(&mut w, &mut slots)?;
+        let keys = w.keys.take();
+        self.write_summary(&owner, num, slots, keys, w.edits, &local);
+        rep.merge(&local);
+        Ok(())
+    }
+
     /// Per `summary`, sets `redaction.count` and `redaction.types` (and `redaction.keys`, the
     /// keys in `keys`, for `debug`) among `owner`'s attributes (fields `num`) when `local`
     /// counted redactions.
